@@ -1,0 +1,248 @@
+"""Solve a problem end to end: build the model, sample, train, compare, write a run folder.
+
+Examples
+--------
+>>> from pinnkan import load_problem, solve
+>>> spec = load_problem("heat1d")
+>>> solution = solve(spec.problem, spec.setup, seed=0, out="runs/heat1d")  # doctest: +SKIP
+>>> solution.comparison.rel_l2  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import scipy
+import torch
+from torch import nn
+
+from .compare import Comparison, compare
+from .conditions import ConstrainedModel
+from .kan import KANSpec
+from .losses import CompositeLoss, Points, sample_points
+from .plotting import plot_error_over_time, plot_history, plot_solution
+from .problem import Problem
+from .train import LBFGS, Adam, Stage, Trainer, TrainResult
+
+__all__ = ["Setup", "Solution", "solve", "check_output_folder"]
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setup:
+    """How to solve a problem: model size, collocation points, training stages.
+
+    Parameters
+    ----------
+    model : KANSpec
+        The approximator to build.
+    points : Points
+        Collocation points per part.
+    stages : tuple of Stage
+        Training stages, run in order.
+    weights : mapping of str to float
+        Loss-term weights by name (others weigh 1).
+    hard : bool
+        Build the problem's hard constraint (if any) into the model; the
+        conditions it covers then get no loss term.
+    """
+
+    model: KANSpec = KANSpec()
+    points: Points = Points()
+    stages: tuple[Stage, ...] = (Adam(steps=2000, lr=1e-2, final_lr=1e-3), LBFGS(steps=500))
+    weights: Mapping[str, float] = field(default_factory=dict)
+    hard: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, KANSpec):
+            raise TypeError(f"Setup.model must be a KANSpec, got {type(self.model).__name__}")
+        if not isinstance(self.points, Points):
+            raise TypeError(f"Setup.points must be a Points, got {type(self.points).__name__}")
+        object.__setattr__(self, "stages", tuple(self.stages))
+
+    def with_steps(self, steps: Sequence[int]) -> Setup:
+        """The same setup with new step counts, one per stage."""
+        steps = list(steps)
+        if len(steps) != len(self.stages):
+            raise ValueError(
+                f"give one step count per stage ({len(self.stages)}: "
+                f"{', '.join(type(s).__name__ for s in self.stages)}), got {len(steps)}"
+            )
+        return replace(self, stages=tuple(replace(s, steps=n) for s, n in zip(self.stages, steps)))
+
+    def describe(self) -> dict[str, object]:
+        """JSON-ready summary."""
+        return {
+            "model": vars(self.model),
+            "points": {"interior": self.points.interior, "boundary": self.points.boundary,
+                       "sampler": type(self.points.sampler).__name__},
+            "stages": [s.describe() for s in self.stages],
+            "weights": dict(self.weights),
+            "hard": self.hard,
+        }
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A trained model with its training record and comparison."""
+
+    problem: Problem
+    setup: Setup
+    model: nn.Module
+    train: TrainResult
+    comparison: Comparison | None
+    seed: int
+    dtype: torch.dtype
+
+    def report(self) -> dict[str, object]:
+        """The run's figures and settings, as written to ``report.json``."""
+        net = self.model.net if isinstance(self.model, ConstrainedModel) else self.model
+        report: dict[str, object] = {
+            "problem": self.problem.name,
+            "success": self.train.success,
+            "message": self.train.message,
+            "train_seconds": self.train.seconds,
+            "steps": self.train.steps,
+            "params": sum(p.numel() for p in self.model.parameters()),
+            "model": net.describe() if hasattr(net, "describe") else type(net).__name__,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "seed": self.seed,
+            "final_losses": self.train.history.final(),
+            "setup": self.setup.describe(),
+            "versions": versions(),
+        }
+        if self.comparison is not None:
+            report.update(self.comparison.metrics())
+        return report
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the numerical stack."""
+    from . import __version__
+
+    return {
+        "pinnkan": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "platform": sys.platform,
+    }
+
+
+def check_output_folder(out: str | os.PathLike[str]) -> Path:
+    """Create ``out`` if needed and make sure it is a writable folder."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot create the output folder {path} ({err.strerror}); choose another --out") from None
+    if not path.is_dir() or not os.access(path, os.W_OK):
+        raise ValueError(f"the output folder {path} is not writable; choose another --out")
+    return path
+
+
+def solve(
+    problem: Problem,
+    setup: Setup | None = None,
+    *,
+    seed: int = 0,
+    dtype: torch.dtype | str = torch.float32,
+    device: torch.device | str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> Solution:
+    """Train a model for ``problem`` and compare it with the problem's reference.
+
+    Parameters
+    ----------
+    problem : Problem
+    setup : Setup, optional
+        Model, points and stages; ``Setup()`` by default.
+    seed : int
+        Fixes the collocation points and the initial parameters.
+    dtype : torch.dtype or {"float32", "float64"}
+        Precision of the model and of training.
+    device : torch.device or str, optional
+        Where to train (CPU by default).
+    out : path, optional
+        Run folder for ``report.json``, figures and ``checkpoint.pt``; nothing is
+        written when None.
+    resume : bool
+        Continue from ``out/checkpoint.pt``.
+    progress : bool
+        Show a progress bar.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
+    setup = setup or Setup()
+    dtype = _dtype(dtype)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    folder = check_output_folder(out) if out is not None else None
+    if resume and folder is None:
+        raise ValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    lo, hi = problem.domain.bounds()
+    net = setup.model.build(
+        problem.domain.dim, len(problem.outputs), (lo.tolist(), hi.tolist()), dtype=dtype, device=device
+    )
+    model: nn.Module = net
+    conditions = problem.conditions
+    hard = problem.hard_constraint if setup.hard else None
+    if hard is not None:
+        model = ConstrainedModel(net, hard, problem.coordinates)
+        conditions = tuple(c for c in conditions if not hard.covers(c.part))
+    point_sets = sample_points(problem, conditions, setup.points, rng=rng, dtype=dtype, device=device)
+    loss = CompositeLoss(problem, conditions, point_sets, weights=setup.weights, max_order=net.smoothness)
+    trainer = Trainer(
+        model,
+        loss,
+        setup.stages,
+        checkpoint=None if folder is None else folder / "checkpoint.pt",
+        progress=progress,
+    )
+    if resume:
+        trainer.resume()
+    result = trainer.run()
+    comparison = None
+    if problem.exact is not None or problem.reference is not None:
+        exact = problem.exact_numpy if problem.exact is not None else None
+        comparison = compare(model, problem.reference_solution(), exact=exact)
+    solution = Solution(problem, setup, model, result, comparison, seed, dtype)
+    if folder is not None:
+        write_run_folder(solution, folder)
+    return solution
+
+
+def write_run_folder(solution: Solution, folder: Path) -> None:
+    """Write ``report.json`` and the figures into ``folder``."""
+    report = solution.report()
+    (folder / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if solution.train.history.records:
+        plot_history(solution.train.history, folder / "loss_history.png")
+    if solution.comparison is not None:
+        plot_solution(solution.comparison, folder / "solution.png")
+        if solution.comparison.error_over_time is not None:
+            plot_error_over_time(solution.comparison, folder / "error_over_time.png")
+
+
+def _dtype(dtype: torch.dtype | str) -> torch.dtype:
+    if isinstance(dtype, str):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+        return DTYPES[dtype]
+    if dtype not in DTYPES.values():
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    return dtype

@@ -1,0 +1,398 @@
+"""Training in stages (Adam, then L-BFGS, ...) with a history, checkpoints and resume.
+
+The trainer knows a model and a loss that returns ``(total, {name: term})``; it
+knows nothing about PDEs. Checkpoints are written atomically, so an interrupted
+or failed run keeps its last good one, and a run resumed from a checkpoint
+repeats exactly what the uninterrupted run would have done.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = ["Stage", "Adam", "LBFGS", "History", "TrainResult", "Trainer"]
+
+LossFn = Callable[[nn.Module], tuple[torch.Tensor, Mapping[str, torch.Tensor]]]
+Callback = Callable[[int, Mapping[str, float]], None]
+
+
+class Stage(ABC):
+    """One optimiser run of a fixed number of steps."""
+
+    steps: int
+
+    @abstractmethod
+    def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        """A fresh optimiser for ``params``."""
+
+    def scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
+        """A learning-rate schedule stepped once per step, or None."""
+        return None
+
+    def describe(self) -> dict[str, object]:
+        """The stage's settings, for reports."""
+        return {"stage": type(self).__name__, **vars(self)}
+
+
+def _check_steps(steps: object, what: str) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"{what}.steps must be a positive int, got {steps!r}")
+
+
+def _check_rate(value: object, name: str) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Adam(Stage):
+    """Adam with an optional exponential decay of the learning rate.
+
+    Parameters
+    ----------
+    steps : int
+        Optimiser steps.
+    lr : float
+        Initial learning rate.
+    final_lr : float, optional
+        Learning rate reached at the last step by exponential decay; constant if None.
+    """
+
+    steps: int
+    lr: float = 1e-3
+    final_lr: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_steps(self.steps, "Adam")
+        _check_rate(self.lr, "Adam.lr")
+        if self.final_lr is not None:
+            _check_rate(self.final_lr, "Adam.final_lr")
+
+    def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=self.lr)
+
+    def scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
+        if self.final_lr is None:
+            return None
+        gamma = (self.final_lr / self.lr) ** (1.0 / self.steps)
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LBFGS(Stage):
+    """L-BFGS with a strong-Wolfe line search, one iteration per step.
+
+    Parameters
+    ----------
+    steps : int
+        Iterations at most; the stage ends early when the loss stops changing.
+    lr : float
+        Initial step length of each line search.
+    history_size : int
+        Curvature pairs kept.
+    max_eval : int
+        Loss evaluations allowed per iteration (line search included).
+    tolerance_change : float
+        Stop when the loss or the step changes by less than this.
+    """
+
+    steps: int
+    lr: float = 1.0
+    history_size: int = 50
+    max_eval: int = 25
+    tolerance_change: float = 1e-14
+
+    def __post_init__(self) -> None:
+        _check_steps(self.steps, "LBFGS")
+        _check_rate(self.lr, "LBFGS.lr")
+        if self.history_size < 1 or self.max_eval < 1:
+            raise ValueError("LBFGS.history_size and LBFGS.max_eval must be >= 1")
+
+    def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return torch.optim.LBFGS(
+            params,
+            lr=self.lr,
+            max_iter=1,
+            max_eval=self.max_eval,
+            history_size=self.history_size,
+            tolerance_grad=0.0,
+            tolerance_change=self.tolerance_change,
+            line_search_fn="strong_wolfe",
+        )
+
+
+@dataclass
+class History:
+    """Loss terms at every step: ``records[i]`` holds ``step``, ``stage``, ``total`` and each term."""
+
+    records: list[dict[str, float]] = field(default_factory=list)
+
+    def column(self, name: str) -> list[float]:
+        """Values of one key over all steps."""
+        return [r[name] for r in self.records if name in r]
+
+    @property
+    def term_names(self) -> list[str]:
+        """Names of the loss terms (without ``step``, ``stage`` and ``total``)."""
+        if not self.records:
+            return []
+        return [k for k in self.records[-1] if k not in ("step", "stage", "total")]
+
+    def final(self) -> dict[str, float]:
+        """The last record's total and terms."""
+        if not self.records:
+            return {}
+        return {k: v for k, v in self.records[-1].items() if k not in ("step", "stage")}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run did.
+
+    ``success`` is False when the loss became non-finite or the run was
+    interrupted; ``message`` says what happened and what to do.
+    """
+
+    success: bool
+    message: str
+    steps: int
+    seconds: float
+    history: History
+
+
+class Trainer:
+    """Runs training stages on a model and a composite loss.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its parameters are optimised in place.
+    loss : callable
+        ``loss(model) -> (total, {name: term})``.
+    stages : sequence of Stage
+        Run in order, e.g. ``[Adam(steps=5000, lr=1e-2), LBFGS(steps=500)]``.
+    checkpoint : path, optional
+        File to write checkpoints to (atomically) and to resume from.
+    checkpoint_every : int
+        Steps between checkpoints; one is also written at every stage end.
+    progress : bool
+        Show a progress bar.
+    callbacks : sequence of callable
+        ``callback(step, record)`` after every step.
+
+    Examples
+    --------
+    >>> trainer = Trainer(model, loss, [Adam(steps=1000, lr=1e-2), LBFGS(steps=200)])
+    >>> result = trainer.run()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: LossFn,
+        stages: Sequence[Stage],
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1000,
+        progress: bool = True,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        stages = tuple(stages)
+        if not stages:
+            raise ValueError("give at least one stage, e.g. [Adam(steps=1000)]")
+        for stage in stages:
+            if not isinstance(stage, Stage):
+                raise TypeError(
+                    f"stages must be Stage objects such as Adam(steps=...) or LBFGS(steps=...), "
+                    f"got {type(stage).__name__}"
+                )
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
+        self.model = model
+        self.loss = loss
+        self.stages = stages
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+        self.callbacks = tuple(callbacks)
+        self.history = History()
+        self._stage_index = 0
+        self._stage_step = 0
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        if self.checkpoint is not None:
+            _check_writable(self.checkpoint)
+
+    @property
+    def total_steps(self) -> int:
+        return sum(s.steps for s in self.stages)
+
+    @property
+    def step(self) -> int:
+        """Steps completed over all stages."""
+        return sum(s.steps for s in self.stages[: self._stage_index]) + self._stage_step
+
+    def resume(self) -> None:
+        """Load model, optimiser, history and position from the checkpoint file."""
+        if self.checkpoint is None or not self.checkpoint.exists():
+            raise ValueError(f"no checkpoint to resume from at {self.checkpoint}; run without resume")
+        state = torch.load(self.checkpoint, map_location=_device_of(self.model), weights_only=False)
+        if state["stages"] != [s.describe() for s in self.stages]:
+            raise ValueError(
+                "the checkpoint was written with other stages; resume with the same stages "
+                f"({state['stages']})"
+            )
+        self.model.load_state_dict(state["model"])
+        self.history = History(list(state["history"]))
+        self._stage_index = state["stage_index"]
+        self._stage_step = state["stage_step"]
+        self._optimizer = self._scheduler = None
+        if self._stage_index < len(self.stages):
+            self._start_stage()
+            if state["optimizer"] is not None:
+                self._optimizer.load_state_dict(state["optimizer"])  # type: ignore[union-attr]
+            if self._scheduler is not None and state["scheduler"] is not None:
+                self._scheduler.load_state_dict(state["scheduler"])
+
+    def run(self) -> TrainResult:
+        """Run the remaining stages; return a :class:`TrainResult`."""
+        start = time.perf_counter()
+        good = _snapshot(self.model)
+        message = "finished all stages"
+        success = True
+        bar = tqdm(
+            total=self.total_steps, initial=self.step, disable=not self.progress, unit="step", leave=False
+        )
+        try:
+            while self._stage_index < len(self.stages):
+                stage = self.stages[self._stage_index]
+                if self._optimizer is None:
+                    self._start_stage()
+                converged = False
+                while self._stage_step < stage.steps and not converged:
+                    record = self._one_step()
+                    if not math.isfinite(record["total"]):
+                        _restore(self.model, good)
+                        bad = [k for k, v in record.items() if not math.isfinite(v)]
+                        success = False
+                        message = (
+                            f"loss became non-finite at step {self.step + 1} (terms {bad}); "
+                            f"restored the last good parameters; lower the learning rate or "
+                            f"train in float64"
+                        )
+                        return self._result(success, message, start)
+                    good = _snapshot(self.model)
+                    self._stage_step += 1
+                    self.history.records.append(record)
+                    for callback in self.callbacks:
+                        callback(self.step, record)
+                    bar.update(1)
+                    if self.step % 50 == 0:
+                        bar.set_postfix(loss=f"{record['total']:.3e}", stage=type(stage).__name__)
+                    converged = isinstance(stage, LBFGS) and self._lbfgs_converged(stage)
+                    if self.step % self.checkpoint_every == 0:
+                        self._save()
+                bar.update(stage.steps - self._stage_step)
+                self._stage_index += 1
+                self._stage_step = 0
+                self._optimizer = self._scheduler = None
+                self._save()
+        except KeyboardInterrupt:
+            _restore(self.model, good)
+            success = False
+            message = f"interrupted after step {self.step}; the last checkpoint is kept"
+        finally:
+            bar.close()
+        return self._result(success, message, start)
+
+    def _result(self, success: bool, message: str, start: float) -> TrainResult:
+        return TrainResult(success, message, self.step, time.perf_counter() - start, self.history)
+
+    def _start_stage(self) -> None:
+        stage = self.stages[self._stage_index]
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self._optimizer = stage.optimizer(params)
+        self._scheduler = stage.scheduler(self._optimizer)
+
+    def _one_step(self) -> dict[str, float]:
+        optimizer = self._optimizer
+        assert optimizer is not None
+        first: dict[str, float] = {}
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            total, terms = self.loss(self.model)
+            if not first:
+                first["total"] = float(total)
+                first.update({k: float(v) for k, v in terms.items()})
+            if torch.isfinite(total):
+                total.backward()
+            return total
+
+        if isinstance(optimizer, torch.optim.LBFGS):
+            optimizer.step(closure)
+        else:
+            total = closure()
+            if math.isfinite(first["total"]):
+                optimizer.step()
+        if self._scheduler is not None and math.isfinite(first["total"]):
+            self._scheduler.step()
+        return {"step": float(self.step + 1), "stage": float(self._stage_index), **first}
+
+    def _lbfgs_converged(self, stage: LBFGS) -> bool:
+        state = self._optimizer.state[next(iter(self._optimizer.state))] if self._optimizer.state else {}  # type: ignore[union-attr]
+        if "d" not in state or "t" not in state:
+            return False
+        step_size = float(state["t"]) * float(state["d"].abs().max())
+        records = self.history.records
+        change = abs(records[-1]["total"] - records[-2]["total"]) if len(records) > 1 else math.inf
+        return step_size <= stage.tolerance_change or change <= stage.tolerance_change
+
+    def _save(self) -> None:
+        if self.checkpoint is None:
+            return
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": None if self._optimizer is None else self._optimizer.state_dict(),
+            "scheduler": None if self._scheduler is None else self._scheduler.state_dict(),
+            "stage_index": self._stage_index,
+            "stage_step": self._stage_step,
+            "stages": [s.describe() for s in self.stages],
+            "history": self.history.records,
+        }
+        tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoint)
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _restore(model: nn.Module, snapshot: dict[str, torch.Tensor]) -> None:
+    model.load_state_dict(snapshot)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"cannot write the checkpoint: {folder} is not a folder; choose another path")
+    folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"cannot write the checkpoint into {folder}; choose a writable folder")

@@ -202,6 +202,8 @@ def coordinate_dict(points: torch.Tensor, coordinates: Sequence[str]) -> dict[st
 
 def _gradient(y: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """All first partials of ``y`` (N,) at ``points`` (N, d), kept differentiable."""
+    if not y.requires_grad:  # y does not depend on the points (e.g. u_x of a linear u)
+        return torch.zeros_like(points)
     (grad,) = torch.autograd.grad(y.sum(), points, create_graph=True, allow_unused=True)
     return torch.zeros_like(points) if grad is None else grad
 

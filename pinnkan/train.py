@@ -335,8 +335,8 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             total, terms = self.loss(self.model)
             if not first:
-                first["total"] = float(total)
-                first.update({k: float(v) for k, v in terms.items()})
+                first["total"] = float(total.detach())
+                first.update({k: float(v.detach()) for k, v in terms.items()})
             if torch.isfinite(total):
                 total.backward()
             return total
@@ -391,8 +391,11 @@ def _device_of(model: nn.Module) -> torch.device:
 
 def _check_writable(path: Path) -> None:
     folder = path.parent
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"cannot write the checkpoint: {folder} is not a folder; choose another path")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(
+            f"cannot write the checkpoint into {folder} ({err.strerror}); choose another path"
+        ) from None
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write the checkpoint into {folder}; choose a writable folder")
+        raise ValueError(f"cannot write the checkpoint into {folder}; choose another path")

@@ -1,0 +1,80 @@
+"""The command line and the end-to-end solve: run folder, report, error messages."""
+
+import json
+
+import pytest
+
+from pinnkan import LBFGS, Adam, KANSpec, Points, Setup, load_problem, solve
+from pinnkan.cli import main
+
+
+def test_list_shows_heat1d(capsys):
+    assert main(["list"]) == 0
+    assert "heat1d" in capsys.readouterr().out
+
+
+def test_short_training_reaches_small_error_and_writes_run_folder(tmp_path):
+    spec = load_problem("heat1d")
+    setup = Setup(
+        model=KANSpec(hidden=(6,), grid_size=5),
+        points=Points(interior=256, boundary=64),
+        stages=(Adam(steps=200, lr=1e-2), LBFGS(steps=100)),
+    )
+    solution = solve(spec.problem, setup, seed=1, dtype="float64", out=tmp_path / "run", progress=False)
+    assert solution.train.success
+    assert solution.comparison.rel_l2 < 5e-3
+    assert abs(solution.comparison.rel_l2_exact - solution.comparison.rel_l2) < 1e-5
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    for key in ("problem", "rel_l2", "linf", "reference", "rel_l2_exact", "train_seconds", "steps",
+                "params", "model", "dtype", "seed", "final_losses", "versions"):
+        assert key in report, key
+    assert report["reference"] == "fd" and report["dtype"] == "float64" and report["steps"] == 300
+    assert report["rel_l2"] == pytest.approx(solution.comparison.rel_l2)
+    for name in ("solution.png", "loss_history.png", "error_over_time.png", "checkpoint.pt"):
+        assert (tmp_path / "run" / name).stat().st_size > 1000, name
+
+
+def test_cli_solve_user_problem_file(tmp_path, capsys):
+    problem_file = tmp_path / "decay.py"
+    problem_file.write_text(
+        "import torch\n"
+        "from pinnkan import Interval, Problem, Dirichlet, Setup, Adam, KANSpec, Points\n"
+        "problem = Problem(\n"
+        "    name='decay', domain=Interval(0.0, 1.0, name='t'),\n"
+        "    residual=lambda f: f.u_t + f.u, conditions=[Dirichlet('t_min', 1.0)],\n"
+        "    exact=lambda c: torch.exp(-c['t']))\n"
+        "setup = Setup(model=KANSpec(hidden=(4,)), points=Points(interior=64, boundary=1),\n"
+        "              stages=(Adam(steps=100, lr=1e-2),))\n"
+    )
+    code = main(["solve", str(problem_file), "--out", str(tmp_path / "out"), "--steps", "300",
+                 "--dtype", "float64", "--no-progress"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert summary["problem"] == "decay" and summary["steps"] == 300
+    assert summary["rel_l2"] < 1e-2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "no_such_problem"], "unknown problem 'no_such_problem'; built-in problems are"),
+        (["solve", "missing.py"], "no problem file at missing.py"),
+        (["solve", "heat1d", "--steps", "0"], "--steps must be positive"),
+        (["solve", "heat1d", "--steps", "10"], "give one step count per stage"),
+        (["solve", "heat1d", "--dtype", "float16"], "invalid choice"),
+    ],
+)
+def test_cli_errors_name_the_fix(argv, message, capsys, tmp_path):
+    try:
+        code = main([*argv, "--out", str(tmp_path)])
+    except SystemExit as exit_:  # argparse reports usage errors itself
+        code = exit_.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unwritable_output_folder_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    assert main(["solve", "heat1d", "--out", str(blocker / "run")]) == 2
+    assert "choose another --out" in capsys.readouterr().err

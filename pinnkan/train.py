@@ -230,6 +230,7 @@ class Trainer:
         self.history = History()
         self._stage_index = 0
         self._stage_step = 0
+        self._step = 0
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
         if self.checkpoint is not None:
@@ -241,8 +242,8 @@ class Trainer:
 
     @property
     def step(self) -> int:
-        """Steps completed over all stages."""
-        return sum(s.steps for s in self.stages[: self._stage_index]) + self._stage_step
+        """Steps completed over all stages (a converged L-BFGS stage may end early)."""
+        return self._step
 
     def resume(self) -> None:
         """Load model, optimiser, history and position from the checkpoint file."""
@@ -258,6 +259,7 @@ class Trainer:
         self.history = History(list(state["history"]))
         self._stage_index = state["stage_index"]
         self._stage_step = state["stage_step"]
+        self._step = state["step"]
         self._optimizer = self._scheduler = None
         if self._stage_index < len(self.stages):
             self._start_stage()
@@ -295,6 +297,7 @@ class Trainer:
                         return self._result(success, message, start)
                     good = _snapshot(self.model)
                     self._stage_step += 1
+                    self._step += 1
                     self.history.records.append(record)
                     for callback in self.callbacks:
                         callback(self.step, record)
@@ -349,7 +352,7 @@ class Trainer:
                 optimizer.step()
         if self._scheduler is not None and math.isfinite(first["total"]):
             self._scheduler.step()
-        return {"step": float(self.step + 1), "stage": float(self._stage_index), **first}
+        return {"step": float(self._step + 1), "stage": float(self._stage_index), **first}
 
     def _lbfgs_converged(self, stage: LBFGS) -> bool:
         state = self._optimizer.state[next(iter(self._optimizer.state))] if self._optimizer.state else {}  # type: ignore[union-attr]
@@ -369,6 +372,7 @@ class Trainer:
             "scheduler": None if self._scheduler is None else self._scheduler.state_dict(),
             "stage_index": self._stage_index,
             "stage_step": self._stage_step,
+            "step": self._step,
             "stages": [s.describe() for s in self.stages],
             "history": self.history.records,
         }

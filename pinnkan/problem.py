@@ -97,6 +97,11 @@ class Problem:
     def coordinates(self) -> tuple[str, ...]:
         return self.domain.coordinates
 
+    @property
+    def has_reference(self) -> bool:
+        """Whether there is something to compare with (exact solution or FD reference)."""
+        return self.exact is not None or self.reference is not None
+
     def residuals(self, field: Field) -> dict[str, torch.Tensor]:
         """Evaluate the residual and check it: name -> (N,) tensor (``"pde"`` for one)."""
         result = self.residual(field)

@@ -192,6 +192,8 @@ def solve(
     if resume and folder is None:
         raise ValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
 
+    # The reference is cheap next to training: build it first so a broken one fails early.
+    grid = problem.reference_solution() if problem.has_reference else None
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     lo, hi = problem.domain.bounds()
@@ -217,9 +219,9 @@ def solve(
         trainer.resume()
     result = trainer.run()
     comparison = None
-    if problem.exact is not None or problem.reference is not None:
+    if grid is not None:
         exact = problem.exact_numpy if problem.exact is not None else None
-        comparison = compare(model, problem.reference_solution(), exact=exact)
+        comparison = compare(model, grid, exact=exact)
     solution = Solution(problem, setup, model, result, comparison, seed, dtype)
     if folder is not None:
         write_run_folder(solution, folder)

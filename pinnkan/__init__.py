@@ -12,7 +12,7 @@ from .losses import CompositeLoss, Points
 from .problem import Problem
 from .reference import GridSolution
 from .solve import Setup, Solution, solve
-from .train import LBFGS, Adam, History, Trainer, TrainResult
+from .train import BFGS, LBFGS, Adam, History, Trainer, TrainResult
 
 __all__ = [
     "__version__",
@@ -36,6 +36,7 @@ __all__ = [
     "CompositeLoss",
     "Adam",
     "LBFGS",
+    "BFGS",
     "Trainer",
     "TrainResult",
     "History",

@@ -315,10 +315,14 @@ class Trainer:
         """Run the remaining stages; return a :class:`TrainResult`."""
         start = time.perf_counter()
         good = _snapshot(self.model)
-        message = "finished all stages"
+        notes = []
         success = True
         bar = tqdm(
-            total=self.total_steps, initial=self.step, disable=not self.progress, unit="step", leave=False
+            total=self.total_steps,
+            initial=self.step,
+            disable=None if self.progress else True,  # None: only on a terminal
+            unit="step",
+            leave=False,
         )
         try:
             while self._stage_index < len(self.stages):
@@ -350,11 +354,17 @@ class Trainer:
                     converged = self._converged(stage)
                     if self.step % self.checkpoint_every == 0:
                         self._save()
+                if converged:
+                    notes.append(
+                        f"{type(stage).__name__} stopped after {self._stage_step} of "
+                        f"{stage.steps} steps (no further progress)"
+                    )
                 bar.update(stage.steps - self._stage_step)
                 self._stage_index += 1
                 self._stage_step = 0
                 self._optimizer = self._scheduler = None
                 self._save()
+            message = "; ".join(["finished all stages", *notes])
         except KeyboardInterrupt:
             _restore(self.model, good)
             success = False

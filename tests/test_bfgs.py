@@ -101,3 +101,20 @@ def test_resume_through_a_bfgs_stage_reproduces_the_run(tmp_path):
     for p, q in zip(model.parameters(), expected):
         assert torch.allclose(p, q, rtol=0, atol=1e-12)
     assert full.history.records[-1]["total"] < 1e-3 * full.history.records[0]["total"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bfgs_keeps_the_parameter_dtype(dtype):
+    x = torch.tensor([2.0, -1.0], dtype=dtype, requires_grad=True)
+    opt = DenseBFGS([x])
+
+    def closure():
+        opt.zero_grad()
+        value = torch.sum((x - 0.5) ** 2 * torch.tensor([1.0, 3.0], dtype=dtype))
+        value.backward()
+        return value
+
+    for _ in range(5):
+        opt.step(closure)
+    assert x.dtype == dtype and opt.state[x]["H"].dtype == dtype
+    assert torch.allclose(x.detach(), torch.full((2,), 0.5, dtype=dtype), atol=1e-5)

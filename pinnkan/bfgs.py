@@ -175,6 +175,9 @@ class DenseBFGS(torch.optim.Optimizer):
             state["f"], state["g"] = loss, self._flat_grad()
             state["converged"] = False
         f, g = state["f"], state["g"]
+        if not bool(torch.any(g != 0)):  # at a stationary point: nothing to do
+            state["converged"] = True
+            return torch.tensor(f)
         h = state.get("H")
         direction = -g if h is None else -(h @ g)
         slope = float(direction @ g)

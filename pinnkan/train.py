@@ -331,6 +331,7 @@ class Trainer:
                     self._start_stage()
                 converged = False
                 while self._stage_step < stage.steps and not converged:
+                    before = _snapshot(self.model)
                     record = self._one_step()
                     if not math.isfinite(record["total"]):
                         _restore(self.model, good)
@@ -342,7 +343,9 @@ class Trainer:
                             f"train in float64"
                         )
                         return self._result(success, message, start)
-                    good = _snapshot(self.model)
+                    # The recorded (finite) loss belongs to the step's start or, for
+                    # stages that record their accepted point, to its end.
+                    good = _snapshot(self.model) if stage.records_accepted_point else before
                     self._stage_step += 1
                     self._step += 1
                     self.history.records.append(record)

@@ -67,22 +67,25 @@ def test_resume_from_checkpoint_reproduces_uninterrupted_run(tmp_path, stop_at):
     )
 
 
-def test_non_finite_loss_stops_and_keeps_last_good_parameters():
+def test_non_finite_loss_stops_and_restores_the_last_parameters_with_a_finite_loss():
     model, _ = _setup()
-    calls = []
+    seen = []
 
     def loss(m):
-        calls.append(1)
+        seen.append([p.detach().clone() for p in m.parameters()])
         value = torch.sum(m(torch.ones(1, 1, dtype=F64)) ** 2)
-        if len(calls) > 3:
+        if len(seen) > 3:
             value = value * float("nan")
         return value, {"fit": value}
 
-    result = Trainer(model, loss, [Adam(steps=10)], progress=False).run()
+    result = Trainer(model, loss, [Adam(steps=10, lr=0.1)], progress=False).run()
     assert not result.success
     assert "non-finite at step 4" in result.message and "float64" in result.message
-    assert all(torch.isfinite(p).all() for p in model.parameters())
     assert result.steps == 3
+    # Evaluation 3 was the last finite one; the parameters go back to what it saw.
+    for p, q in zip(model.parameters(), seen[2]):
+        assert torch.equal(p.detach(), q)
+    assert not torch.equal(seen[2][0], seen[3][0])
 
 
 def test_bad_stage_and_trainer_input_names_the_fix(tmp_path):

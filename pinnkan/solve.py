@@ -214,6 +214,8 @@ def solve(
         setup.stages,
         checkpoint=None if folder is None else folder / "checkpoint.pt",
         progress=progress,
+        # The points come from the seed, so a resume must use the same seed and dtype.
+        metadata={"problem": problem.name, "seed": seed, "dtype": str(dtype), "setup": setup.describe()},
     )
     if resume:
         trainer.resume()

@@ -232,6 +232,9 @@ class Trainer:
         Show a progress bar.
     callbacks : sequence of callable
         ``callback(step, record)`` after every step.
+    metadata : mapping, optional
+        Plain values saved with each checkpoint (e.g. seed, dtype, problem) that a
+        resume must match, since they decide what the checkpoint means.
 
     Examples
     --------
@@ -249,6 +252,7 @@ class Trainer:
         checkpoint_every: int = 1000,
         progress: bool = True,
         callbacks: Sequence[Callback] = (),
+        metadata: Mapping[str, object] | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -270,6 +274,7 @@ class Trainer:
         self.checkpoint_every = checkpoint_every
         self.progress = progress
         self.callbacks = tuple(callbacks)
+        self.metadata = dict(metadata or {})
         self.history = History()
         self._stage_index = 0
         self._stage_step = 0
@@ -298,6 +303,10 @@ class Trainer:
                 "the checkpoint was written with other stages; resume with the same stages "
                 f"({state['stages']})"
             )
+        if state["metadata"] != self.metadata:
+            differ = {k: state["metadata"].get(k) for k in set(state["metadata"]) | set(self.metadata)
+                      if state["metadata"].get(k) != self.metadata.get(k)}
+            raise ValueError(f"the checkpoint was written with other settings; resume with {differ}")
         self.model.load_state_dict(state["model"])
         self.history = History(list(state["history"]))
         self._stage_index = state["stage_index"]
@@ -438,6 +447,7 @@ class Trainer:
             "step": self._step,
             "stages": [s.describe() for s in self.stages],
             "history": self.history.records,
+            "metadata": self.metadata,
         }
         tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
         torch.save(state, tmp)

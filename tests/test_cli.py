@@ -78,3 +78,10 @@ def test_unwritable_output_folder_is_refused_before_training(tmp_path, capsys):
     blocker.write_text("not a folder")
     assert main(["solve", "heat1d", "--out", str(blocker / "run")]) == 2
     assert "choose another --out" in capsys.readouterr().err
+
+
+def test_resume_with_another_seed_is_refused(tmp_path, capsys):
+    args = ["solve", "heat1d", "--out", str(tmp_path), "--steps", "3,2", "--no-progress"]
+    assert main([*args, "--seed", "1"]) == 0
+    assert main([*args, "--seed", "2", "--resume"]) == 2
+    assert "resume with {'seed': 1}" in capsys.readouterr().err

@@ -8,11 +8,23 @@ products: the base branch ``silu(x) @ W`` and the spline bases flattened to
 Grid policy
 -----------
 The first layer maps the domain's bounding box affinely onto the spline grid
-range ``[-1, 1]``, so no input point falls where the splines vanish. Hidden values
-are squashed into the grid by ``tanh`` before each later layer (``squash_hidden=True``,
-the default). With ``squash_hidden=False`` hidden values are used as they are;
-where one leaves ``[-1, 1]`` only the base branch and the decaying spline tails
-see it, and :meth:`KAN.grid_coverage` tells how often that happens.
+range ``[-1, 1]``, so no input point falls where the splines vanish. For hidden
+values there are two policies:
+
+* ``squash_hidden=True`` (the default): hidden values pass through ``tanh`` before
+  each later layer, so they never leave ``[-1, 1]``.
+* ``squash_hidden=False``: hidden values are used as they are, which keeps edge
+  functions composable into formulas. A value outside a layer's grid sees only
+  the base branch and the spline tails (the ``"extended"`` layout) or the spline's
+  end value (the ``"clamped"`` layout, which clamps spline inputs to the grid).
+  :meth:`KAN.grid_coverage` measures how often that happens and
+  :meth:`KAN.update_grid` re-places every layer's knots around the values that
+  actually reach it; call it (or train with :class:`UpdateGrid` stages) while the
+  hidden values move.
+
+Grids change without changing the function: :meth:`KAN.extend_grid` refines every
+grid (``G = 5 -> 10 -> 20``) and :meth:`KAN.update_grid` re-places knots, both
+refitting the spline coefficients by least squares.
 """
 
 from __future__ import annotations
@@ -24,9 +36,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .splines import bspline_basis, uniform_knots
+from .splines import KNOT_LAYOUTS, KnotLayout, bspline_basis, fit_coefficients, grid_of, knots_from_grid, uniform_knots
+from .train import ModelChange
 
-__all__ = ["KANLayer", "KAN", "KANSpec"]
+__all__ = ["KANLayer", "KAN", "KANSpec", "ExtendGrid", "UpdateGrid"]
+
+# Least-squares refits run in float64 whatever the model's dtype.
+_FIT_DTYPE = torch.float64
 
 
 class KANLayer(nn.Module):
@@ -42,6 +58,10 @@ class KANLayer(nn.Module):
         Polynomial degree ``k`` of the splines.
     grid_range : tuple of float
         Interval covered by the uniform grid.
+    knot_layout : {"extended", "clamped"}
+        ``"extended"``: uniform knots continued ``k`` intervals beyond the range.
+        ``"clamped"``: open uniform knots with both ends repeated ``k + 1`` times,
+        and spline inputs clamped to the range (the base branch sees them as they are).
     spline_init_std : float
         Standard deviation of the initial spline coefficients, divided by ``sqrt(in_features)``.
     dtype, device
@@ -56,6 +76,7 @@ class KANLayer(nn.Module):
         grid_size: int = 5,
         spline_order: int = 3,
         grid_range: tuple[float, float] = (-1.0, 1.0),
+        knot_layout: KnotLayout = "extended",
         spline_init_std: float = 0.1,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
@@ -64,19 +85,22 @@ class KANLayer(nn.Module):
         _check_positive_int("in_features", in_features)
         _check_positive_int("out_features", out_features)
         _check_positive_int("grid_size", grid_size)
-        if not isinstance(spline_order, int) or spline_order < 1:
-            raise ValueError(f"spline_order must be an int >= 1, got {spline_order!r}")
+        _check_spline_order(spline_order)
+        _check_layout(knot_layout)
         lo, hi = (float(v) for v in grid_range)
         if not lo < hi:
             raise ValueError(f"grid_range must be (lo, hi) with lo < hi, got {grid_range}")
         self.in_features = in_features
         self.out_features = out_features
-        self.grid_size = grid_size
         self.spline_order = spline_order
+        self.knot_layout = knot_layout
         factory = {"dtype": dtype or torch.get_default_dtype(), "device": device}
         lo_t = torch.full((in_features,), lo, **factory)
         hi_t = torch.full((in_features,), hi, **factory)
-        self.register_buffer("knots", uniform_knots(lo_t, hi_t, grid_size, spline_order))
+        grid = grid_of(uniform_knots(lo_t, hi_t, grid_size, 0), 0)
+        self.register_buffer("knots", knots_from_grid(grid, spline_order, knot_layout))
+        # 1 for a live edge, 0 for a pruned one.
+        self.register_buffer("edge_mask", torch.ones(in_features, out_features, **factory))
         n_basis = grid_size + spline_order
         bound = 1.0 / math.sqrt(in_features)
         self.base_weight = nn.Parameter(torch.empty(in_features, out_features, **factory))
@@ -85,21 +109,131 @@ class KANLayer(nn.Module):
         nn.init.uniform_(self.base_weight, -bound, bound)
         nn.init.normal_(self.spline_coef, std=spline_init_std * bound)
 
+    @property
+    def grid_size(self) -> int:
+        """Intervals ``G`` of the grid."""
+        return self.knots.shape[1] - 2 * self.spline_order - 1
+
+    @property
+    def grid(self) -> torch.Tensor:
+        """Grid points of every input channel, shape (in, G + 1)."""
+        return grid_of(self.knots, self.spline_order)
+
+    @property
+    def grid_range(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(lo, hi)`` of every input channel's grid, shapes (in,)."""
+        grid = self.grid
+        return grid[:, 0], grid[:, -1]
+
+    def spline_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the splines see of ``x``: clamped to the grid for the clamped layout."""
+        if self.knot_layout == "clamped":
+            lo, hi = self.grid_range
+            return torch.clamp(x, lo, hi)
+        return x
+
     def basis(self, x: torch.Tensor) -> torch.Tensor:
         """Spline bases of every input channel, shape (N, in, G + k)."""
-        return bspline_basis(x, self.knots, self.spline_order)
+        return bspline_basis(self.spline_input(x), self.knots, self.spline_order)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (N, in) -> (N, out)."""
         n = x.shape[0]
-        base = nn.functional.silu(x) @ self.base_weight  # (N, out)
-        splines = self.basis(x).reshape(n, -1) @ self.spline_coef.reshape(-1, self.out_features)
-        return base + splines + self.bias
+        mask = self.edge_mask
+        base = nn.functional.silu(x) @ (self.base_weight * mask)  # (N, out)
+        coef = (self.spline_coef * mask[:, None, :]).reshape(-1, self.out_features)
+        return base + self.basis(x).reshape(n, -1) @ coef + self.bias
+
+    def edge_values(self, x: torch.Tensor) -> torch.Tensor:
+        """Every edge function at ``x``: ``phi_ij(x_i)``, shape (N, in, out).
+
+        The layer's output is ``edge_values(x).sum(1) + bias``.
+        """
+        base = nn.functional.silu(x)[:, :, None] * self.base_weight
+        splines = torch.einsum("nib,ibo->nio", self.basis(x), self.spline_coef)
+        return (base + splines) * self.edge_mask
+
+    def spline_values(self, x: torch.Tensor) -> torch.Tensor:
+        """The spline branch of every edge at ``x``, shape (N, in, out)."""
+        return torch.einsum("nib,ibo->nio", self.basis(x), self.spline_coef)
+
+    @torch.no_grad()
+    def extend_grid(self, grid_size: int) -> None:
+        """Refine the grid to ``grid_size`` intervals, keeping the edge functions.
+
+        The new grid points interpolate the old ones linearly in the knot index, so
+        a multiple of the old size subdivides every interval: the old splines are
+        then exactly representable and the least-squares transfer (on dense points
+        of each grid range) reproduces them to rounding inside the range.
+        """
+        _check_positive_int("grid_size", grid_size)
+        if grid_size <= self.grid_size:
+            raise ValueError(
+                f"grid extension needs a larger grid than the current G={self.grid_size}, got "
+                f"{grid_size}; use update_grid() to re-place knots at the same size"
+            )
+        old = self.grid.to(_FIT_DTYPE)  # (in, G + 1)
+        position = torch.linspace(0, self.grid_size, grid_size + 1, dtype=_FIT_DTYPE, device=old.device)
+        left = position.floor().long().clamp(max=self.grid_size - 1)
+        frac = position - left
+        grid = old[:, left] + frac * (old[:, left + 1] - old[:, left])
+        samples = _uniform_samples(old[:, 0], old[:, -1], 8 * (grid_size + self.spline_order) + 1)
+        self._refit(grid, samples)
+
+    @torch.no_grad()
+    def update_grid(self, x: torch.Tensor, *, uniform_fraction: float = 0.1, margin: float = 0.01) -> None:
+        """Re-place the knots around the values ``x`` reaching this layer; refit the splines.
+
+        Each channel's new grid blends the quantiles of its values with a uniform
+        grid, ``(1 - f) * quantiles + f * uniform``, on ``[min, max]`` widened by
+        ``margin`` of its width at each end. The coefficients are refitted by least
+        squares to the old edge functions at ``x`` and at uniform points of the new
+        range. Channels whose values are all equal keep their grid.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, in)
+            Values entering the layer.
+        uniform_fraction : float
+            Weight ``f`` of the uniform grid, in ``(0, 1]``; it keeps knots distinct.
+        margin : float
+            Relative widening of the range, ``>= 0``.
+        """
+        _check_values(x, self.in_features)
+        if not 0.0 < uniform_fraction <= 1.0:
+            raise ValueError(f"uniform_fraction must be in (0, 1], got {uniform_fraction}")
+        if not (math.isfinite(margin) and margin >= 0.0):
+            raise ValueError(f"margin must be a finite number >= 0, got {margin}")
+        values = x.detach().to(_FIT_DTYPE)
+        lo, hi = values.min(0).values, values.max(0).values
+        width = hi - lo
+        keep = width <= 1e-12 * torch.clamp(hi.abs(), min=1.0)
+        lo, hi = lo - margin * width, hi + margin * width
+        levels = torch.linspace(0, 1, self.grid_size + 1, dtype=_FIT_DTYPE, device=values.device)
+        quantiles = torch.quantile(values, levels, dim=0).T  # (in, G + 1)
+        quantiles[:, 0], quantiles[:, -1] = lo, hi
+        uniform = lo[:, None] + width[:, None] * (1 + 2 * margin) * levels
+        grid = (1 - uniform_fraction) * quantiles + uniform_fraction * uniform
+        grid = torch.where(keep[:, None], self.grid.to(_FIT_DTYPE), grid)
+        g_lo, g_hi = grid[:, 0], grid[:, -1]
+        samples = torch.cat([values, _uniform_samples(g_lo, g_hi, 4 * (self.grid_size + self.spline_order) + 1)])
+        self._refit(grid, samples)
+
+    def _refit(self, grid: torch.Tensor, samples: torch.Tensor) -> None:
+        """Move to the knots of ``grid`` (in, G' + 1), fitting the old splines at ``samples`` (S, in)."""
+        dtype = self.spline_coef.dtype
+        target = self.spline_values(samples.to(dtype)).to(_FIT_DTYPE)  # (S, in, out)
+        knots = knots_from_grid(grid, self.spline_order, self.knot_layout)
+        if self.knot_layout == "clamped":
+            samples = torch.clamp(samples, grid[:, 0], grid[:, -1])
+        coef = fit_coefficients(samples, target, knots, self.spline_order)
+        self.knots = knots.to(dtype)
+        self.spline_coef = nn.Parameter(coef.to(dtype))
 
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"grid_size={self.grid_size}, spline_order={self.spline_order}"
+            f"grid_size={self.grid_size}, spline_order={self.spline_order}, knot_layout={self.knot_layout!r}"
         )
 
 
@@ -120,6 +254,8 @@ class KAN(nn.Module):
         the grid range ``[-1, 1]``. Defaults to ``[-1, 1]`` in every input.
     squash_hidden : bool
         Map hidden values into the grid with ``tanh`` (see the module docstring).
+    knot_layout : {"extended", "clamped"}
+        Knot vector of every layer (see :class:`KANLayer`).
     spline_init_std : float
         Initial spread of the spline coefficients.
     dtype, device
@@ -140,6 +276,7 @@ class KAN(nn.Module):
         spline_order: int = 3,
         input_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
         squash_hidden: bool = True,
+        knot_layout: KnotLayout = "extended",
         spline_init_std: float = 0.1,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
@@ -162,6 +299,7 @@ class KAN(nn.Module):
                 b,
                 grid_size=grid_size,
                 spline_order=spline_order,
+                knot_layout=knot_layout,
                 spline_init_std=spline_init_std,
                 dtype=dtype,
                 device=device,
@@ -180,6 +318,11 @@ class KAN(nn.Module):
     @property
     def spline_order(self) -> int:
         return self.layers[0].spline_order
+
+    @property
+    def grid_size(self) -> int:
+        """Intervals ``G`` of the first layer's grid (all layers share it unless set apart)."""
+        return self.layers[0].grid_size
 
     @property
     def smoothness(self) -> int:
@@ -212,18 +355,63 @@ class KAN(nn.Module):
             h = layer(h)
         return h
 
+    def edge_values(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every edge function of every layer at the values reaching it, shapes (N, in, out)."""
+        return [layer.edge_values(h) for layer, h in zip(self.layers, self.layer_inputs(x))]
+
     @torch.no_grad()
     def grid_coverage(self, x: torch.Tensor) -> list[float]:
         """Fraction of the values entering each layer that lie inside its grid range."""
-        return [
-            float(((h >= -1.0) & (h <= 1.0)).to(h.dtype).mean()) for h in self.layer_inputs(x)
-        ]
+        coverage = []
+        for layer, h in zip(self.layers, self.layer_inputs(x)):
+            lo, hi = layer.grid_range
+            coverage.append(float(((h >= lo) & (h <= hi)).to(h.dtype).mean()))
+        return coverage
+
+    def extend_grid(self, grid_size: int) -> None:
+        """Refine every layer's grid to ``grid_size`` intervals (see :meth:`KANLayer.extend_grid`).
+
+        Examples
+        --------
+        >>> net = KAN((2, 4, 1), grid_size=5, dtype=torch.float64)
+        >>> x = torch.rand(100, 2, dtype=torch.float64) * 2 - 1
+        >>> before = net(x)
+        >>> net.extend_grid(10)
+        >>> bool(torch.allclose(net(x), before, atol=1e-10))
+        True
+        """
+        for layer in self.layers:
+            layer.extend_grid(grid_size)
+
+    @torch.no_grad()
+    def update_grid(self, x: torch.Tensor, *, uniform_fraction: float = 0.1, margin: float = 0.01) -> None:
+        """Re-place every layer's knots around the values that reach it from inputs ``x``.
+
+        Layers are updated in order, each from the values produced by the already
+        updated layers before it (see :meth:`KANLayer.update_grid`).
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (N, in_features)
+            Sample inputs, e.g. a training batch, in domain coordinates.
+        uniform_fraction, margin : float
+            See :meth:`KANLayer.update_grid`.
+        """
+        _check_input(x, self.in_features)
+        _check_values(x, self.in_features)
+        h = self.normalise(x)
+        for i, layer in enumerate(self.layers):
+            if i > 0 and self.squash_hidden:
+                h = torch.tanh(h)
+            layer.update_grid(h, uniform_fraction=uniform_fraction, margin=margin)
+            h = layer(h)
 
     def describe(self) -> str:
         """A one-line summary, e.g. ``KAN[2,8,1] G=5 k=3``."""
         layer = self.layers[0]
         widths = ",".join(str(w) for w in self.widths)
-        return f"KAN[{widths}] G={layer.grid_size} k={layer.spline_order}"
+        layout = "" if layer.knot_layout == "extended" else f" {layer.knot_layout}"
+        return f"KAN[{widths}] G={layer.grid_size} k={layer.spline_order}{layout}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,19 +428,22 @@ class KANSpec:
         Spline degree ``k``.
     squash_hidden : bool
         See :class:`KAN`.
+    knot_layout : {"extended", "clamped"}
+        See :class:`KANLayer`.
     """
 
     hidden: tuple[int, ...] = (8,)
     grid_size: int = 5
     spline_order: int = 3
     squash_hidden: bool = True
+    knot_layout: KnotLayout = "extended"
 
     def __post_init__(self) -> None:
         for w in self.hidden:
             _check_positive_int("every hidden width", w)
         _check_positive_int("grid_size", self.grid_size)
-        if isinstance(self.spline_order, bool) or not isinstance(self.spline_order, int) or self.spline_order < 1:
-            raise ValueError(f"spline_order must be an int >= 1, got {self.spline_order!r}")
+        _check_spline_order(self.spline_order)
+        _check_layout(self.knot_layout)
 
     def build(
         self,
@@ -270,14 +461,94 @@ class KANSpec:
             spline_order=self.spline_order,
             input_bounds=bounds,
             squash_hidden=self.squash_hidden,
+            knot_layout=self.knot_layout,
             dtype=dtype,
             device=device,
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExtendGrid(ModelChange):
+    """A training stage that refines the KAN's grids to ``grid_size`` intervals.
+
+    Put it between optimiser stages, e.g.
+    ``[Adam(steps=500), BFGS(steps=500), ExtendGrid(grid_size=10), BFGS(steps=500)]``.
+    """
+
+    grid_size: int
+
+    def __post_init__(self) -> None:
+        _check_positive_int("ExtendGrid.grid_size", self.grid_size)
+
+    def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
+        net = find_kan(model, type(self).__name__)
+        before = net.grid_size
+        net.extend_grid(self.grid_size)
+        return f"extended the grid from G={before} to G={self.grid_size}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateGrid(ModelChange):
+    """A training stage that re-places the KAN's knots around the training points' values.
+
+    Parameters
+    ----------
+    uniform_fraction, margin : float
+        See :meth:`KANLayer.update_grid`.
+    """
+
+    uniform_fraction: float = 0.1
+    margin: float = 0.01
+    needs_samples = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.uniform_fraction <= 1.0:
+            raise ValueError(f"UpdateGrid.uniform_fraction must be in (0, 1], got {self.uniform_fraction}")
+        if not (math.isfinite(self.margin) and self.margin >= 0.0):
+            raise ValueError(f"UpdateGrid.margin must be a finite number >= 0, got {self.margin}")
+
+    def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
+        net = find_kan(model, type(self).__name__)
+        if samples is None:
+            raise ValueError("UpdateGrid needs sample points; give the Trainer samples=...")
+        net.update_grid(samples, uniform_fraction=self.uniform_fraction, margin=self.margin)
+        return f"updated the grid on {samples.shape[0]} points"
+
+
+def find_kan(model: nn.Module, what: str = "this operation") -> KAN:
+    """The :class:`KAN` inside ``model`` (the model itself or a wrapper around one)."""
+    for module in model.modules():
+        if isinstance(module, KAN):
+            return module
+    raise TypeError(f"{what} needs a B-spline KAN model, got {type(model).__name__}; use KANSpec")
+
+
 def _check_positive_int(what: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{what} must be a positive int, got {value!r}")
+
+
+def _check_spline_order(order: object) -> None:
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueError(f"spline_order must be an int >= 1, got {order!r}")
+
+
+def _check_layout(layout: object) -> None:
+    if layout not in KNOT_LAYOUTS:
+        raise ValueError(f"knot_layout must be one of {KNOT_LAYOUTS}, got {layout!r}")
+
+
+def _check_values(x: torch.Tensor, width: int) -> None:
+    if x.ndim != 2 or x.shape[1] != width or x.shape[0] < 2:
+        raise ValueError(f"grid updates need values of shape (N >= 2, {width}), got {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("grid updates need finite values; drop NaN/inf samples first")
+
+
+def _uniform_samples(lo: torch.Tensor, hi: torch.Tensor, count: int) -> torch.Tensor:
+    """``count`` evenly spaced points of each channel's ``[lo, hi]``, shape (count, C)."""
+    steps = torch.linspace(0, 1, count, dtype=lo.dtype, device=lo.device)
+    return lo + steps[:, None] * (hi - lo)
 
 
 def _check_input(x: torch.Tensor, width: int) -> None:

@@ -9,14 +9,29 @@ A grid of ``G`` intervals on ``[lo, hi]`` with spline order (degree) ``k`` uses 
 extended uniform knot vector ``t_i = lo + (i - k) h``, ``i = 0 .. G + 2k``,
 ``h = (hi - lo) / G``. It carries ``G + k`` basis functions, which sum to one on
 ``[lo, hi]`` (partition of unity) and vanish outside ``[t_0, t_{G+2k}]``.
+
+The open (clamped) layout repeats ``lo`` and ``hi`` ``k + 1`` times instead; its
+``G + k`` bases also sum to one on ``[lo, hi]`` and vanish outside it. Both layouts
+are built from the ``G + 1`` grid points ``t_k .. t_{G+k}`` by :func:`knots_from_grid`,
+which also serves non-uniform (e.g. data-adapted) grids. On the closed right end of
+the knot span the bases take their limits from the left, so a clamped spline is
+defined at ``hi``.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
+KnotLayout = Literal["extended", "clamped"]
+KNOT_LAYOUTS: tuple[str, ...] = ("extended", "clamped")
+
 __all__ = [
+    "KNOT_LAYOUTS",
     "uniform_knots",
+    "knots_from_grid",
+    "grid_of",
     "bspline_basis",
     "bspline_basis_derivative",
     "fit_coefficients",
@@ -51,6 +66,44 @@ def uniform_knots(
     steps = torch.arange(-order, grid_size + order + 1, dtype=lo.dtype, device=lo.device)
     h = (hi - lo) / grid_size
     return lo[:, None] + steps[None, :] * h[:, None]
+
+
+def knots_from_grid(grid: torch.Tensor, order: int, layout: KnotLayout = "extended") -> torch.Tensor:
+    """Full knot vectors from increasing grid points, one row per channel.
+
+    Parameters
+    ----------
+    grid : torch.Tensor, shape (C, G + 1)
+        Strictly increasing grid points ``lo = g_0 < ... < g_G = hi`` of each channel.
+    order : int
+        Spline order ``k``.
+    layout : {"extended", "clamped"}
+        ``"extended"`` continues the first and last grid spacing ``k`` times beyond
+        each end; ``"clamped"`` repeats each end ``k`` more times.
+
+    Returns
+    -------
+    torch.Tensor, shape (C, G + 2k + 1)
+    """
+    if layout not in KNOT_LAYOUTS:
+        raise ValueError(f"knot layout must be one of {KNOT_LAYOUTS}, got {layout!r}")
+    if grid.ndim != 2 or grid.shape[1] < 2:
+        raise ValueError(f"grid must have shape (C, G + 1) with G >= 1, got {tuple(grid.shape)}")
+    if not bool(torch.all(grid[:, 1:] > grid[:, :-1])):
+        raise ValueError("grid points must be strictly increasing in every channel; merge repeated points")
+    steps = torch.arange(1, order + 1, dtype=grid.dtype, device=grid.device)
+    if layout == "extended":
+        left = grid[:, :1] - (grid[:, 1:2] - grid[:, :1]) * steps.flip(0)
+        right = grid[:, -1:] + (grid[:, -1:] - grid[:, -2:-1]) * steps
+    else:
+        left = grid[:, :1].expand(-1, order)
+        right = grid[:, -1:].expand(-1, order)
+    return torch.cat([left, grid, right], dim=1)
+
+
+def grid_of(knots: torch.Tensor, order: int) -> torch.Tensor:
+    """The grid points ``t_k .. t_{M-k-1}`` of full knot vectors, shape (C, G + 1)."""
+    return knots[:, order : knots.shape[1] - order]
 
 
 def bspline_basis(x: torch.Tensor, knots: torch.Tensor, order: int) -> torch.Tensor:
@@ -118,7 +171,12 @@ def _levels(x: torch.Tensor, knots: torch.Tensor, order: int) -> list[torch.Tens
     """
     xe = x.unsqueeze(-1)  # (N, C, 1)
     t = knots.unsqueeze(0)  # (1, C, M)
-    basis = ((xe >= t[..., :-1]) & (xe < t[..., 1:])).to(x.dtype)  # (N, C, M-1)
+    inside = (xe >= t[..., :-1]) & (xe < t[..., 1:])  # (N, C, M-1)
+    # The last non-empty interval is closed on the right, so x = t_{M-1} gets the
+    # left limits (zero for simple end knots, one for clamped ones).
+    end = t[..., -1:]
+    last = (t[..., 1:] == end) & (t[..., :-1] < end)
+    basis = (inside | ((xe == end) & last)).to(x.dtype)
     levels = [basis]
     for p in range(1, order + 1):
         inv = _reciprocal(t[..., p:] - t[..., :-p])  # (1, C, M-p)

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .bfgs import DenseBFGS
 
-__all__ = ["Stage", "Adam", "LBFGS", "BFGS", "History", "TrainResult", "Trainer"]
+__all__ = ["Stage", "ModelChange", "Adam", "LBFGS", "BFGS", "History", "TrainResult", "Trainer"]
 
 LossFn = Callable[[nn.Module], tuple[torch.Tensor, Mapping[str, torch.Tensor]]]
 Callback = Callable[[int, Mapping[str, float]], None]
@@ -48,6 +48,25 @@ class Stage(ABC):
 
     def describe(self) -> dict[str, object]:
         """The stage's settings, for reports."""
+        return {"stage": type(self).__name__, **vars(self)}
+
+
+class ModelChange(ABC):
+    """A change to the model between optimiser stages (e.g. a finer spline grid).
+
+    It takes no optimiser steps. ``needs_samples`` tells the trainer that
+    :meth:`apply` uses the training inputs given to it as ``samples``.
+    """
+
+    steps = 0
+    needs_samples = False
+
+    @abstractmethod
+    def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
+        """Change ``model`` in place; return a short note of what was done."""
+
+    def describe(self) -> dict[str, object]:
+        """The change's settings, for reports."""
         return {"stage": type(self).__name__, **vars(self)}
 
 
@@ -222,8 +241,10 @@ class Trainer:
         Its parameters are optimised in place.
     loss : callable
         ``loss(model) -> (total, {name: term})``.
-    stages : sequence of Stage
-        Run in order, e.g. ``[Adam(steps=5000, lr=1e-2), LBFGS(steps=500)]``.
+    stages : sequence of Stage or ModelChange
+        Run in order, e.g. ``[Adam(steps=5000, lr=1e-2), LBFGS(steps=500)]``; a
+        :class:`ModelChange` such as ``ExtendGrid(grid_size=10)`` changes the model
+        between them.
     checkpoint : path, optional
         File to write checkpoints to (atomically) and to resume from.
     checkpoint_every : int
@@ -235,6 +256,8 @@ class Trainer:
     metadata : mapping, optional
         Plain values saved with each checkpoint (e.g. seed, dtype, problem) that a
         resume must match, since they decide what the checkpoint means.
+    samples : torch.Tensor, optional
+        Training inputs handed to model changes that need them (e.g. grid updates).
 
     Examples
     --------
@@ -253,6 +276,7 @@ class Trainer:
         progress: bool = True,
         callbacks: Sequence[Callback] = (),
         metadata: Mapping[str, object] | None = None,
+        samples: torch.Tensor | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -260,11 +284,13 @@ class Trainer:
         if not stages:
             raise ValueError("give at least one stage, e.g. [Adam(steps=1000)]")
         for stage in stages:
-            if not isinstance(stage, Stage):
+            if not isinstance(stage, (Stage, ModelChange)):
                 raise TypeError(
-                    f"stages must be Stage objects such as Adam(steps=...) or LBFGS(steps=...), "
-                    f"got {type(stage).__name__}"
+                    f"stages must be Stage objects such as Adam(steps=...) or LBFGS(steps=...) "
+                    f"or model changes such as ExtendGrid(grid_size=...), got {type(stage).__name__}"
                 )
+            if isinstance(stage, ModelChange) and stage.needs_samples and samples is None:
+                raise ValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
         self.model = model
@@ -275,6 +301,7 @@ class Trainer:
         self.progress = progress
         self.callbacks = tuple(callbacks)
         self.metadata = dict(metadata or {})
+        self.samples = samples
         self.history = History()
         self._stage_index = 0
         self._stage_step = 0
@@ -307,13 +334,17 @@ class Trainer:
             differ = {k: state["metadata"].get(k) for k in set(state["metadata"]) | set(self.metadata)
                       if state["metadata"].get(k) != self.metadata.get(k)}
             raise ValueError(f"the checkpoint was written with other settings; resume with {differ}")
+        # Replay the completed model changes so that parameter shapes match.
+        for stage in self.stages[: state["stage_index"]]:
+            if isinstance(stage, ModelChange):
+                stage.apply(self.model, self.samples)
         self.model.load_state_dict(state["model"])
         self.history = History(list(state["history"]))
         self._stage_index = state["stage_index"]
         self._stage_step = state["stage_step"]
         self._step = state["step"]
         self._optimizer = self._scheduler = None
-        if self._stage_index < len(self.stages):
+        if self._stage_index < len(self.stages) and isinstance(self.stages[self._stage_index], Stage):
             self._start_stage()
             if state["optimizer"] is not None:
                 self._optimizer.load_state_dict(state["optimizer"])  # type: ignore[union-attr]
@@ -336,6 +367,12 @@ class Trainer:
         try:
             while self._stage_index < len(self.stages):
                 stage = self.stages[self._stage_index]
+                if isinstance(stage, ModelChange):
+                    notes.append(f"{stage.apply(self.model, self.samples)} after step {self.step}")
+                    good = _snapshot(self.model)
+                    self._stage_index += 1
+                    self._save()
+                    continue
                 if self._optimizer is None:
                     self._start_stage()
                 converged = False

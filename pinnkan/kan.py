@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .symbolic import LIBRARY
 from .splines import KNOT_LAYOUTS, KnotLayout, bspline_basis, fit_coefficients, grid_of, knots_from_grid, uniform_knots
 from .train import ModelChange
 
@@ -101,6 +102,10 @@ class KANLayer(nn.Module):
         self.register_buffer("knots", knots_from_grid(grid, spline_order, knot_layout))
         # 1 for a live edge, 0 for a pruned one.
         self.register_buffer("edge_mask", torch.ones(in_features, out_features, **factory))
+        # Edges locked to a library function a * f(b * x + c) + d (see lock_symbolic):
+        # (i, j, name) per locked edge, and its (a, b, c, d) in the same order.
+        self.symbolic: list[tuple[int, int, str]] = []
+        self.symbolic_affine = nn.Parameter(torch.zeros(0, 4, **factory))
         n_basis = grid_size + spline_order
         bound = 1.0 / math.sqrt(in_features)
         self.base_weight = nn.Parameter(torch.empty(in_features, out_features, **factory))
@@ -136,13 +141,30 @@ class KANLayer(nn.Module):
         """Spline bases of every input channel, shape (N, in, G + k)."""
         return bspline_basis(self.spline_input(x), self.knots, self.spline_order)
 
+    @property
+    def symbolic_edges(self) -> list[tuple[int, int]]:
+        """``(i, j)`` of the edges locked to a symbolic function."""
+        return [(i, j) for i, j, _ in self.symbolic]
+
+    def numeric_mask(self) -> torch.Tensor:
+        """1 for live edges computed by their spline and base branch, shape (in, out)."""
+        if not self.symbolic:
+            return self.edge_mask
+        mask = self.edge_mask.clone()
+        rows, cols = zip(*self.symbolic_edges)
+        mask[list(rows), list(cols)] = 0.0
+        return mask
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (N, in) -> (N, out)."""
         n = x.shape[0]
-        mask = self.edge_mask
+        mask = self.numeric_mask()
         base = nn.functional.silu(x) @ (self.base_weight * mask)  # (N, out)
         coef = (self.spline_coef * mask[:, None, :]).reshape(-1, self.out_features)
-        return base + self.basis(x).reshape(n, -1) @ coef + self.bias
+        out = base + self.basis(x).reshape(n, -1) @ coef + self.bias
+        if self.symbolic:
+            out = out + self._symbolic_values(x).sum(1)
+        return out
 
     def edge_values(self, x: torch.Tensor) -> torch.Tensor:
         """Every edge function at ``x``: ``phi_ij(x_i)``, shape (N, in, out).
@@ -151,7 +173,76 @@ class KANLayer(nn.Module):
         """
         base = nn.functional.silu(x)[:, :, None] * self.base_weight
         splines = torch.einsum("nib,ibo->nio", self.basis(x), self.spline_coef)
-        return (base + splines) * self.edge_mask
+        values = (base + splines) * self.numeric_mask()
+        if self.symbolic:
+            values = values + self._symbolic_values(x)
+        return values
+
+    def lock_symbolic(self, i: int, j: int, name: str, affine: Sequence[float]) -> None:
+        """Replace edge ``i -> j`` by ``a * f(b * x + c) + d`` with ``f = LIBRARY[name]``.
+
+        The affine parameters ``(a, b, c, d)`` are trainable (a new parameter tensor:
+        start a new optimiser after locking).
+        """
+        self.check_edge(i, j)
+        if name not in LIBRARY:
+            raise ValueError(f"unknown symbolic function {name!r}; choose one of {sorted(LIBRARY)}")
+        values = [float(v) for v in affine]
+        if len(values) != 4 or not all(math.isfinite(v) for v in values):
+            raise ValueError(f"affine must be four finite numbers (a, b, c, d), got {affine!r}")
+        self.unlock_symbolic(i, j)
+        row = self.symbolic_affine.new_tensor([values])
+        self.symbolic.append((i, j, name))
+        self.symbolic_affine = nn.Parameter(torch.cat([self.symbolic_affine.detach(), row]))
+
+    def unlock_symbolic(self, i: int, j: int) -> None:
+        """Return edge ``i -> j`` to its spline and base branch (nothing if it is not locked)."""
+        self.check_edge(i, j)
+        self._keep_symbolic([k for k, (a, b, _) in enumerate(self.symbolic) if (a, b) != (i, j)])
+
+    def select_symbolic(self, *, inputs: Sequence[int] | None = None, outputs: Sequence[int] | None = None) -> None:
+        """Keep the locked edges between the given inputs and outputs, renumbered (for pruning)."""
+        rows = {old: new for new, old in enumerate(range(self.in_features) if inputs is None else inputs)}
+        cols = {old: new for new, old in enumerate(range(self.out_features) if outputs is None else outputs)}
+        kept = [k for k, (i, j, _) in enumerate(self.symbolic) if i in rows and j in cols]
+        renamed = [(rows[i], cols[j], name) for i, j, name in (self.symbolic[k] for k in kept)]
+        self._keep_symbolic(kept)
+        self.symbolic = renamed
+
+    def _keep_symbolic(self, kept: list[int]) -> None:
+        self.symbolic = [self.symbolic[k] for k in kept]
+        self.symbolic_affine = nn.Parameter(self.symbolic_affine.detach()[kept].clone())
+
+    def get_extra_state(self) -> dict[str, object]:
+        return {"symbolic": list(self.symbolic), "knot_layout": self.knot_layout}
+
+    def set_extra_state(self, state: dict[str, object]) -> None:
+        self.symbolic = [tuple(e) for e in state["symbolic"]]  # type: ignore[misc, union-attr]
+        self.knot_layout = state["knot_layout"]  # type: ignore[assignment]
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The number of locked edges is part of the state: adopt the stored one.
+        stored = state_dict.get(prefix + "symbolic_affine")
+        if stored is not None and stored.shape != self.symbolic_affine.shape:
+            self.symbolic_affine = nn.Parameter(self.symbolic_affine.new_zeros(stored.shape))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _symbolic_values(self, x: torch.Tensor) -> torch.Tensor:
+        """Values of the locked edges, zero elsewhere, shape (N, in, out)."""
+        columns = []
+        for (i, j, name), (a, b, c, d) in zip(self.symbolic, self.symbolic_affine):
+            columns.append((a * LIBRARY[name].torch(b * x[:, i] + c) + d) * self.edge_mask[i, j])
+        rows, cols = (torch.tensor(v, device=x.device) for v in zip(*self.symbolic_edges))
+        values = x.new_zeros(self.in_features, self.out_features, x.shape[0])
+        return values.index_put((rows, cols), torch.stack(columns)).permute(2, 0, 1)
+
+    def check_edge(self, i: int, j: int) -> None:
+        """Raise a ValueError naming the valid range unless edge ``i -> j`` exists."""
+        if not (0 <= i < self.in_features and 0 <= j < self.out_features):
+            raise ValueError(
+                f"edge ({i}, {j}) does not exist; this layer has inputs 0..{self.in_features - 1} "
+                f"and outputs 0..{self.out_features - 1}"
+            )
 
     def spline_values(self, x: torch.Tensor) -> torch.Tensor:
         """The spline branch of every edge at ``x``, shape (N, in, out)."""
@@ -354,6 +445,18 @@ class KAN(nn.Module):
                 h = torch.tanh(h)
             h = layer(h)
         return h
+
+    def count_parameters(self) -> int:
+        """Parameters that matter: ``G + k + 1`` per live spline edge, 4 per symbolic edge, biases.
+
+        Pruned edges keep their (unused) tensors until their node goes; they are not counted.
+        """
+        total = 0
+        for layer in self.layers:
+            symbolic = len([e for e in layer.symbolic_edges if layer.edge_mask[e] > 0])
+            numeric = int(layer.edge_mask.sum()) - symbolic
+            total += numeric * (layer.spline_coef.shape[1] + 1) + 4 * symbolic + layer.out_features
+        return total
 
     def edge_values(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every edge function of every layer at the values reaching it, shapes (N, in, out)."""

@@ -2,7 +2,8 @@
 
 ``loss = sum_k w_k * mean(r_k^2)`` where ``r_k`` is the PDE residual on interior
 points (term ``"pde"``) or a condition's residual on its part's points (term named
-after the condition).
+after the condition). An optional :class:`~pinnkan.regularization.Regularization`
+adds the KAN penalties on the interior points as terms ``reg_*``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .conditions import Condition
 from .fields import Field
 from .geometry import INTERIOR, Sampler, Sobol
 from .problem import Problem
+from .regularization import Regularization
 
 __all__ = ["Points", "PointSet", "sample_points", "CompositeLoss"]
 
@@ -110,6 +112,9 @@ class CompositeLoss:
         Weight of each term by name; unnamed terms weigh 1.
     max_order : int, optional
         Highest derivative order the model supports (see :class:`~pinnkan.fields.Field`).
+    regularization : Regularization, optional
+        KAN penalties added as terms ``reg_*``, weighted by their own weights
+        unless ``weights`` names them.
     """
 
     def __init__(
@@ -120,8 +125,12 @@ class CompositeLoss:
         *,
         weights: Mapping[str, float] | None = None,
         max_order: int | None = None,
+        regularization: Regularization | None = None,
     ) -> None:
+        if regularization is not None and not isinstance(regularization, Regularization):
+            raise TypeError(f"regularization must be a Regularization, got {type(regularization).__name__}")
         self.problem = problem
+        self.regularization = regularization
         self.conditions = conditions
         self.point_sets = dict(point_sets)
         self.max_order = max_order
@@ -154,6 +163,8 @@ class CompositeLoss:
             field = self.field(model, point_set.points)
             residual = condition.residual(field, point_set.normals)
             values[condition.name] = torch.mean(residual**2)
+        if self.regularization is not None and self.regularization.active:
+            values.update(self.regularization.terms(model, self.point_sets[INTERIOR].points))
         unknown = set(self.weights) - set(values)
         if unknown:
             raise ValueError(f"weights name unknown loss terms {sorted(unknown)}; terms are {sorted(values)}")
@@ -162,5 +173,6 @@ class CompositeLoss:
     def __call__(self, model: Model) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss and the unweighted terms."""
         terms = self.terms(model)
-        total = sum(self.weights.get(name, 1.0) * value for name, value in terms.items())
+        defaults = self.regularization.weights if self.regularization is not None else {}
+        total = sum(self.weights.get(name, defaults.get(name, 1.0)) * value for name, value in terms.items())
         return total, terms  # type: ignore[return-value]

@@ -26,10 +26,12 @@ from torch import nn
 from .compare import Comparison, compare
 from .conditions import ConstrainedModel
 from .kan import KANSpec
+from .geometry import INTERIOR
 from .losses import CompositeLoss, Points, sample_points
 from .plotting import plot_error_over_time, plot_history, plot_solution
 from .problem import Problem
-from .train import LBFGS, Adam, Stage, Trainer, TrainResult
+from .regularization import Regularization
+from .train import LBFGS, Adam, ModelChange, Stage, Trainer, TrainResult
 
 __all__ = ["Setup", "Solution", "solve", "check_output_folder"]
 
@@ -46,20 +48,23 @@ class Setup:
         The approximator to build.
     points : Points
         Collocation points per part.
-    stages : tuple of Stage
-        Training stages, run in order.
+    stages : tuple of Stage or ModelChange
+        Training stages, run in order; model changes (e.g. ``ExtendGrid``) between them.
     weights : mapping of str to float
         Loss-term weights by name (others weigh 1).
     hard : bool
         Build the problem's hard constraint (if any) into the model; the
         conditions it covers then get no loss term.
+    regularization : Regularization, optional
+        KAN penalties added to the loss (see :mod:`pinnkan.regularization`).
     """
 
     model: KANSpec = KANSpec()
     points: Points = Points()
-    stages: tuple[Stage, ...] = (Adam(steps=2000, lr=1e-2, final_lr=1e-3), LBFGS(steps=500))
+    stages: tuple[Stage | ModelChange, ...] = (Adam(steps=2000, lr=1e-2, final_lr=1e-3), LBFGS(steps=500))
     weights: Mapping[str, float] = field(default_factory=dict)
     hard: bool = True
+    regularization: Regularization | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, KANSpec):
@@ -69,14 +74,17 @@ class Setup:
         object.__setattr__(self, "stages", tuple(self.stages))
 
     def with_steps(self, steps: Sequence[int]) -> Setup:
-        """The same setup with new step counts, one per stage."""
+        """The same setup with new step counts, one per optimiser stage (model changes keep theirs)."""
         steps = list(steps)
-        if len(steps) != len(self.stages):
+        optimisers = [s for s in self.stages if isinstance(s, Stage)]
+        if len(steps) != len(optimisers):
             raise ValueError(
-                f"give one step count per stage ({len(self.stages)}: "
-                f"{', '.join(type(s).__name__ for s in self.stages)}), got {len(steps)}"
+                f"give one step count per optimiser stage ({len(optimisers)}: "
+                f"{', '.join(type(s).__name__ for s in optimisers)}), got {len(steps)}"
             )
-        return replace(self, stages=tuple(replace(s, steps=n) for s, n in zip(self.stages, steps)))
+        counts = iter(steps)
+        stages = tuple(replace(s, steps=next(counts)) if isinstance(s, Stage) else s for s in self.stages)
+        return replace(self, stages=stages)
 
     def describe(self) -> dict[str, object]:
         """JSON-ready summary."""
@@ -87,6 +95,7 @@ class Setup:
             "stages": [s.describe() for s in self.stages],
             "weights": dict(self.weights),
             "hard": self.hard,
+            "regularization": None if self.regularization is None else vars(self.regularization),
         }
 
 
@@ -207,7 +216,14 @@ def solve(
         model = ConstrainedModel(net, hard, problem.coordinates)
         conditions = tuple(c for c in conditions if not hard.covers(c.part))
     point_sets = sample_points(problem, conditions, setup.points, rng=rng, dtype=dtype, device=device)
-    loss = CompositeLoss(problem, conditions, point_sets, weights=setup.weights, max_order=net.smoothness)
+    loss = CompositeLoss(
+        problem,
+        conditions,
+        point_sets,
+        weights=setup.weights,
+        max_order=net.smoothness,
+        regularization=setup.regularization,
+    )
     trainer = Trainer(
         model,
         loss,
@@ -216,6 +232,7 @@ def solve(
         progress=progress,
         # The points come from the seed, so a resume must use the same seed and dtype.
         metadata={"problem": problem.name, "seed": seed, "dtype": str(dtype), "setup": setup.describe()},
+        samples=point_sets[INTERIOR].points,
     )
     if resume:
         trainer.resume()

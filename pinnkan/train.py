@@ -8,6 +8,7 @@ repeats exactly what the uninterrupted run would have done.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -491,11 +492,15 @@ class Trainer:
         os.replace(tmp, self.checkpoint)
 
 
-def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+def _snapshot(model: nn.Module) -> dict[str, object]:
+    # Modules may keep plain Python state (e.g. a KAN layer's symbolic edges) in it.
+    return {
+        k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
+        for k, v in model.state_dict().items()
+    }
 
 
-def _restore(model: nn.Module, snapshot: dict[str, torch.Tensor]) -> None:
+def _restore(model: nn.Module, snapshot: dict[str, object]) -> None:
     model.load_state_dict(snapshot)
 
 

@@ -60,7 +60,7 @@ def test_cli_solve_user_problem_file(tmp_path, capsys):
         (["solve", "no_such_problem"], "unknown problem 'no_such_problem'; built-in problems are"),
         (["solve", "missing.py"], "no problem file at missing.py"),
         (["solve", "heat1d", "--steps", "0"], "--steps must be positive"),
-        (["solve", "heat1d", "--steps", "10"], "give one step count per stage"),
+        (["solve", "heat1d", "--steps", "10"], "give one step count per optimiser stage"),
         (["solve", "heat1d", "--dtype", "float16"], "invalid choice"),
     ],
 )

@@ -2,23 +2,53 @@
 
 __version__ = "0.1.0"
 
+from .approximators import MLP, ChebyKAN, ChebyKANSpec, MLPSpec, ModelSpec
 from .catalog import ProblemFile, list_problems, load_problem
 from .compare import Comparison, compare
 from .conditions import ConstrainedModel, Dirichlet, HardConstraint, Initial, Neumann
 from .fields import Field
 from .geometry import Box, Interval, LatinHypercube, Sobol, SpaceTime, UniformRandom
-from .kan import KAN, KANLayer, KANSpec
+from .fit import FitResult, fit
+from .formula import auto_symbolic, formula, lock_edge, suggest_edge
+from .kan import KAN, ExtendGrid, KANLayer, KANSpec, UpdateGrid
 from .losses import CompositeLoss, Points
 from .problem import Problem
+from .pruning import PruneResult, edge_scores, node_scores, prune
+from .regularization import Regularization
 from .reference import GridSolution
 from .solve import Setup, Solution, solve
-from .train import BFGS, LBFGS, Adam, History, Trainer, TrainResult
+from .symbolic import LIBRARY, SymbolicFit, evaluate_formula, fit_function, suggest, to_sympy
+from .train import BFGS, LBFGS, Adam, History, ModelChange, Trainer, TrainResult
 
 __all__ = [
     "__version__",
     "KAN",
     "KANLayer",
     "KANSpec",
+    "ExtendGrid",
+    "UpdateGrid",
+    "ModelSpec",
+    "ChebyKAN",
+    "ChebyKANSpec",
+    "MLP",
+    "MLPSpec",
+    "Regularization",
+    "prune",
+    "PruneResult",
+    "edge_scores",
+    "node_scores",
+    "LIBRARY",
+    "SymbolicFit",
+    "fit_function",
+    "suggest",
+    "evaluate_formula",
+    "to_sympy",
+    "suggest_edge",
+    "lock_edge",
+    "auto_symbolic",
+    "formula",
+    "fit",
+    "FitResult",
     "Field",
     "Interval",
     "Box",
@@ -37,6 +67,7 @@ __all__ = [
     "Adam",
     "LBFGS",
     "BFGS",
+    "ModelChange",
     "Trainer",
     "TrainResult",
     "History",

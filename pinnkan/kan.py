@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .approximators import ModelSpec, box_bounds, check_input, check_positive_int
 from .symbolic import LIBRARY
 from .splines import KNOT_LAYOUTS, KnotLayout, bspline_basis, fit_coefficients, grid_of, knots_from_grid, uniform_knots
 from .train import ModelChange
@@ -83,9 +84,9 @@ class KANLayer(nn.Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        _check_positive_int("in_features", in_features)
-        _check_positive_int("out_features", out_features)
-        _check_positive_int("grid_size", grid_size)
+        check_positive_int("in_features", in_features)
+        check_positive_int("out_features", out_features)
+        check_positive_int("grid_size", grid_size)
         _check_spline_order(spline_order)
         _check_layout(knot_layout)
         lo, hi = (float(v) for v in grid_range)
@@ -257,7 +258,7 @@ class KANLayer(nn.Module):
         then exactly representable and the least-squares transfer (on dense points
         of each grid range) reproduces them to rounding inside the range.
         """
-        _check_positive_int("grid_size", grid_size)
+        check_positive_int("grid_size", grid_size)
         if grid_size <= self.grid_size:
             raise ValueError(
                 f"grid extension needs a larger grid than the current G={self.grid_size}, got "
@@ -377,11 +378,11 @@ class KAN(nn.Module):
         if len(widths) < 2:
             raise ValueError(f"widths needs at least an input and an output width, got {widths}")
         for w in widths:
-            _check_positive_int("every width", w)
+            check_positive_int("every width", w)
         dtype = dtype or torch.get_default_dtype()
         self.widths = widths
         self.squash_hidden = squash_hidden
-        lo, hi = _input_bounds(input_bounds, widths[0])
+        lo, hi = box_bounds(input_bounds, widths[0])
         self.register_buffer("input_lo", torch.tensor(lo, dtype=dtype, device=device))
         self.register_buffer("input_hi", torch.tensor(hi, dtype=dtype, device=device))
         self.layers = nn.ModuleList(
@@ -426,7 +427,7 @@ class KAN(nn.Module):
 
     def layer_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The values entering each layer (after normalising or squashing)."""
-        _check_input(x, self.in_features)
+        check_input(x, self.in_features)
         h = self.normalise(x)
         inputs = []
         for i, layer in enumerate(self.layers):
@@ -438,7 +439,7 @@ class KAN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate the network: (N, widths[0]) -> (N, widths[-1])."""
-        _check_input(x, self.in_features)
+        check_input(x, self.in_features)
         h = self.normalise(x)
         for i, layer in enumerate(self.layers):
             if i > 0 and self.squash_hidden:
@@ -500,7 +501,7 @@ class KAN(nn.Module):
         uniform_fraction, margin : float
             See :meth:`KANLayer.update_grid`.
         """
-        _check_input(x, self.in_features)
+        check_input(x, self.in_features)
         _check_values(x, self.in_features)
         h = self.normalise(x)
         for i, layer in enumerate(self.layers):
@@ -518,7 +519,7 @@ class KAN(nn.Module):
 
 
 @dataclass(frozen=True, kw_only=True)
-class KANSpec:
+class KANSpec(ModelSpec):
     """Size of a KAN, to be built for a problem's domain.
 
     Parameters
@@ -540,11 +541,12 @@ class KANSpec:
     spline_order: int = 3
     squash_hidden: bool = True
     knot_layout: KnotLayout = "extended"
+    kind = "kan"
 
     def __post_init__(self) -> None:
         for w in self.hidden:
-            _check_positive_int("every hidden width", w)
-        _check_positive_int("grid_size", self.grid_size)
+            check_positive_int("every hidden width", w)
+        check_positive_int("grid_size", self.grid_size)
         _check_spline_order(self.spline_order)
         _check_layout(self.knot_layout)
 
@@ -581,7 +583,14 @@ class ExtendGrid(ModelChange):
     grid_size: int
 
     def __post_init__(self) -> None:
-        _check_positive_int("ExtendGrid.grid_size", self.grid_size)
+        check_positive_int("ExtendGrid.grid_size", self.grid_size)
+
+    def check(self, model: nn.Module) -> None:
+        net = find_kan(model, type(self).__name__)
+        if self.grid_size <= net.grid_size:
+            raise ValueError(
+                f"ExtendGrid needs a larger grid than the model's G={net.grid_size}, got {self.grid_size}"
+            )
 
     def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
         net = find_kan(model, type(self).__name__)
@@ -610,6 +619,9 @@ class UpdateGrid(ModelChange):
         if not (math.isfinite(self.margin) and self.margin >= 0.0):
             raise ValueError(f"UpdateGrid.margin must be a finite number >= 0, got {self.margin}")
 
+    def check(self, model: nn.Module) -> None:
+        find_kan(model, type(self).__name__)
+
     def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
         net = find_kan(model, type(self).__name__)
         if samples is None:
@@ -624,11 +636,6 @@ def find_kan(model: nn.Module, what: str = "this operation") -> KAN:
         if isinstance(module, KAN):
             return module
     raise TypeError(f"{what} needs a B-spline KAN model, got {type(model).__name__}; use KANSpec")
-
-
-def _check_positive_int(what: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
 
 
 def _check_spline_order(order: object) -> None:
@@ -652,31 +659,3 @@ def _uniform_samples(lo: torch.Tensor, hi: torch.Tensor, count: int) -> torch.Te
     """``count`` evenly spaced points of each channel's ``[lo, hi]``, shape (count, C)."""
     steps = torch.linspace(0, 1, count, dtype=lo.dtype, device=lo.device)
     return lo + steps[:, None] * (hi - lo)
-
-
-def _check_input(x: torch.Tensor, width: int) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"the network takes a torch.Tensor of shape (N, {width}), got {type(x)}")
-    if x.ndim != 2 or x.shape[1] != width:
-        raise ValueError(
-            f"the network takes points of shape (N, {width}), got {tuple(x.shape)}; "
-            f"pass one column per coordinate"
-        )
-
-
-def _input_bounds(
-    bounds: tuple[Sequence[float], Sequence[float]] | None, width: int
-) -> tuple[list[float], list[float]]:
-    if bounds is None:
-        return [-1.0] * width, [1.0] * width
-    lo, hi = ([float(v) for v in side] for side in bounds)
-    if len(lo) != width or len(hi) != width:
-        raise ValueError(
-            f"input_bounds needs (lo, hi) with {width} entries each, got {len(lo)} and {len(hi)}"
-        )
-    for a, b in zip(lo, hi):
-        if not (math.isfinite(a) and math.isfinite(b) and a < b):
-            raise ValueError(
-                f"input_bounds must be finite with lo < hi in every input, got lo={lo}, hi={hi}"
-            )
-    return lo, hi

@@ -25,7 +25,8 @@ from torch import nn
 
 from .compare import Comparison, compare
 from .conditions import ConstrainedModel
-from .kan import KANSpec
+from .approximators import ModelSpec
+from .kan import ExtendGrid, KANSpec
 from .geometry import INTERIOR
 from .losses import CompositeLoss, Points, sample_points
 from .plotting import plot_error_over_time, plot_history, plot_solution
@@ -44,8 +45,8 @@ class Setup:
 
     Parameters
     ----------
-    model : KANSpec
-        The approximator to build.
+    model : ModelSpec
+        The approximator to build: ``KANSpec``, ``ChebyKANSpec`` or ``MLPSpec``.
     points : Points
         Collocation points per part.
     stages : tuple of Stage or ModelChange
@@ -59,7 +60,7 @@ class Setup:
         KAN penalties added to the loss (see :mod:`pinnkan.regularization`).
     """
 
-    model: KANSpec = KANSpec()
+    model: ModelSpec = KANSpec()
     points: Points = Points()
     stages: tuple[Stage | ModelChange, ...] = (Adam(steps=2000, lr=1e-2, final_lr=1e-3), LBFGS(steps=500))
     weights: Mapping[str, float] = field(default_factory=dict)
@@ -67,8 +68,11 @@ class Setup:
     regularization: Regularization | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.model, KANSpec):
-            raise TypeError(f"Setup.model must be a KANSpec, got {type(self.model).__name__}")
+        if not isinstance(self.model, ModelSpec):
+            raise TypeError(
+                f"Setup.model must be a ModelSpec such as KANSpec(), ChebyKANSpec() or MLPSpec(), "
+                f"got {type(self.model).__name__}"
+            )
         if not isinstance(self.points, Points):
             raise TypeError(f"Setup.points must be a Points, got {type(self.points).__name__}")
         object.__setattr__(self, "stages", tuple(self.stages))
@@ -86,10 +90,21 @@ class Setup:
         stages = tuple(replace(s, steps=next(counts)) if isinstance(s, Stage) else s for s in self.stages)
         return replace(self, stages=stages)
 
+    def with_grid_extension(self, grid_sizes: Sequence[int]) -> Setup:
+        """The same setup followed, per size, by ``ExtendGrid(size)`` and a rerun of the last optimiser stage."""
+        sizes = list(grid_sizes)
+        if not sizes:
+            raise ValueError("give at least one grid size to extend to, e.g. [10, 20]")
+        optimisers = [s for s in self.stages if isinstance(s, Stage)]
+        if not optimisers:
+            raise ValueError("grid extension reruns the last optimiser stage; the setup has none")
+        extra = [stage for size in sizes for stage in (ExtendGrid(grid_size=size), optimisers[-1])]
+        return replace(self, stages=(*self.stages, *extra))
+
     def describe(self) -> dict[str, object]:
         """JSON-ready summary."""
         return {
-            "model": vars(self.model),
+            "model": {"kind": self.model.kind, **vars(self.model)},
             "points": {"interior": self.points.interior, "boundary": self.points.boundary,
                        "sampler": type(self.points.sampler).__name__},
             "stages": [s.describe() for s in self.stages],
@@ -101,7 +116,7 @@ class Setup:
 
 @dataclass(frozen=True)
 class Solution:
-    """A trained model with its training record and comparison."""
+    """A trained model with its training record, comparison and interior training points."""
 
     problem: Problem
     setup: Setup
@@ -110,10 +125,16 @@ class Solution:
     comparison: Comparison | None
     seed: int
     dtype: torch.dtype
+    samples: torch.Tensor
+
+    @property
+    def net(self) -> nn.Module:
+        """The approximator inside the model (without a hard-constraint wrapper)."""
+        return self.model.net if isinstance(self.model, ConstrainedModel) else self.model
 
     def report(self) -> dict[str, object]:
         """The run's figures and settings, as written to ``report.json``."""
-        net = self.model.net if isinstance(self.model, ConstrainedModel) else self.model
+        net = self.net
         report: dict[str, object] = {
             "problem": self.problem.name,
             "success": self.train.success,
@@ -200,6 +221,8 @@ def solve(
     folder = check_output_folder(out) if out is not None else None
     if resume and folder is None:
         raise ValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
+    if setup.regularization is not None and setup.regularization.active and not isinstance(setup.model, KANSpec):
+        raise ValueError(f"Regularization penalises B-spline KAN edges; the model is {setup.model.kind}: use KANSpec")
 
     # The reference is cheap next to training: build it first so a broken one fails early.
     grid = problem.reference_solution() if problem.has_reference else None
@@ -241,16 +264,23 @@ def solve(
     if grid is not None:
         exact = problem.exact_numpy if problem.exact is not None else None
         comparison = compare(model, grid, exact=exact)
-    solution = Solution(problem, setup, model, result, comparison, seed, dtype)
+    solution = Solution(problem, setup, model, result, comparison, seed, dtype, point_sets[INTERIOR].points)
     if folder is not None:
         write_run_folder(solution, folder)
     return solution
 
 
 def write_run_folder(solution: Solution, folder: Path) -> None:
-    """Write ``report.json`` and the figures into ``folder``."""
+    """Write ``report.json``, the figures and ``model.pt`` into ``folder``.
+
+    ``model.pt`` holds the trained approximator as a pickled module with the
+    interior training points and coordinate names, for ``pinnkan plot``; load it
+    with ``torch.load(path, weights_only=False)`` only from run folders you trust.
+    """
     report = solution.report()
     (folder / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    model_file = {"net": solution.net, "samples": solution.samples, "coordinates": solution.problem.coordinates}
+    torch.save(model_file, folder / "model.pt")
     if solution.train.history.records:
         plot_history(solution.train.history, folder / "loss_history.png")
     if solution.comparison is not None:

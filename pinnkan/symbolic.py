@@ -131,7 +131,7 @@ def fit_function(x: np.ndarray, y: np.ndarray, name: str, *, starts: int = 8, se
     name : str
         A key of :data:`LIBRARY`.
     starts : int
-        Random starts of ``(b, c)`` on top of a fixed grid of 18.
+        Random starts added to a fixed grid of starting points.
     seed : int
         Seed of the random starts.
 
@@ -155,27 +155,44 @@ def fit_function(x: np.ndarray, y: np.ndarray, name: str, *, starts: int = 8, se
     centre, scale = float(np.mean(x)), float(np.std(x)) or 1.0
     s = (x - centre) / scale
     penalty = 1e3 * (float(np.max(np.abs(y))) + 1.0)
+    # Search only the parameters that change the curve: for powers, abs and 1/x a
+    # scale of the argument is absorbed by a (search c with b = 1), for sqrt and log
+    # by a and d (b = +-1), for exp a shift by a (search b with c = 0).
+    rng = np.random.default_rng(seed)
+    scales = [-3.0, -1.0, -0.3, 0.3, 1.0, 3.0, *rng.normal(0, 2, starts)]
+    shifts = [-2.0, 0.0, 2.0, *rng.normal(0, 2, starts)]
+    if name in ("x^2", "x^3", "x^4", "abs", "1/x"):
+        searches = [(lambda p: (1.0, p[0]), [(c,) for c in shifts])]
+    elif name in ("sqrt", "log"):
+        searches = [(lambda p, sign=sign: (sign, p[0]), [(c,) for c in shifts]) for sign in (1.0, -1.0)]
+    elif name == "exp":
+        searches = [(lambda p: (p[0], 0.0), [(b,) for b in scales])]
+    else:
+        grid = [(b, c) for b in scales[:6] for c in shifts[:3]]
+        searches = [(lambda p: (p[0], p[1]), grid + list(zip(scales[6:], shifts[3:])))]
 
-    def residual(p: np.ndarray) -> np.ndarray:
+    def residual(p: np.ndarray, unpack) -> np.ndarray:  # type: ignore[no-untyped-def]
+        bs, cs = unpack(p)
         with np.errstate(all="ignore"):
-            column = fn.numpy(p[0] * s + p[1])
+            column = fn.numpy(bs * s + cs)
         if not np.all(np.isfinite(column)):
             return np.full_like(y, penalty)
         a, d = _linear(column, y)
         return a * column + d - y
 
-    rng = np.random.default_rng(seed)
-    grid = [(b, c) for b in (-3.0, -1.0, -0.3, 0.3, 1.0, 3.0) for c in (-2.0, 0.0, 2.0)]
-    randoms = [(float(b), float(c)) for b, c in zip(rng.normal(0, 2, starts), rng.normal(0, 2, starts))]
-    best_cost, best_p = math.inf, np.array([1.0, 0.0])
-    for start in grid + randoms:
-        if not np.all(np.isfinite(residual(np.array(start)))) or np.all(residual(np.array(start)) == penalty):
-            continue
-        sol = least_squares(residual, np.array(start), method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=200)
-        cost = float(np.sum(sol.fun**2))
-        if cost < best_cost:
-            best_cost, best_p = cost, sol.x
-    bs, cs = (float(v) for v in best_p)
+    best_cost, best = math.inf, (1.0, 0.0)
+    for unpack, start_points in searches:
+        for start in start_points:
+            if np.all(residual(np.array(start), unpack) == penalty):
+                continue
+            sol = least_squares(
+                residual, np.array(start), args=(unpack,), method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15,
+                max_nfev=200,
+            )
+            cost = float(np.sum(sol.fun**2))
+            if cost < best_cost:
+                best_cost, best = cost, unpack(sol.x)
+    bs, cs = (float(v) for v in best)
     b, c = bs / scale, cs - bs * centre / scale
     with np.errstate(all="ignore"):
         column = fn.numpy(b * x + c)

@@ -66,6 +66,9 @@ class ModelChange(ABC):
     def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
         """Change ``model`` in place; return a short note of what was done."""
 
+    def check(self, model: nn.Module) -> None:
+        """Raise a TypeError or ValueError now if :meth:`apply` cannot work on ``model``."""
+
     def describe(self) -> dict[str, object]:
         """The change's settings, for reports."""
         return {"stage": type(self).__name__, **vars(self)}
@@ -290,8 +293,10 @@ class Trainer:
                     f"stages must be Stage objects such as Adam(steps=...) or LBFGS(steps=...) "
                     f"or model changes such as ExtendGrid(grid_size=...), got {type(stage).__name__}"
                 )
-            if isinstance(stage, ModelChange) and stage.needs_samples and samples is None:
-                raise ValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
+            if isinstance(stage, ModelChange):
+                stage.check(model)
+                if stage.needs_samples and samples is None:
+                    raise ValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
         self.model = model

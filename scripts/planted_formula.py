@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--entropy", type=float, default=2e-2)
     parser.add_argument("--threshold", type=float, default=2e-2)
     parser.add_argument("--rounds", type=int, default=10, help="grid update + 100 Adam steps, repeated")
+    parser.add_argument("--extra-prunes", type=int, default=0, help="further rounds of training and pruning")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,13 @@ def main() -> None:
     scores = [s.tolist() for s in node_scores(net, x)]
     pruned = prune(net, x, threshold=args.threshold)
     small = pruned.model
+    # Prune again after more regularised training while that still removes nodes.
+    for _ in range(args.extra_prunes):
+        train(small, x, y, [*sparse[: 2 * args.rounds // 2], LBFGS(steps=100)], reg)
+        again = prune(small, x, threshold=args.threshold)
+        if again.model.widths == small.widths:
+            break
+        small = again.model
     rmse_pruned_raw = rmse(small, x_test, y_test)
     train(small, x, y, [UpdateGrid(), BFGS(steps=200), ExtendGrid(grid_size=10), BFGS(steps=200),
                         ExtendGrid(grid_size=20), BFGS(steps=200)])

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .regularization import Regularization
+
 __all__ = ["fit", "FitResult"]
 
 FitCallback = Callable[[int, nn.Module], None]
@@ -63,6 +65,7 @@ def fit(
     plateau_factor: float = 0.5,
     min_lr: float = 1e-6,
     seed: int = 0,
+    regularization: Regularization | None = None,
     callbacks: Sequence[FitCallback] = (),
 ) -> FitResult:
     """Fit ``model`` to samples ``y = f(x)``; the model ends with its best-validation parameters.
@@ -89,6 +92,9 @@ def fit(
         ``ReduceLROnPlateau`` settings, stepped on the validation loss.
     seed : int
         Fixes the split and the batches.
+    regularization : Regularization, optional
+        KAN penalties on each batch, added to the training loss with their weights
+        (the recorded losses stay mean-square errors).
     callbacks : sequence of callable
         ``callback(step, model)`` after every step, e.g. a grid update.
     """
@@ -148,11 +154,15 @@ def fit(
         cursor += batch
         optimizer.zero_grad(set_to_none=True)
         loss = torch.mean((model(x[index]) - y[index]) ** 2)
-        if not torch.isfinite(loss):
+        total = loss
+        if regularization is not None:
+            terms = regularization.terms(model, x[index])
+            total = loss + sum(regularization.weights[k] * v for k, v in terms.items())
+        if not torch.isfinite(total):
             success = False
             message = f"loss became non-finite at step {step}; restored the best parameters; lower lr or use float64"
             break
-        loss.backward()
+        total.backward()
         if clip is not None:
             nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()

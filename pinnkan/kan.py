@@ -320,7 +320,8 @@ class KANLayer(nn.Module):
             samples = torch.clamp(samples, grid[:, 0], grid[:, -1])
         coef = fit_coefficients(samples, target, knots, self.spline_order)
         self.knots = knots.to(dtype)
-        self.spline_coef = nn.Parameter(coef.to(dtype))
+        # lstsq returns column-major solutions; optimisers such as L-BFGS need contiguous grads.
+        self.spline_coef = nn.Parameter(coef.to(dtype).contiguous())
 
     def extra_repr(self) -> str:
         return (

@@ -185,18 +185,18 @@ def _remove_node(net: KAN, x: torch.Tensor, level: int, index: int) -> None:
 
 
 def _select_outputs(layer: KANLayer, keep: list[int]) -> None:
-    layer.base_weight = nn.Parameter(layer.base_weight[:, keep].clone())
-    layer.spline_coef = nn.Parameter(layer.spline_coef[:, :, keep].clone())
-    layer.bias = nn.Parameter(layer.bias[keep].clone())
-    layer.edge_mask = layer.edge_mask[:, keep].clone()
+    layer.base_weight = nn.Parameter(layer.base_weight[:, keep].contiguous())
+    layer.spline_coef = nn.Parameter(layer.spline_coef[:, :, keep].contiguous())
+    layer.bias = nn.Parameter(layer.bias[keep].contiguous())
+    layer.edge_mask = layer.edge_mask[:, keep].contiguous()
     layer.select_symbolic(outputs=keep)
     layer.out_features = len(keep)
 
 
 def _select_inputs(layer: KANLayer, keep: list[int]) -> None:
-    layer.base_weight = nn.Parameter(layer.base_weight[keep].clone())
-    layer.spline_coef = nn.Parameter(layer.spline_coef[keep].clone())
-    layer.knots = layer.knots[keep].clone()
-    layer.edge_mask = layer.edge_mask[keep].clone()
+    layer.base_weight = nn.Parameter(layer.base_weight[keep].contiguous())
+    layer.spline_coef = nn.Parameter(layer.spline_coef[keep].contiguous())
+    layer.knots = layer.knots[keep].contiguous()
+    layer.edge_mask = layer.edge_mask[keep].contiguous()
     layer.select_symbolic(inputs=keep)
     layer.in_features = len(keep)

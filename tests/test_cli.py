@@ -62,11 +62,17 @@ def test_cli_solve_user_problem_file(tmp_path, capsys):
         (["solve", "heat1d", "--steps", "0"], "--steps must be positive"),
         (["solve", "heat1d", "--steps", "10"], "give one step count per optimiser stage"),
         (["solve", "heat1d", "--dtype", "float16"], "invalid choice"),
+        (["solve", "heat1d", "--model", "resnet"], "invalid choice"),
+        (["solve", "heat1d", "--extend", "10,5"], "--extend takes increasing grid sizes"),
+        (["solve", "heat1d", "--extend", "5", "--steps", "1,1"], "larger grid than the model's G=5"),
+        (["solve", "heat1d", "--model", "mlp", "--extend", "10"], "needs a B-spline KAN model"),
+        (["plot", "nowhere"], "does not exist; give a run folder"),
     ],
 )
 def test_cli_errors_name_the_fix(argv, message, capsys, tmp_path):
+    out = ["--out", str(tmp_path)] if argv[0] == "solve" else []
     try:
-        code = main([*argv, "--out", str(tmp_path)])
+        code = main([*argv, *out])
     except SystemExit as exit_:  # argparse reports usage errors itself
         code = exit_.code
     assert code == 2
@@ -85,3 +91,28 @@ def test_resume_with_another_seed_is_refused(tmp_path, capsys):
     assert main([*args, "--seed", "1"]) == 0
     assert main([*args, "--seed", "2", "--resume"]) == 2
     assert "resume with {'seed': 1}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model, describe, limit", [("mlp", "MLP[2,32,32,32,1] tanh", 2e-2),
+                                                     ("chebykan", "ChebyKAN[2,16,1] degree=6", 1e-1)])
+def test_other_models_solve_through_the_same_command(model, describe, limit, tmp_path, capsys):
+    args = ["solve", "heat1d", "--model", model, "--steps", "100,20", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["model"] == describe and report["setup"]["model"]["kind"] == model
+    assert report["rel_l2"] < limit
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "draws B-spline KAN edges" in capsys.readouterr().err
+
+
+def test_extend_refines_the_grid_and_plot_draws_the_run(tmp_path, capsys):
+    args = ["solve", "heat1d", "--steps", "100,50", "--extend", "10", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["model"].startswith("KAN[2,32,1] G=10")
+    assert report["steps"] <= 200 and "extended the grid from G=5 to G=10" in report["message"]
+    assert [s["stage"] for s in report["setup"]["stages"]] == ["Adam", "BFGS", "ExtendGrid", "BFGS"]
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path)]) == 0
+    for name in ("activations.png", "network.png"):
+        assert (tmp_path / name).stat().st_size > 10_000, name

@@ -152,3 +152,21 @@ def test_update_stage_needs_samples():
         Trainer(net, loss, [UpdateGrid()], progress=False)
     with pytest.raises(TypeError, match="needs a B-spline KAN model"):
         ExtendGrid(grid_size=10).apply(torch.nn.Linear(1, 1), None)
+
+
+def test_refitted_coefficients_are_contiguous_for_lbfgs():
+    torch.manual_seed(3)
+    net = KAN((3, 4, 2), dtype=F64)
+    x = torch.rand(200, 3, dtype=F64) * 2 - 1
+    net.update_grid(x)
+    net.extend_grid(10)
+    assert all(layer.spline_coef.is_contiguous() for layer in net.layers)
+    y = torch.sin(x[:, :2])
+
+    def loss(m):
+        fit = torch.mean((m(x) - y) ** 2)
+        return fit, {"fit": fit}
+
+    before = loss(net)[0].item()
+    result = Trainer(net, loss, [LBFGS(steps=5)], progress=False).run()
+    assert result.success and result.history.records[-1]["total"] < before

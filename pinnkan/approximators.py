@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["ModelSpec", "ChebyKAN", "ChebyKANLayer", "ChebyKANSpec", "MLP", "MLPSpec", "SMOOTH"]
+__all__ = ["ModelSpec", "Network", "ChebyKAN", "ChebyKANLayer", "ChebyKANSpec", "MLP", "MLPSpec", "SMOOTH"]
 
 # ``smoothness`` of networks that are infinitely differentiable.
 SMOOTH = 1_000_000
@@ -47,6 +47,22 @@ class ModelSpec(ABC):
         device: torch.device | str | None = None,
     ) -> nn.Module:
         """A freshly initialised network mapping ``bounds`` = ``(lo, hi)`` onto ``[-1, 1]``."""
+
+
+class Network(nn.Module):
+    """Base of the layered approximators: ``widths`` from input to output."""
+
+    widths: tuple[int, ...]
+
+    @property
+    def in_features(self) -> int:
+        """Input width (coordinates)."""
+        return self.widths[0]
+
+    @property
+    def out_features(self) -> int:
+        """Output width (unknowns)."""
+        return self.widths[-1]
 
 
 class _BoxInput(nn.Module):
@@ -104,7 +120,7 @@ class ChebyKANLayer(nn.Module):
         return self.basis(x).reshape(n, -1) @ self.coef.reshape(-1, self.out_features) + self.bias
 
 
-class ChebyKAN(nn.Module):
+class ChebyKAN(Network):
     """A Chebyshev KAN ``widths[0] -> ... -> widths[-1]`` (see the module docstring).
 
     Examples
@@ -135,14 +151,6 @@ class ChebyKAN(nn.Module):
             for a, b in zip(self.widths[:-1], self.widths[1:])
         )
 
-    @property
-    def in_features(self) -> int:
-        return self.widths[0]
-
-    @property
-    def out_features(self) -> int:
-        return self.widths[-1]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, widths[0]) -> (N, widths[-1])."""
         check_input(x, self.in_features)
@@ -158,7 +166,7 @@ class ChebyKAN(nn.Module):
 _ACTIVATIONS = {"tanh": torch.tanh, "silu": nn.functional.silu, "sin": torch.sin}
 
 
-class MLP(nn.Module):
+class MLP(Network):
     """A fully connected network with a smooth activation, on inputs mapped to ``[-1, 1]``.
 
     Parameters
@@ -194,14 +202,6 @@ class MLP(nn.Module):
         for layer in self.layers:
             nn.init.xavier_normal_(layer.weight)
             nn.init.zeros_(layer.bias)
-
-    @property
-    def in_features(self) -> int:
-        return self.widths[0]
-
-    @property
-    def out_features(self) -> int:
-        return self.widths[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, widths[0]) -> (N, widths[-1])."""

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .approximators import ModelSpec, box_bounds, check_input, check_positive_int
+from .approximators import ModelSpec, Network, box_bounds, check_input, check_positive_int
 from .symbolic import LIBRARY
 from .splines import KNOT_LAYOUTS, KnotLayout, bspline_basis, fit_coefficients, grid_of, knots_from_grid, uniform_knots
 from .train import ModelChange
@@ -330,7 +330,7 @@ class KANLayer(nn.Module):
         )
 
 
-class KAN(nn.Module):
+class KAN(Network):
     """A Kolmogorov–Arnold network ``widths[0] -> ... -> widths[-1]``.
 
     Parameters
@@ -399,14 +399,6 @@ class KAN(nn.Module):
             )
             for a, b in zip(widths[:-1], widths[1:])
         )
-
-    @property
-    def in_features(self) -> int:
-        return self.widths[0]
-
-    @property
-    def out_features(self) -> int:
-        return self.widths[-1]
 
     @property
     def spline_order(self) -> int:

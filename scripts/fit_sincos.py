@@ -4,7 +4,7 @@ Training points x ~ N(0, I_2) with a seeded validation fifth; the test MSE is ta
 on 1,000 fresh Gaussian points. Saves the loss curves and target-vs-prediction plot
 into --out and prints one JSON object on its last line.
 
-Usage: python scripts/fit_sincos.py [--seed 0] [--steps 4000] [--out results/fit_sincos]
+Usage: python scripts/fit_sincos.py [--seed 0] [--steps 6000] [--out results/fit_sincos]
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ def target(x: torch.Tensor) -> torch.Tensor:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--hidden", type=int, default=5)
-    parser.add_argument("--grid-size", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--grid-size", type=int, default=4)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument("--out", default="results/fit_sincos")
     args = parser.parse_args()
@@ -44,7 +44,7 @@ def main() -> None:
     # The grid spans the training samples; rarer test points beyond them see the spline tails.
     bounds = (x.min(0).values.tolist(), x.max(0).values.tolist())
     net = KAN((2, args.hidden, 1), grid_size=args.grid_size, input_bounds=bounds, dtype=dtype)
-    result = fit(net, x, y, steps=args.steps, lr=1e-2, val_fraction=0.2, plateau_patience=100, seed=args.seed)
+    result = fit(net, x, y, steps=args.steps, lr=1e-2, val_fraction=0.2, plateau_patience=200, seed=args.seed)
     with torch.no_grad():
         prediction = net(x_test)
         test_mse = float(torch.mean((prediction - y_test) ** 2))

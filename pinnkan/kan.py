@@ -30,7 +30,8 @@ refitting the spline coefficients by least squares.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from dataclasses import dataclass
 
 import torch
@@ -38,7 +39,7 @@ from torch import nn
 
 from .approximators import ModelSpec, Network, box_bounds, check_input, check_positive_int
 from .symbolic import LIBRARY
-from .splines import KNOT_LAYOUTS, KnotLayout, bspline_basis, fit_coefficients, grid_of, knots_from_grid, uniform_knots
+from .splines import KNOT_LAYOUTS, KnotLayout, bspline_basis, fit_coefficients, grid_of, knots_from_grid
 from .train import ModelChange
 
 __all__ = ["KANLayer", "KAN", "KANSpec", "ExtendGrid", "UpdateGrid"]
@@ -99,7 +100,7 @@ class KANLayer(nn.Module):
         factory = {"dtype": dtype or torch.get_default_dtype(), "device": device}
         lo_t = torch.full((in_features,), lo, **factory)
         hi_t = torch.full((in_features,), hi, **factory)
-        grid = grid_of(uniform_knots(lo_t, hi_t, grid_size, 0), 0)
+        grid = _uniform_samples(lo_t, hi_t, grid_size + 1).T  # (in, G + 1)
         self.register_buffer("knots", knots_from_grid(grid, spline_order, knot_layout))
         # 1 for a live edge, 0 for a pruned one.
         self.register_buffer("edge_mask", torch.ones(in_features, out_features, **factory))
@@ -588,8 +589,8 @@ class ExtendGrid(ModelChange):
     def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
         net = find_kan(model, type(self).__name__)
         before = net.grid_size
-        net.extend_grid(self.grid_size)
-        return f"extended the grid from G={before} to G={self.grid_size}"
+        change = _output_change(net, samples, partial(net.extend_grid, self.grid_size))
+        return f"extended the grid from G={before} to G={self.grid_size}{change}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -619,8 +620,21 @@ class UpdateGrid(ModelChange):
         net = find_kan(model, type(self).__name__)
         if samples is None:
             raise ValueError("UpdateGrid needs sample points; give the Trainer samples=...")
-        net.update_grid(samples, uniform_fraction=self.uniform_fraction, margin=self.margin)
-        return f"updated the grid on {samples.shape[0]} points"
+        update = partial(net.update_grid, samples, uniform_fraction=self.uniform_fraction, margin=self.margin)
+        change = _output_change(net, samples, update)
+        return f"updated the grid on {samples.shape[0]} points{change}"
+
+
+@torch.no_grad()
+def _output_change(net: KAN, samples: torch.Tensor | None, change: Callable[[], None]) -> str:
+    """Apply ``change`` and say how much the output on ``samples`` moved, relative to its norm."""
+    if samples is None:
+        change()
+        return ""
+    before = net(samples)
+    change()
+    moved = float((net(samples) - before).norm() / torch.clamp(before.norm(), min=torch.finfo(before.dtype).tiny))
+    return f" (output changed by {moved:.1e} relative)"
 
 
 def find_kan(model: nn.Module, what: str = "this operation") -> KAN:

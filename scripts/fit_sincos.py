@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--grid-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument("--out", default="results/fit_sincos")
     args = parser.parse_args()
@@ -44,7 +45,8 @@ def main() -> None:
     # The grid spans the training samples; rarer test points beyond them see the spline tails.
     bounds = (x.min(0).values.tolist(), x.max(0).values.tolist())
     net = KAN((2, args.hidden, 1), grid_size=args.grid_size, input_bounds=bounds, dtype=dtype)
-    result = fit(net, x, y, steps=args.steps, lr=1e-2, val_fraction=0.2, plateau_patience=200, seed=args.seed)
+    result = fit(net, x, y, steps=args.steps, lr=1e-2, val_fraction=0.2, plateau_patience=200, batch_size=args.batch_size,
+                 seed=args.seed)
     with torch.no_grad():
         prediction = net(x_test)
         test_mse = float(torch.mean((prediction - y_test) ** 2))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import time
 from pathlib import Path
 
@@ -123,7 +124,8 @@ def main() -> None:
         "formula": text,
         "sympy": str(to_sympy(text).evalf(6)),
         "formula_rmse": formula_rmse,
-        "train_message": result.message,
+        # Relative output change of every grid update during the regularised training.
+        "grid_update_changes": [float(v) for v in re.findall(r"output changed by (\S+) relative", result.message)],
         "seconds": time.perf_counter() - start,
     }
     (out / "planted_formula.json").write_text(json.dumps(report, indent=2) + "\n")

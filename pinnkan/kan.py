@@ -102,8 +102,10 @@ class KANLayer(nn.Module):
         hi_t = torch.full((in_features,), hi, **factory)
         grid = _uniform_samples(lo_t, hi_t, grid_size + 1).T  # (in, G + 1)
         self.register_buffer("knots", knots_from_grid(grid, spline_order, knot_layout))
-        # 1 for a live edge, 0 for a pruned one.
+        # 1 for a live edge, 0 for a pruned one; ``pruned`` says whether any is 0, so
+        # that unpruned layers skip the masking in the hot path.
         self.register_buffer("edge_mask", torch.ones(in_features, out_features, **factory))
+        self.pruned = False
         # Edges locked to a library function a * f(b * x + c) + d (see lock_symbolic):
         # (i, j, name) per locked edge, and its (a, b, c, d) in the same order.
         self.symbolic: list[tuple[int, int, str]] = []
@@ -157,13 +159,24 @@ class KANLayer(nn.Module):
         mask[list(rows), list(cols)] = 0.0
         return mask
 
+    def mask_edges(self, which: torch.Tensor) -> None:
+        """Mark the edges where ``which`` (in, out) is True as pruned."""
+        self.edge_mask[which] = 0.0
+        self.pruned = True
+
+    def _weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Base weights (in, out) and spline coefficients (in, G + k, out) of the numeric edges."""
+        if not (self.pruned or self.symbolic):
+            return self.base_weight, self.spline_coef
+        mask = self.numeric_mask()
+        return self.base_weight * mask, self.spline_coef * mask[:, None, :]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (N, in) -> (N, out)."""
         n = x.shape[0]
-        mask = self.numeric_mask()
-        base = nn.functional.silu(x) @ (self.base_weight * mask)  # (N, out)
-        coef = (self.spline_coef * mask[:, None, :]).reshape(-1, self.out_features)
-        out = base + self.basis(x).reshape(n, -1) @ coef + self.bias
+        weight, coef = self._weights()
+        base = nn.functional.silu(x) @ weight  # (N, out)
+        out = base + self.basis(x).reshape(n, -1) @ coef.reshape(-1, self.out_features) + self.bias
         if self.symbolic:
             out = out + self._symbolic_values(x).sum(1)
         return out
@@ -173,9 +186,8 @@ class KANLayer(nn.Module):
 
         The layer's output is ``edge_values(x).sum(1) + bias``.
         """
-        base = nn.functional.silu(x)[:, :, None] * self.base_weight
-        splines = torch.einsum("nib,ibo->nio", self.basis(x), self.spline_coef)
-        values = (base + splines) * self.numeric_mask()
+        weight, coef = self._weights()
+        values = nn.functional.silu(x)[:, :, None] * weight + torch.einsum("nib,ibo->nio", self.basis(x), coef)
         if self.symbolic:
             values = values + self._symbolic_values(x)
         return values
@@ -216,11 +228,12 @@ class KANLayer(nn.Module):
         self.symbolic_affine = nn.Parameter(self.symbolic_affine.detach()[kept].clone())
 
     def get_extra_state(self) -> dict[str, object]:
-        return {"symbolic": list(self.symbolic), "knot_layout": self.knot_layout}
+        return {"symbolic": list(self.symbolic), "knot_layout": self.knot_layout, "pruned": self.pruned}
 
     def set_extra_state(self, state: dict[str, object]) -> None:
         self.symbolic = [tuple(e) for e in state["symbolic"]]  # type: ignore[misc, union-attr]
         self.knot_layout = state["knot_layout"]  # type: ignore[assignment]
+        self.pruned = bool(state["pruned"])
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
         # The number of locked edges is part of the state: adopt the stored one.

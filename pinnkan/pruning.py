@@ -150,7 +150,7 @@ def _fold_edges(layer: KANLayer, values: torch.Tensor, which: torch.Tensor) -> N
     """Replace the edges marked in ``which`` (in, out) by their batch means in the bias."""
     which = which & (layer.edge_mask > 0)
     layer.bias += (values.mean(0) * which).sum(0)
-    layer.edge_mask[which] = 0.0
+    layer.mask_edges(which)
 
 
 def _doomed_node(net: KAN, weak: list[torch.Tensor]) -> tuple[int, int] | None:

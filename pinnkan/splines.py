@@ -171,12 +171,14 @@ def _levels(x: torch.Tensor, knots: torch.Tensor, order: int) -> list[torch.Tens
     """
     xe = x.unsqueeze(-1)  # (N, C, 1)
     t = knots.unsqueeze(0)  # (1, C, M)
-    inside = (xe >= t[..., :-1]) & (xe < t[..., 1:])  # (N, C, M-1)
     # The last non-empty interval is closed on the right, so x = t_{M-1} gets the
-    # left limits (zero for simple end knots, one for clamped ones).
+    # left limits (zero for simple end knots, one for clamped ones): its upper
+    # bound moves to the next float (knot-sized work, not point-sized).
+    upper = t[..., 1:]
     end = t[..., -1:]
-    last = (t[..., 1:] == end) & (t[..., :-1] < end)
-    basis = (inside | ((xe == end) & last)).to(x.dtype)
+    last = (upper == end) & (t[..., :-1] < end)
+    upper = torch.where(last, torch.nextafter(end, torch.full_like(end, torch.inf)), upper)
+    basis = ((xe >= t[..., :-1]) & (xe < upper)).to(x.dtype)  # (N, C, M-1)
     levels = [basis]
     for p in range(1, order + 1):
         inv = _reciprocal(t[..., p:] - t[..., :-p])  # (1, C, M-p)

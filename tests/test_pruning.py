@@ -86,3 +86,17 @@ def test_bad_pruning_input_names_the_fix():
         prune(net, torch.full((10, 2), float("inf")))
     with pytest.raises(TypeError, match="needs a KAN"):
         prune(torch.nn.Linear(2, 1), torch.rand(10, 2))
+
+
+def test_a_pruned_network_survives_a_state_dict_round_trip():
+    torch.manual_seed(4)
+    net = KAN((2, 3, 1), dtype=F64)
+    x = torch.rand(100, 2, dtype=F64) * 2 - 1
+    x[:, 1] = 0.3
+    small = prune(net, x, threshold=1e-2).model
+    fresh = KAN(small.widths, dtype=F64)
+    fresh.load_state_dict(small.state_dict())
+    other = torch.rand(50, 2, dtype=F64) * 2 - 1  # off the batch, where the pruned edge would matter
+    with torch.no_grad():
+        assert torch.allclose(fresh(other), small(other), rtol=0, atol=1e-14)
+        assert not torch.allclose(fresh(other), net(other), atol=1e-6)

@@ -23,11 +23,11 @@ import scipy
 import torch
 from torch import nn
 
+from .approximators import ModelSpec
 from .compare import Comparison, compare
 from .conditions import ConstrainedModel
-from .approximators import ModelSpec
-from .kan import ExtendGrid, KANSpec
 from .geometry import INTERIOR
+from .kan import ExtendGrid, KANSpec
 from .losses import CompositeLoss, Points, sample_points
 from .plotting import plot_error_over_time, plot_history, plot_solution
 from .problem import Problem
@@ -75,6 +75,10 @@ class Setup:
             )
         if not isinstance(self.points, Points):
             raise TypeError(f"Setup.points must be a Points, got {type(self.points).__name__}")
+        if self.regularization is not None and not isinstance(self.regularization, Regularization):
+            raise TypeError(
+                f"Setup.regularization must be a Regularization or None, got {type(self.regularization).__name__}"
+            )
         object.__setattr__(self, "stages", tuple(self.stages))
 
     def with_steps(self, steps: Sequence[int]) -> Setup:

@@ -1,24 +1,59 @@
-"""pinnkan: physics-informed Kolmogorov-Arnold networks, checked against finite differences."""
+"""pinnkan: physics-informed Kolmogorov-Arnold networks, checked against finite differences.
+
+The package is split by the layers of the data flow: ``models`` (approximators),
+``kan_tools`` (pruning, symbolic formulas), ``pde`` (what a problem is), ``training``
+(losses, stages, the trainer), ``reference`` (finite-difference solvers), ``compare``,
+``run`` (solve, run folders, command line) and ``plotting`` (imported lazily).
+"""
 
 __version__ = "0.1.0"
 
-from .approximators import MLP, ChebyKAN, ChebyKANSpec, MLPSpec, ModelSpec
-from .catalog import ProblemFile, list_problems, load_problem
 from .compare import Comparison, compare
-from .conditions import ConstrainedModel, Dirichlet, HardConstraint, Initial, Neumann
-from .fields import Field
-from .geometry import Box, Interval, LatinHypercube, Sobol, SpaceTime, UniformRandom
-from .fit import FitResult, fit
-from .formula import auto_symbolic, formula, lock_edge, suggest_edge
-from .kan import KAN, ExtendGrid, KANLayer, KANSpec, UpdateGrid
-from .losses import CompositeLoss, Points
-from .problem import Problem
-from .pruning import PruneResult, edge_scores, node_scores, prune
-from .regularization import Regularization
+from .kan_tools import (
+    PruneResult,
+    Regularization,
+    SymbolicFit,
+    auto_symbolic,
+    edge_scores,
+    evaluate_formula,
+    fit_function,
+    formula,
+    lock_edge,
+    node_scores,
+    prune,
+    suggest,
+    suggest_edge,
+    to_sympy,
+)
+from .models import (
+    KAN,
+    LIBRARY,
+    MLP,
+    ChebyKAN,
+    ChebyKANSpec,
+    KANLayer,
+    KANSpec,
+    MLPSpec,
+    ModelSpec,
+)
+from .pde.conditions import (
+    ConstrainedModel,
+    Dirichlet,
+    HardConstraint,
+    Initial,
+    Neumann,
+)
+from .pde.fields import Field
+from .pde.geometry import Box, Interval, LatinHypercube, Sobol, SpaceTime, UniformRandom
+from .pde.problem import Problem
 from .reference import GridSolution
-from .solve import Setup, Solution, solve
-from .symbolic import LIBRARY, SymbolicFit, evaluate_formula, fit_function, suggest, to_sympy
-from .train import BFGS, LBFGS, Adam, History, ModelChange, Trainer, TrainResult
+from .run.catalog import ProblemFile, list_problems, load_problem
+from .run.solve import Setup, Solution, solve
+from .training.fit import FitResult, fit
+from .training.grid_stages import ExtendGrid, UpdateGrid
+from .training.losses import CompositeLoss, Points
+from .training.stages import BFGS, LBFGS, Adam, ModelChange
+from .training.trainer import History, Trainer, TrainResult
 
 __all__ = [
     "__version__",

@@ -6,9 +6,8 @@ directly, so nothing touches pyplot's global state.
 
 from __future__ import annotations
 
-import os
-
 import math
+import os
 
 import numpy as np
 import torch
@@ -16,10 +15,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .compare import Comparison
-from .fit import FitResult
-from .kan import KAN
-from .pruning import edge_scores
-from .train import History
+from .kan_tools.pruning import edge_scores
+from .models.kan import KAN
+from .training.fit import FitResult
+from .training.trainer import History
 
 __all__ = [
     "plot_solution",

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from pinnkan import KAN
-from pinnkan.fit import fit
 from pinnkan.plotting import plot_fit_history, plot_fit_prediction
+from pinnkan.training.fit import fit
 
 
 def main() -> None:

@@ -21,12 +21,13 @@ import numpy as np
 import torch
 
 from pinnkan import KAN
-from pinnkan.formula import auto_symbolic, formula
-from pinnkan.kan import ExtendGrid, UpdateGrid
-from pinnkan.pruning import node_scores, prune
-from pinnkan.regularization import Regularization
-from pinnkan.symbolic import evaluate_formula, to_sympy
-from pinnkan.train import BFGS, LBFGS, Adam, Trainer
+from pinnkan.kan_tools.formula import auto_symbolic, formula
+from pinnkan.kan_tools.pruning import node_scores, prune
+from pinnkan.kan_tools.regularization import Regularization
+from pinnkan.kan_tools.symbolic import evaluate_formula, to_sympy
+from pinnkan.training.grid_stages import ExtendGrid, UpdateGrid
+from pinnkan.training.stages import BFGS, LBFGS, Adam
+from pinnkan.training.trainer import Trainer
 
 
 def target(x: torch.Tensor) -> torch.Tensor:

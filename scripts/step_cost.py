@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from pinnkan import ConstrainedModel, Points, load_problem
-from pinnkan.kan import KANSpec
-from pinnkan.losses import CompositeLoss, sample_points
-from pinnkan.solve import versions
+from pinnkan.models.kan import KANSpec
+from pinnkan.run.solve import versions
+from pinnkan.training.losses import CompositeLoss, sample_points
 
 
 def mlp(widths: tuple[int, ...], dtype: torch.dtype) -> nn.Module:

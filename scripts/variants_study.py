@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from pinnkan import ChebyKANSpec, MLPSpec, load_problem, solve
-from pinnkan.solve import Setup, versions
+from pinnkan.run.solve import Setup, versions
 
 
 def variants(setup: Setup) -> dict[str, Setup]:

@@ -5,11 +5,16 @@ import pytest
 import torch
 from matplotlib.image import imread
 
-from pinnkan.fit import FitResult, fit
-from pinnkan.formula import lock_edge
-from pinnkan.kan import KAN
-from pinnkan.plotting import plot_activations, plot_fit_history, plot_fit_prediction, plot_network
-from pinnkan.symbolic import SymbolicFit
+from pinnkan.kan_tools.formula import lock_edge
+from pinnkan.kan_tools.symbolic import SymbolicFit
+from pinnkan.models.kan import KAN
+from pinnkan.plotting import (
+    plot_activations,
+    plot_fit_history,
+    plot_fit_prediction,
+    plot_network,
+)
+from pinnkan.training.fit import FitResult, fit
 
 F64 = torch.float64
 

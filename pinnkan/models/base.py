@@ -1,0 +1,144 @@
+"""What every approximator shares: the spec that builds it, the network base, input checks.
+
+A :class:`ModelSpec` builds a network for a problem's input and output widths
+and bounding box. Every built network (a :class:`Network`) maps the box affinely
+onto ``[-1, 1]`` first and offers ``in_features``, ``out_features``, ``smoothness``
+(continuous derivatives of its output), ``normalise(x)`` and ``describe()``.
+The approximators are the B-spline KAN (:mod:`pinnkan.models.kan`), the Chebyshev
+KAN (:mod:`pinnkan.models.chebykan`) and the MLP (:mod:`pinnkan.models.mlp`).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ModelSpec", "Network", "SMOOTH", "check_positive_int", "check_input", "box_bounds", "check_widths"]
+
+
+# ``smoothness`` of networks that are infinitely differentiable: larger than any
+# derivative order a residual asks for, and still an int to compare against.
+SMOOTH = 1_000_000
+
+Bounds = tuple[Sequence[float], Sequence[float]]
+Device = torch.device | str | None
+
+
+class ModelSpec(ABC):
+    """The size and kind of an approximator, built for a problem's domain.
+
+    Concrete specs are frozen keyword-only dataclasses that check their fields
+    on construction, so a bad size fails before any training starts.
+    """
+
+    @property
+    @abstractmethod
+    def kind(self) -> str:
+        """Short name of the approximator: ``"kan"``, ``"chebykan"``, ``"mlp"``."""
+
+    @abstractmethod
+    def build(
+        self,
+        in_features: int,
+        out_features: int,
+        bounds: Bounds,
+        *,
+        dtype: torch.dtype | None = None,
+        device: Device = None,
+    ) -> Network:
+        """A freshly initialised network for the problem.
+
+        Parameters
+        ----------
+        in_features, out_features : int
+            Coordinates in and unknowns out.
+        bounds : pair of sequences
+            ``(lo, hi)`` of the domain's bounding box, one entry per input; the
+            network maps it onto ``[-1, 1]``.
+        dtype, device
+            Where the parameters live (default dtype: torch's default).
+        """
+
+
+class Network(nn.Module, ABC):
+    """Base of the approximators: layers of ``widths`` from input to output.
+
+    Subclasses set ``widths`` and, unless they hold the box themselves, call
+    :meth:`_register_bounds`, which stores the box as the buffers ``input_lo``
+    and ``input_hi`` (so it follows ``.to()`` and ``state_dict``).
+    """
+
+    widths: tuple[int, ...]
+    input_lo: torch.Tensor
+    input_hi: torch.Tensor
+
+    @property
+    def in_features(self) -> int:
+        """Input width (coordinates)."""
+        return self.widths[0]
+
+    @property
+    def out_features(self) -> int:
+        """Output width (unknowns)."""
+        return self.widths[-1]
+
+    @property
+    @abstractmethod
+    def smoothness(self) -> int:
+        """How many times the output is continuously differentiable (:data:`SMOOTH` for C-infinity)."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """A one-line summary such as ``ChebyKAN[2,16,1] degree=6``."""
+
+    def _register_bounds(self, bounds: Bounds | None, dtype: torch.dtype, device: Device) -> None:
+        lo, hi = box_bounds(bounds, self.in_features)
+        self.register_buffer("input_lo", torch.tensor(lo, dtype=dtype, device=device))
+        self.register_buffer("input_hi", torch.tensor(hi, dtype=dtype, device=device))
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Map points of the bounding box onto ``[-1, 1]``: ``2 (x - lo) / (hi - lo) - 1``, shape (N, in)."""
+        return 2.0 * (x - self.input_lo) / (self.input_hi - self.input_lo) - 1.0
+
+
+def check_positive_int(what: str, value: object) -> None:
+    """Raise ValueError unless ``value`` is an int >= 1 (``what`` names it in the message)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r}")
+
+
+def check_input(x: torch.Tensor, width: int) -> None:
+    """Raise TypeError unless ``x`` is a tensor, ValueError unless its shape is (N, width)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"the network takes a torch.Tensor of shape (N, {width}), got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] != width:
+        raise ValueError(
+            f"the network takes points of shape (N, {width}), got {tuple(x.shape)}; "
+            f"pass one column per coordinate"
+        )
+
+
+def box_bounds(bounds: Bounds | None, width: int) -> tuple[list[float], list[float]]:
+    """Checked ``(lo, hi)`` lists of a bounding box of ``width`` inputs; ``None`` means ``[-1, 1]``."""
+    if bounds is None:
+        return [-1.0] * width, [1.0] * width
+    lo, hi = ([float(v) for v in side] for side in bounds)
+    if len(lo) != width or len(hi) != width:
+        raise ValueError(f"input_bounds needs (lo, hi) with {width} entries each, got {len(lo)} and {len(hi)}")
+    for a, b in zip(lo, hi):
+        if not (math.isfinite(a) and math.isfinite(b) and a < b):
+            raise ValueError(f"input_bounds must be finite with lo < hi in every input, got lo={lo}, hi={hi}")
+    return lo, hi
+
+
+def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    widths = tuple(widths)
+    if len(widths) < 2:
+        raise ValueError(f"widths needs at least an input and an output width, got {widths}")
+    for w in widths:
+        check_positive_int("every width", w)
+    return widths

@@ -1,0 +1,142 @@
+"""The multilayer perceptron: the plain fully connected baseline.
+
+Examples
+--------
+>>> net = MLPSpec(hidden=(16, 16)).build(2, 1, ((0.0, 0.0), (1.0, 2.0)))
+>>> net.describe()
+'MLP[2,16,16,1] tanh'
+>>> net.normalise(torch.tensor([[0.0, 0.0], [1.0, 2.0]])).tolist()
+[[-1.0, -1.0], [1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .base import (
+    SMOOTH,
+    Bounds,
+    Device,
+    ModelSpec,
+    Network,
+    check_input,
+    check_positive_int,
+    check_widths,
+)
+
+__all__ = ["MLP", "MLPSpec"]
+
+
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh,
+    "silu": nn.functional.silu,
+    "sin": torch.sin,
+}
+
+
+class MLP(Network):
+    """A fully connected network with a smooth activation, on inputs mapped to ``[-1, 1]``.
+
+    Weights start Xavier-normal and biases at zero. All activations are C-infinity,
+    so ``smoothness`` is :data:`SMOOTH`.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer widths including input and output, e.g. ``(2, 32, 32, 32, 1)``.
+    activation : {"tanh", "silu", "sin"}
+        Applied after every layer but the last; ``"sin"`` is ``x -> sin(x)``.
+    input_bounds, dtype, device
+        As for :class:`ChebyKAN`.
+
+    Examples
+    --------
+    >>> MLP((1, 8, 1), activation="sin").describe()
+    'MLP[1,8,1] sin'
+    """
+
+    smoothness = SMOOTH
+
+    def __init__(
+        self,
+        widths: Sequence[int],
+        *,
+        activation: str = "tanh",
+        input_bounds: Bounds | None = None,
+        dtype: torch.dtype | None = None,
+        device: Device = None,
+    ) -> None:
+        super().__init__()
+        _check_activation(activation)
+        self.widths = check_widths(widths)
+        self.activation = activation
+        dtype = dtype or torch.get_default_dtype()
+        self._register_bounds(input_bounds, dtype, device)
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b, dtype=dtype, device=device) for a, b in zip(self.widths[:-1], self.widths[1:])
+        )
+        for layer in self.layers:
+            nn.init.xavier_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluate the network: (N, widths[0]) -> (N, widths[-1])."""
+        check_input(x, self.in_features)
+        act = _ACTIVATIONS[self.activation]
+        h = self.normalise(x)
+        for layer in self.layers[:-1]:
+            h = act(layer(h))
+        return self.layers[-1](h)
+
+    def describe(self) -> str:
+        """A one-line summary, e.g. ``MLP[2,32,32,32,1] tanh``."""
+        return f"MLP[{','.join(map(str, self.widths))}] {self.activation}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MLPSpec(ModelSpec):
+    """Size of an MLP, to be built for a problem's domain.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Hidden layer widths; input and output widths come from the problem.
+    activation : {"tanh", "silu", "sin"}
+        See :class:`MLP`.
+    """
+
+    hidden: tuple[int, ...] = (32, 32, 32)
+    activation: str = "tanh"
+    kind = "mlp"
+
+    def __post_init__(self) -> None:
+        for w in self.hidden:
+            check_positive_int("every hidden width", w)
+        _check_activation(self.activation)
+
+    def build(
+        self,
+        in_features: int,
+        out_features: int,
+        bounds: Bounds,
+        *,
+        dtype: torch.dtype | None = None,
+        device: Device = None,
+    ) -> MLP:
+        """A freshly initialised MLP mapping ``bounds`` onto ``[-1, 1]``."""
+        return MLP(
+            (in_features, *self.hidden, out_features),
+            activation=self.activation,
+            input_bounds=bounds,
+            dtype=dtype,
+            device=device,
+        )
+
+
+def _check_activation(activation: object) -> None:
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")

@@ -1,0 +1,1 @@
+"""What a problem is: geometry, fields and derivatives, conditions, coefficients, Problem."""

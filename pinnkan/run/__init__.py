@@ -1,0 +1,1 @@
+"""Running a problem end to end: setup, solve, run folders, the catalogue and the command line."""

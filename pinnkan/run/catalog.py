@@ -1,0 +1,73 @@
+"""Finding and loading problem files: the built-in ones by name, a user's by path.
+
+A problem file is a Python file that defines ``problem`` (a :class:`~pinnkan.Problem`)
+and optionally ``setup`` (a :class:`~pinnkan.Setup` with tuned defaults).
+The built-in files ship as the package ``pinnkan.problems`` (the repository's
+``problems/`` folder); the library itself never imports them.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..pde.problem import Problem
+from .solve import Setup
+
+__all__ = ["ProblemFile", "list_problems", "load_problem"]
+
+
+@dataclass(frozen=True)
+class ProblemFile:
+    """What a problem file defines."""
+
+    problem: Problem
+    setup: Setup
+    path: Path
+
+
+def _builtin_folder() -> Path:
+    return Path(str(importlib.resources.files("pinnkan.problems")))
+
+
+def list_problems() -> dict[str, Path]:
+    """Built-in problem names and their files."""
+    return {
+        p.stem: p for p in sorted(_builtin_folder().glob("*.py")) if not p.name.startswith("_")
+    }
+
+
+def load_problem(name_or_path: str | Path) -> ProblemFile:
+    """Load a built-in problem by name (``"heat1d"``) or a problem file by path."""
+    text = str(name_or_path)
+    path = Path(text)
+    if text.endswith(".py") or path.suffix == ".py":
+        if not path.is_file():
+            raise ValueError(f"no problem file at {path}; check the path")
+    else:
+        builtin = list_problems()
+        if text not in builtin:
+            raise ValueError(
+                f"unknown problem {text!r}; built-in problems are {sorted(builtin)}, "
+                f"or pass a path to a problem file ending in .py"
+            )
+        path = builtin[text]
+    return _load_file(path)
+
+
+def _load_file(path: Path) -> ProblemFile:
+    module_name = f"pinnkan_problem_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"cannot load {path} as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    problem = getattr(module, "problem", None)
+    if not isinstance(problem, Problem):
+        raise ValueError(f"{path} must define `problem = Problem(...)` at module level")
+    setup = getattr(module, "setup", None) or Setup()
+    if not isinstance(setup, Setup):
+        raise ValueError(f"{path}: `setup` must be a Setup, got {type(setup).__name__}")
+    return ProblemFile(problem, setup, path)

@@ -1,0 +1,149 @@
+"""The ``pinnkan`` command: list, solve, plot. The one place that maps names to objects."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..models.base import ModelSpec
+from ..models.chebykan import ChebyKANSpec
+from ..models.kan import KAN, KANSpec
+from ..models.mlp import MLPSpec
+from .catalog import list_problems, load_problem
+from .solve import DTYPES, Setup, check_output_folder, solve
+
+# --model NAME: the approximator used when the problem's own spec is of another kind.
+MODELS: dict[str, ModelSpec] = {"kan": KANSpec(), "chebykan": ChebyKANSpec(), "mlp": MLPSpec()}
+
+__all__ = ["main"]
+
+
+def _steps(text: str) -> list[int]:
+    try:
+        steps = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--steps takes positive integers separated by commas, one per stage, got {text!r}"
+        ) from None
+    if any(n < 1 for n in steps):
+        raise argparse.ArgumentTypeError(f"--steps must be positive, one per stage, got {text!r}")
+    return steps
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--extend takes grid sizes separated by commas, e.g. 10,20, got {text!r}") from None
+    if any(n < 2 for n in sizes) or sizes != sorted(set(sizes)):
+        raise argparse.ArgumentTypeError(f"--extend takes increasing grid sizes, e.g. 10,20, got {text!r}")
+    return sizes
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pinnkan", description="Solve PDEs with physics-informed Kolmogorov-Arnold networks."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the built-in problems")
+    solve_p = sub.add_parser("solve", help="train on a problem, compare, write a run folder")
+    solve_p.add_argument("problem", help="built-in problem name or path to a problem file (.py)")
+    solve_p.add_argument("--out", help="run folder (default: runs/NAME)")
+    solve_p.add_argument("--steps", type=_steps, help="steps per stage, e.g. 5000,500")
+    solve_p.add_argument("--seed", type=int, default=0, help="seed for points and initialisation")
+    solve_p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    solve_p.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
+    solve_p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    solve_p.add_argument("--soft", action="store_true", help="enforce every condition through the loss")
+    solve_p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    solve_p.add_argument(
+        "--model", choices=sorted(MODELS), help="approximator (default: the problem's own, a B-spline KAN)"
+    )
+    solve_p.add_argument(
+        "--extend", type=_sizes, help="after training, extend the KAN grid to each size, e.g. 10,20, "
+        "rerunning the last stage after each"
+    )
+    plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram")
+    plot_p.add_argument("run", help="run folder written by `pinnkan solve`")
+    return parser
+
+
+def _setup(setup: Setup, args: argparse.Namespace) -> Setup:
+    """The problem's setup with the command line's changes."""
+    if args.model is not None and setup.model.kind != args.model:
+        setup = replace(setup, model=MODELS[args.model])
+    if args.steps is not None:
+        setup = setup.with_steps(args.steps)
+    if args.extend is not None:
+        setup = setup.with_grid_extension(args.extend)
+    if args.soft:
+        setup = replace(setup, hard=False)
+    return setup
+
+
+def _plot(run: str) -> list[Path]:
+    """Draw ``activations.png`` and ``network.png`` of the KAN saved in a run folder."""
+    from ..plotting import plot_activations, plot_network
+
+    folder = Path(run)
+    path = folder / "model.pt"
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist; give a run folder written by `pinnkan solve`")
+    saved = torch.load(path, weights_only=False)
+    net = saved["net"]
+    if not isinstance(net, KAN):
+        raise ValueError(f"pinnkan plot draws B-spline KAN edges; this run used {net.describe()}")
+    check_output_folder(folder)
+    plot_activations(net, saved["samples"], folder / "activations.png")
+    plot_network(net, saved["samples"], folder / "network.png", names=list(saved["coordinates"]))
+    return [folder / "activations.png", folder / "network.png"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        for name, path in list_problems().items():
+            print(f"{name:12s} {load_problem(path).problem.description}")
+        return 0
+    if args.command == "plot":
+        try:
+            written = _plot(args.run)
+        except (ValueError, TypeError) as err:
+            print(f"pinnkan: error: {err}", file=sys.stderr)
+            return 2
+        print("\n".join(str(p) for p in written))
+        return 0
+    try:
+        spec = load_problem(args.problem)
+        setup = _setup(spec.setup, args)
+        out = check_output_folder(args.out or f"runs/{spec.problem.name}")
+        solution = solve(
+            spec.problem,
+            setup,
+            seed=args.seed,
+            dtype=args.dtype,
+            device=args.device,
+            out=out,
+            resume=args.resume,
+            progress=not args.no_progress,
+        )
+    except (ValueError, TypeError) as err:
+        print(f"pinnkan: error: {err}", file=sys.stderr)
+        return 2
+    report = solution.report()
+    keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "train_seconds", "steps")
+    summary = {k: report[k] for k in keys if k in report}
+    print(json.dumps(summary))
+    print(f"run folder: {out}")
+    return 0 if solution.train.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training: loss terms, weighting, resampling, stages, the Trainer, and supervised fitting."""

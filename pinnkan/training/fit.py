@@ -1,0 +1,353 @@
+"""Supervised function fitting: ``min mean ||model(x) - y||^2`` with a validation set.
+
+AdamW with gradient-norm clipping, a learning rate lowered by
+``ReduceLROnPlateau`` when the validation loss stalls, mini-batches or full
+batch, and the parameters with the best validation loss restored at the end.
+PDE residuals are trained by :mod:`pinnkan.train` instead.
+
+Examples
+--------
+>>> import torch
+>>> from pinnkan import KAN
+>>> x = torch.linspace(0, 1, 200, dtype=torch.float64)[:, None]
+>>> net = KAN((1, 1), grid_size=10, input_bounds=((0.0,), (1.0,)), dtype=torch.float64)
+>>> result = fit(net, x, torch.sin(6 * x), steps=500)
+>>> result.success, result.best_val < 1e-4
+(True, True)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..kan_tools.regularization import Regularization
+
+__all__ = ["fit", "FitResult"]
+
+FitCallback = Callable[[int, nn.Module], None]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a fit did: per-step losses and learning rates, and the best validation point.
+
+    Attributes
+    ----------
+    success : bool
+        False when the loss became non-finite; ``message`` then says what to do.
+    message : str
+    steps : int
+        Steps completed (fewer than asked when the fit stopped early).
+    seconds : float
+        Wall-clock time of the fit.
+    train_loss, val_loss : list of float, length steps
+        Mean-square error on the step's training batch (before its update) and on
+        the validation set (after it).
+    lr : list of float, length steps
+        Learning rate of each step.
+    best_val : float
+        Lowest validation loss; the model holds its parameters after the fit.
+    best_step : int
+        The step that reached it (0: the parameters the fit started from).
+    """
+
+    success: bool
+    message: str
+    steps: int
+    seconds: float
+    train_loss: list[float]
+    val_loss: list[float]
+    lr: list[float]
+    best_val: float
+    best_step: int
+
+
+def fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int = 2000,
+    lr: float = 1e-2,
+    weight_decay: float = 0.0,
+    batch_size: int | None = None,
+    val_fraction: float = 0.2,
+    validation: tuple[torch.Tensor, torch.Tensor] | None = None,
+    clip: float | None = 1.0,
+    plateau_patience: int = 100,
+    plateau_factor: float = 0.5,
+    min_lr: float = 1e-6,
+    seed: int = 0,
+    regularization: Regularization | None = None,
+    progress: bool = False,
+    callbacks: Sequence[FitCallback] = (),
+) -> FitResult:
+    """Fit ``model`` to samples ``y = f(x)`` by AdamW on the mean-square error.
+
+    The validation loss is measured after every step. The parameters (and buffers,
+    e.g. KAN grids) with the lowest validation loss are kept and **restored into
+    ``model`` at the end**, also when the fit stops early on a non-finite loss.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place. If it has ``in_features`` / ``out_features`` attributes,
+        the data must match them.
+    x : torch.Tensor, shape (N, in)
+        Inputs; moved to the dtype and device of the model's parameters.
+    y : torch.Tensor, shape (N, out)
+        Targets; moved likewise.
+    steps : int
+        Optimiser steps.
+    lr, weight_decay : float
+        AdamW's initial learning rate and decoupled weight decay.
+    batch_size : int, optional
+        Training points per step, drawn without replacement within each pass over
+        the training set; full batch if None (or if larger than the training set).
+    val_fraction : float
+        Share of the points held out for validation by a seeded random split, in
+        ``[0, 1)``; the split must leave at least one point on each side.
+    validation : (x_val, y_val), optional
+        An explicit validation set, shapes (M, in) and (M, out); all of ``x, y``
+        then train and ``val_fraction`` is not used.
+    clip : float, optional
+        Maximum 2-norm of the gradient over all parameters; no clipping if None.
+    plateau_patience, plateau_factor, min_lr
+        ``ReduceLROnPlateau`` on the validation loss: after ``plateau_patience``
+        steps without improvement the learning rate is multiplied by
+        ``plateau_factor``, down to ``min_lr``.
+    seed : int
+        Fixes the split and the batches (not the model's initialisation).
+    regularization : Regularization, optional
+        KAN penalties on each batch, added to the training loss with their weights;
+        the recorded losses stay mean-square errors.
+    progress : bool
+        Show a progress bar with the latest losses.
+    callbacks : sequence of callable
+        ``callback(step, model)`` after every step, e.g. a KAN grid update. If the
+        callbacks replace parameters (as ``KAN.update_grid`` and ``KAN.extend_grid``
+        do), the optimiser continues on the new ones with fresh moment estimates,
+        and the best-validation record restarts from the changed model.
+
+    Returns
+    -------
+    FitResult
+        Loss curves, learning rates, the best validation loss and its step.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module, the data are not tensors, or a callback is not callable.
+    ValueError
+        If shapes disagree with each other or the model, values are not finite, or
+        a setting is out of range; the message says what to change.
+
+    Examples
+    --------
+    >>> net = torch.nn.Linear(1, 1, dtype=torch.float64)
+    >>> x = torch.linspace(-1, 1, 50, dtype=torch.float64)[:, None]
+    >>> result = fit(net, x, 2 * x + 1, steps=1500, lr=5e-2)
+    >>> round(net.weight.item(), 6), round(net.bias.item(), 6)
+    (2.0, 1.0)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters; set requires_grad=True on some")
+    _check_count("steps", steps, minimum=1)
+    _check_count("plateau_patience", plateau_patience, minimum=0)
+    _check_count("seed", seed, minimum=0)
+    if batch_size is not None:
+        _check_count("batch_size", batch_size, minimum=1)
+    for name, value in (("lr", lr), ("plateau_factor", plateau_factor), ("min_lr", min_lr)):
+        _check_number(name, value, "a finite number > 0", lambda v: v > 0)
+    _check_number("weight_decay", weight_decay, "a finite number >= 0", lambda v: v >= 0)
+    if clip is not None:
+        _check_number("clip", clip, "a finite number > 0 or None", lambda v: v > 0)
+    if not plateau_factor < 1:
+        raise ValueError(f"plateau_factor must be < 1 to lower the learning rate, got {plateau_factor}")
+    if min_lr > lr:
+        raise ValueError(f"min_lr={min_lr} exceeds lr={lr}; give min_lr <= lr")
+    callbacks = tuple(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks must be callables callback(step, model), got {type(callback).__name__}")
+    x, y = _check_data(model, x, y, params[0], "x, y")
+    generator = torch.Generator().manual_seed(seed)
+    if validation is None:
+        _check_number("val_fraction", val_fraction, "in [0, 1)", lambda v: 0 <= v < 1)
+        x, y, x_val, y_val = _split(x, y, val_fraction, generator)
+    else:
+        if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
+            raise TypeError("validation must be a pair (x_val, y_val) of tensors")
+        x_val, y_val = _check_data(model, *validation, params[0], "validation")
+    n_train = x.shape[0]
+    batch = n_train if batch_size is None else min(batch_size, n_train)
+
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=plateau_factor, patience=plateau_patience, min_lr=min_lr
+    )
+    was_training = model.training
+    best_state = _snapshot(model)
+    best_val, best_step = math.inf, 0
+    train_curve: list[float] = []
+    val_curve: list[float] = []
+    lrs: list[float] = []
+    success, message = True, "finished all steps"
+    permutation = torch.randperm(n_train, generator=generator).to(x.device)
+    cursor = 0
+    bar = tqdm(total=steps, disable=not progress, unit="step", leave=False)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        if cursor + batch > n_train:
+            permutation = torch.randperm(n_train, generator=generator).to(x.device)
+            cursor = 0
+        index = permutation[cursor : cursor + batch]
+        cursor += batch
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.mean((model(x[index]) - y[index]) ** 2)
+        total = loss
+        if regularization is not None:
+            terms = regularization.terms(model, x[index])
+            total = loss + sum(regularization.weights[k] * v for k, v in terms.items())
+        if not torch.isfinite(total):
+            success, message = False, f"training loss became non-finite at step {step}"
+            break
+        total.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(params, clip)
+        optimizer.step()
+        val = _mse(model, x_val, y_val)
+        train_curve.append(float(loss.detach()))
+        val_curve.append(val)
+        lrs.append(optimizer.param_groups[0]["lr"])
+        if not math.isfinite(val):
+            success, message = False, f"validation loss became non-finite at step {step}"
+            break
+        if val < best_val:
+            best_val, best_step, best_state = val, step, _snapshot(model)
+        scheduler.step(val)
+        for callback in callbacks:
+            callback(step, model)
+        current = [p for p in model.parameters() if p.requires_grad]
+        if _replaced(params, current):
+            # The optimiser would go on updating the discarded tensors: point it at
+            # the new ones, with fresh moments for them. Earlier best parameters may
+            # not even fit the changed model's shapes, so the record restarts here.
+            _rebind(optimizer, params, current)
+            params = current
+            best_val, best_step, best_state = _mse(model, x_val, y_val), step, _snapshot(model)
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(train=f"{train_curve[-1]:.2e}", val=f"{val:.2e}")
+    bar.close()
+    model.load_state_dict(best_state)
+    model.train(was_training)
+    if not success:
+        message += (
+            f"; restored the parameters of step {best_step} (validation loss {best_val:.3e}); "
+            "lower lr, keep clip, or use a float64 model"
+        )
+    return FitResult(
+        success=success,
+        message=message,
+        steps=len(train_curve),
+        seconds=time.perf_counter() - start,
+        train_loss=train_curve,
+        val_loss=val_curve,
+        lr=lrs,
+        best_val=best_val,
+        best_step=best_step,
+    )
+
+
+def _mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    with torch.no_grad():
+        return float(torch.mean((model(x) - y) ** 2))
+
+
+def _split(
+    x: torch.Tensor, y: torch.Tensor, val_fraction: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Seeded random split into ``(x_train, y_train, x_val, y_val)``, ``round(val_fraction * N)`` validation points."""
+    n = x.shape[0]
+    n_val = round(val_fraction * n)
+    if n_val < 1 or n_val >= n:
+        raise ValueError(
+            f"val_fraction={val_fraction} of {n} points leaves no training or no validation point; "
+            "use more points, another fraction, or validation=(x_val, y_val)"
+        )
+    order = torch.randperm(n, generator=generator).to(x.device)
+    train, val = order[n_val:], order[:n_val]
+    return x[train], y[train], x[val], y[val]
+
+
+def _snapshot(model: nn.Module) -> dict[str, object]:
+    # Modules may keep plain Python state (e.g. a KAN layer's symbolic edges) in it.
+    return {
+        k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
+        for k, v in model.state_dict().items()
+    }
+
+
+def _replaced(old: list[torch.Tensor], new: list[torch.Tensor]) -> bool:
+    return len(old) != len(new) or any(a is not b for a, b in zip(old, new))
+
+
+def _rebind(optimizer: torch.optim.Optimizer, old: list[torch.Tensor], new: list[torch.Tensor]) -> None:
+    """Make the optimiser's single group update ``new``; state of parameters still present is kept."""
+    kept = {id(p) for p in new}
+    for p in old:
+        if id(p) not in kept:
+            optimizer.state.pop(p, None)
+    optimizer.param_groups[0]["params"] = new
+
+
+def _check_count(name: str, value: object, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+
+
+def _check_number(name: str, value: object, requirement: str, ok: Callable[[float], bool]) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+        raise ValueError(f"{name} must be {requirement}, got {value!r}")
+
+
+def _check_data(
+    model: nn.Module, x: object, y: object, param: torch.Tensor, what: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check shapes and values of ``x`` (N, in), ``y`` (N, out); return them on the model's dtype and device."""
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"{what} must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
+    if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{what} must have shapes (N, in) and (N, out) with the same N, got {tuple(x.shape)} and "
+            f"{tuple(y.shape)}; reshape 1-D data with [:, None]"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{what} hold no points; give at least one row")
+    width_in = getattr(model, "in_features", x.shape[1])
+    width_out = getattr(model, "out_features", y.shape[1])
+    if x.shape[1] != width_in or y.shape[1] != width_out:
+        raise ValueError(
+            f"the model maps {width_in} inputs to {width_out} outputs, but {what} have {x.shape[1]} and "
+            f"{y.shape[1]} columns; reshape the data or build the model for them"
+        )
+    if x.is_complex() or y.is_complex():
+        raise TypeError(f"{what} must be real; take .real or .abs() first")
+    if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(y).all())):
+        raise ValueError(f"{what} contain NaN or inf; drop those rows first")
+    return x.to(dtype=param.dtype, device=param.device), y.to(dtype=param.dtype, device=param.device)

@@ -1,0 +1,90 @@
+"""B-spline basis, derivatives and least squares against scipy and identities."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.interpolate import BSpline
+
+from pinnkan.models.splines import (
+    bspline_basis,
+    bspline_basis_derivative,
+    fit_coefficients,
+    uniform_knots,
+)
+
+F64 = torch.float64
+
+
+def _knots(lo, hi, grid_size, order):
+    return uniform_knots(torch.tensor(lo, dtype=F64), torch.tensor(hi, dtype=F64), grid_size, order)
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+@pytest.mark.parametrize("derivative", [0, 1, 2])
+def test_basis_and_derivatives_match_scipy(order, derivative):
+    knots = _knots([-1.0, 0.5], [1.0, 3.0], 6, order)
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.uniform(-1, 1, 200), rng.uniform(0.5, 3.0, 200)])
+    values = bspline_basis_derivative(torch.tensor(x), knots, order, derivative).numpy()
+    for c in range(2):
+        t = knots[c].numpy()
+        n_basis = len(t) - order - 1
+        expected = np.stack(
+            [BSpline(t, np.eye(n_basis)[i], order).derivative(derivative)(x[:, c]) for i in range(n_basis)],
+            axis=1,
+        )
+        np.testing.assert_allclose(values[:, c], expected, rtol=0, atol=1e-12 * max(1.0, np.abs(expected).max()))
+
+
+def test_nonuniform_knots_match_scipy():
+    t = np.array([[-2.0, -1.5, -1.0, -0.2, 0.1, 0.7, 1.0, 1.6, 2.0]])
+    x = np.linspace(-0.2, 0.699, 50)[:, None]  # the base interval [t_3, t_5]
+    values = bspline_basis(torch.tensor(x), torch.tensor(t), 3).numpy()[:, 0]
+    expected = BSpline.design_matrix(x[:, 0], t[0], 3).toarray()
+    np.testing.assert_allclose(values, expected, atol=1e-13)
+
+
+def test_partition_of_unity_inside_grid():
+    knots = _knots([0.0], [2.0], 7, 3)
+    x = torch.linspace(0.0, 2.0 - 1e-12, 301, dtype=F64)[:, None]
+    sums = bspline_basis(x, knots, 3).sum(-1)
+    assert torch.max(torch.abs(sums - 1)) < 1e-14
+
+
+def test_autograd_derivative_equals_closed_form():
+    knots = _knots([-1.0], [1.0], 5, 3)
+    x = torch.linspace(-0.99, 0.99, 41, dtype=F64)[:, None].requires_grad_(True)
+    coef = torch.linspace(-1, 1, 8, dtype=F64)
+    y = (bspline_basis(x, knots, 3)[:, 0] * coef).sum(-1)
+    (dy,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x)
+    expected1 = (bspline_basis_derivative(x.detach(), knots, 3, 1)[:, 0] * coef).sum(-1)
+    expected2 = (bspline_basis_derivative(x.detach(), knots, 3, 2)[:, 0] * coef).sum(-1)
+    assert torch.allclose(dy[:, 0], expected1, atol=1e-12)
+    assert torch.allclose(d2y[:, 0], expected2, atol=1e-11)
+
+
+def test_gradcheck_and_gradgradcheck_of_basis():
+    knots = _knots([-1.0, -1.0], [1.0, 1.0], 4, 3)
+    x = (torch.rand(6, 2, dtype=F64) * 1.8 - 0.9).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda z: bspline_basis(z, knots, 3), (x,))
+    assert torch.autograd.gradgradcheck(lambda z: bspline_basis(z, knots, 3), (x,))
+
+
+def test_least_squares_recovers_a_spline_exactly():
+    knots = _knots([0.0, -1.0], [1.0, 1.0], 6, 3)
+    true = torch.randn(2, 9, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    x = torch.rand(400, 2, dtype=F64, generator=torch.Generator().manual_seed(2))
+    x = x * torch.tensor([1.0, 2.0], dtype=F64) + torch.tensor([0.0, -1.0], dtype=F64)
+    y = torch.einsum("ncb,cbo->nco", bspline_basis(x, knots, 3), true)
+    fitted = fit_coefficients(x, y, knots, 3)
+    assert torch.max(torch.abs(fitted - true)) < 1e-10
+
+
+def test_bad_inputs_name_the_fix():
+    with pytest.raises(ValueError, match="lo < hi"):
+        _knots([1.0], [1.0], 5, 3)
+    with pytest.raises(ValueError, match="raise the spline order"):
+        bspline_basis_derivative(torch.zeros(3, 1, dtype=F64), _knots([0.0], [1.0], 5, 2), 2, 3)
+    with pytest.raises(ValueError, match=r"x of shape \(N, C\)"):
+        fit_coefficients(torch.zeros(3), torch.zeros(3, 1, 1), _knots([0.0], [1.0], 5, 2), 2)

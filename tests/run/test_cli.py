@@ -1,0 +1,118 @@
+"""The command line and the end-to-end solve: run folder, report, error messages."""
+
+import json
+
+import pytest
+
+from pinnkan import LBFGS, Adam, KANSpec, Points, Setup, load_problem, solve
+from pinnkan.run.cli import main
+
+
+def test_list_shows_heat1d(capsys):
+    assert main(["list"]) == 0
+    assert "heat1d" in capsys.readouterr().out
+
+
+def test_short_training_reaches_small_error_and_writes_run_folder(tmp_path):
+    spec = load_problem("heat1d")
+    setup = Setup(
+        model=KANSpec(hidden=(6,), grid_size=5),
+        points=Points(interior=256, boundary=64),
+        stages=(Adam(steps=200, lr=1e-2), LBFGS(steps=100)),
+    )
+    solution = solve(spec.problem, setup, seed=1, dtype="float64", out=tmp_path / "run", progress=False)
+    assert solution.train.success
+    assert solution.comparison.rel_l2 < 5e-3
+    assert abs(solution.comparison.rel_l2_exact - solution.comparison.rel_l2) < 1e-5
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    for key in ("problem", "rel_l2", "linf", "reference", "rel_l2_exact", "train_seconds", "steps",
+                "params", "model", "dtype", "seed", "final_losses", "versions"):
+        assert key in report, key
+    assert report["reference"] == "fd" and report["dtype"] == "float64" and report["steps"] == 300
+    assert report["rel_l2"] == pytest.approx(solution.comparison.rel_l2)
+    for name in ("solution.png", "loss_history.png", "error_over_time.png", "checkpoint.pt"):
+        assert (tmp_path / "run" / name).stat().st_size > 1000, name
+
+
+def test_cli_solve_user_problem_file(tmp_path, capsys):
+    problem_file = tmp_path / "decay.py"
+    problem_file.write_text(
+        "import torch\n"
+        "from pinnkan import Interval, Problem, Dirichlet, Setup, Adam, KANSpec, Points\n"
+        "problem = Problem(\n"
+        "    name='decay', domain=Interval(0.0, 1.0, name='t'),\n"
+        "    residual=lambda f: f.u_t + f.u, conditions=[Dirichlet('t_min', 1.0)],\n"
+        "    exact=lambda c: torch.exp(-c['t']))\n"
+        "setup = Setup(model=KANSpec(hidden=(4,)), points=Points(interior=64, boundary=1),\n"
+        "              stages=(Adam(steps=100, lr=1e-2),))\n"
+    )
+    code = main(["solve", str(problem_file), "--out", str(tmp_path / "out"), "--steps", "300",
+                 "--dtype", "float64", "--no-progress"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert summary["problem"] == "decay" and summary["steps"] == 300
+    assert summary["rel_l2"] < 1e-2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "no_such_problem"], "unknown problem 'no_such_problem'; built-in problems are"),
+        (["solve", "missing.py"], "no problem file at missing.py"),
+        (["solve", "heat1d", "--steps", "0"], "--steps must be positive"),
+        (["solve", "heat1d", "--steps", "10"], "give one step count per optimiser stage"),
+        (["solve", "heat1d", "--dtype", "float16"], "invalid choice"),
+        (["solve", "heat1d", "--model", "resnet"], "invalid choice"),
+        (["solve", "heat1d", "--extend", "10,5"], "--extend takes increasing grid sizes"),
+        (["solve", "heat1d", "--extend", "5", "--steps", "1,1"], "larger grid than the model's G=5"),
+        (["solve", "heat1d", "--model", "mlp", "--extend", "10"], "needs a B-spline KAN model"),
+        (["plot", "nowhere"], "does not exist; give a run folder"),
+    ],
+)
+def test_cli_errors_name_the_fix(argv, message, capsys, tmp_path):
+    out = ["--out", str(tmp_path)] if argv[0] == "solve" else []
+    try:
+        code = main([*argv, *out])
+    except SystemExit as exit_:  # argparse reports usage errors itself
+        code = exit_.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unwritable_output_folder_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    assert main(["solve", "heat1d", "--out", str(blocker / "run")]) == 2
+    assert "choose another --out" in capsys.readouterr().err
+
+
+def test_resume_with_another_seed_is_refused(tmp_path, capsys):
+    args = ["solve", "heat1d", "--out", str(tmp_path), "--steps", "3,2", "--no-progress"]
+    assert main([*args, "--seed", "1"]) == 0
+    assert main([*args, "--seed", "2", "--resume"]) == 2
+    assert "resume with {'seed': 1}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model, describe, limit", [("mlp", "MLP[2,32,32,32,1] tanh", 2e-2),
+                                                     ("chebykan", "ChebyKAN[2,16,1] degree=6", 1e-1)])
+def test_other_models_solve_through_the_same_command(model, describe, limit, tmp_path, capsys):
+    args = ["solve", "heat1d", "--model", model, "--steps", "100,20", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["model"] == describe and report["setup"]["model"]["kind"] == model
+    assert report["rel_l2"] < limit
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "draws B-spline KAN edges" in capsys.readouterr().err
+
+
+def test_extend_refines_the_grid_and_plot_draws_the_run(tmp_path, capsys):
+    args = ["solve", "heat1d", "--steps", "100,50", "--extend", "10", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["model"].startswith("KAN[2,32,1] G=10")
+    assert report["steps"] <= 200 and "extended the grid from G=5 to G=10" in report["message"]
+    assert [s["stage"] for s in report["setup"]["stages"]] == ["Adam", "BFGS", "ExtendGrid", "BFGS"]
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path)]) == 0
+    for name in ("activations.png", "network.png"):
+        assert (tmp_path / name).stat().st_size > 10_000, name

@@ -1,0 +1,123 @@
+"""Dense BFGS and its strong-Wolfe line search, against scipy and the Wolfe conditions."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import rosen, rosen_der
+
+from pinnkan.training.bfgs import DenseBFGS, strong_wolfe
+from pinnkan.training.stages import BFGS
+from pinnkan.training.trainer import Trainer
+
+F64 = torch.float64
+
+
+@pytest.mark.parametrize("start", [0.0, 2.5, -4.0])
+def test_line_search_meets_strong_wolfe_conditions(start):
+    def phi(a):
+        x = start + a
+        return (x - 1.0) ** 4 + np.sin(3 * x), 4 * (x - 1.0) ** 3 + 3 * np.cos(3 * x)
+
+    f0, s0 = phi(0.0)
+    direction = -np.sign(s0)
+
+    def along(a):
+        f, s = phi(direction * a)
+        return f, direction * s
+
+    a, f, s, evals = strong_wolfe(along, f0, -abs(s0), c1=1e-4, c2=0.9)
+    assert a > 0 and evals <= 25
+    assert f <= f0 + 1e-4 * a * (-abs(s0))
+    assert abs(s) <= 0.9 * abs(s0)
+    assert (f, s) == pytest.approx(along(a))
+
+
+def test_bfgs_minimises_rosenbrock_like_scipy():
+    x = torch.tensor([-1.2, 1.0, -0.5, 0.8], dtype=F64, requires_grad=True)
+    opt = DenseBFGS([x])
+
+    def closure():
+        opt.zero_grad()
+        value = torch.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+        value.backward()
+        return value
+
+    for _ in range(200):
+        opt.step(closure)
+        if opt.state[x]["converged"]:
+            break
+    assert np.allclose(x.detach().numpy(), 1.0, atol=1e-8)
+    assert rosen(x.detach().numpy()) < 1e-16
+    assert np.linalg.norm(rosen_der(x.detach().numpy())) < 1e-7
+
+
+def test_bfgs_inverse_hessian_matches_quadratic():
+    # On f = x^T A x / 2 BFGS converges superlinearly and its estimate tends to A^{-1}.
+    a = torch.tensor([[3.0, 1.0, 0.0], [1.0, 4.0, 0.5], [0.0, 0.5, 2.0]], dtype=F64)
+    x = torch.tensor([1.0, -2.0, 3.0], dtype=F64, requires_grad=True)
+    opt = DenseBFGS([x])
+
+    def closure():
+        opt.zero_grad()
+        value = 0.5 * x @ a @ x
+        value.backward()
+        return value
+
+    for iterations in range(1, 31):
+        opt.step(closure)
+        if opt.state[x]["converged"]:
+            break
+    assert iterations <= 10
+    assert torch.linalg.norm(x.detach()) < 1e-8
+    assert torch.max(torch.abs(opt.state[x]["H"] - torch.linalg.inv(a))) < 1e-3
+
+
+def test_resume_through_a_bfgs_stage_reproduces_the_run(tmp_path):
+    def make():
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(1, 6), torch.nn.Tanh(), torch.nn.Linear(6, 1)).to(F64)
+        x = torch.linspace(-1, 1, 40, dtype=F64)[:, None]
+
+        def loss(m):
+            value = torch.mean((m(x) - torch.cos(2 * x)) ** 2)
+            return value, {"fit": value}
+
+        return model, loss
+
+    model, loss = make()
+    full = Trainer(model, loss, [BFGS(steps=30)], progress=False).run()
+    expected = [p.detach().clone() for p in model.parameters()]
+
+    def stop(step, record):
+        if step == 17:
+            raise KeyboardInterrupt
+
+    model, loss = make()
+    Trainer(model, loss, [BFGS(steps=30)], checkpoint=tmp_path / "c.pt", checkpoint_every=5, progress=False, callbacks=[stop]).run()
+    model, loss = make()
+    trainer = Trainer(model, loss, [BFGS(steps=30)], checkpoint=tmp_path / "c.pt", checkpoint_every=5, progress=False)
+    trainer.resume()
+    resumed = trainer.run()
+    assert resumed.steps == full.steps
+    for p, q in zip(model.parameters(), expected):
+        assert torch.allclose(p, q, rtol=0, atol=1e-12)
+    assert full.history.records[-1]["total"] < 1e-3 * full.history.records[0]["total"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bfgs_keeps_the_parameter_dtype(dtype):
+    x = torch.tensor([2.0, -1.0], dtype=dtype, requires_grad=True)
+    opt = DenseBFGS([x])
+
+    def closure():
+        opt.zero_grad()
+        value = torch.sum((x - 0.5) ** 2 * torch.tensor([1.0, 3.0], dtype=dtype))
+        value.backward()
+        return value
+
+    for _ in range(30):
+        opt.step(closure)
+        if opt.state[x]["converged"]:
+            break
+    assert x.dtype == dtype and opt.state[x]["H"].dtype == dtype
+    assert torch.allclose(x.detach(), torch.full((2,), 0.5, dtype=dtype), atol=1e-5)

@@ -1,0 +1,107 @@
+"""Trainer: stages, history, checkpoints that resume exactly, failure handling."""
+
+import math
+
+import pytest
+import torch
+
+from pinnkan.training.stages import LBFGS, Adam
+from pinnkan.training.trainer import Trainer
+
+F64 = torch.float64
+
+
+def _setup(seed=0):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).to(F64)
+    x = torch.linspace(-1, 1, 64, dtype=F64)[:, None]
+    y = torch.sin(3 * x)
+
+    def loss(m):
+        fit = torch.mean((m(x) - y) ** 2)
+        small = 1e-4 * sum(torch.sum(p**2) for p in m.parameters())
+        return fit + small, {"fit": fit, "small": small}
+
+    return model, loss
+
+
+STAGES = [Adam(steps=20, lr=1e-2, final_lr=1e-3), LBFGS(steps=15)]
+
+
+def test_history_records_every_term_and_loss_falls():
+    model, loss = _setup()
+    result = Trainer(model, loss, STAGES, progress=False).run()
+    assert result.success and result.steps == 35
+    assert len(result.history.records) == 35
+    first, last = result.history.records[0], result.history.records[-1]
+    assert math.isclose(first["total"], first["fit"] + first["small"], rel_tol=1e-12)
+    assert last["total"] < 0.25 * first["total"]
+    assert last["total"] < result.history.records[19]["total"]  # L-BFGS improved on Adam
+    assert result.history.column("stage")[19:21] == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("stop_at", [13, 27])  # inside the Adam stage, inside the L-BFGS stage
+def test_resume_from_checkpoint_reproduces_uninterrupted_run(tmp_path, stop_at):
+    model, loss = _setup()
+    reference = Trainer(model, loss, STAGES, progress=False).run()
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def interrupt(step, record):
+        if step == stop_at:
+            raise KeyboardInterrupt
+
+    path = tmp_path / "ckpt.pt"
+    model, loss = _setup()
+    stopped = Trainer(model, loss, STAGES, checkpoint=path, checkpoint_every=5, progress=False, callbacks=[interrupt]).run()
+    assert not stopped.success and "interrupted" in stopped.message
+
+    model, loss = _setup(seed=123)  # other initial values: everything must come from the checkpoint
+    trainer = Trainer(model, loss, STAGES, checkpoint=path, checkpoint_every=5, progress=False)
+    trainer.resume()
+    assert trainer.step == 5 * (stop_at // 5)
+    resumed = trainer.run()
+    assert resumed.success and resumed.steps == reference.steps
+    for k, v in model.state_dict().items():
+        assert torch.allclose(v, expected[k], rtol=0, atol=1e-13), k
+    assert [r["total"] for r in resumed.history.records] == pytest.approx(
+        [r["total"] for r in reference.history.records], rel=1e-12
+    )
+
+
+def test_non_finite_loss_stops_and_restores_the_last_parameters_with_a_finite_loss():
+    model, _ = _setup()
+    seen = []
+
+    def loss(m):
+        seen.append([p.detach().clone() for p in m.parameters()])
+        value = torch.sum(m(torch.ones(1, 1, dtype=F64)) ** 2)
+        if len(seen) > 3:
+            value = value * float("nan")
+        return value, {"fit": value}
+
+    result = Trainer(model, loss, [Adam(steps=10, lr=0.1)], progress=False).run()
+    assert not result.success
+    assert "non-finite at step 4" in result.message and "float64" in result.message
+    assert result.steps == 3
+    # Evaluation 3 was the last finite one; the parameters go back to what it saw.
+    for p, q in zip(model.parameters(), seen[2]):
+        assert torch.equal(p.detach(), q)
+    assert not torch.equal(seen[2][0], seen[3][0])
+
+
+def test_bad_stage_and_trainer_input_names_the_fix(tmp_path):
+    model, loss = _setup()
+    with pytest.raises(ValueError, match="Adam.steps must be a positive int"):
+        Adam(steps=0)
+    with pytest.raises(ValueError, match="LBFGS.steps must be a positive int"):
+        LBFGS(steps=-5)
+    with pytest.raises(ValueError, match="Adam.lr must be a finite number > 0"):
+        Adam(steps=5, lr=float("nan"))
+    with pytest.raises(TypeError, match="Stage objects"):
+        Trainer(model, loss, ["adam"])
+    with pytest.raises(ValueError, match="no checkpoint to resume"):
+        Trainer(model, loss, STAGES, checkpoint=tmp_path / "none.pt").resume()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ValueError, match="choose another path"):
+        Trainer(model, loss, STAGES, checkpoint=blocker / "ckpt.pt")

@@ -36,43 +36,68 @@ from .models import (
     MLPSpec,
     ModelSpec,
 )
+from .pde.coefficients import Coefficient
 from .pde.conditions import (
-    ConstrainedModel,
     Dirichlet,
-    HardConstraint,
     Initial,
+    InitialVelocity,
     Neumann,
+    Observations,
+    Periodic,
+    Robin,
 )
+from .pde.engines import Autograd
 from .pde.fields import Field
-from .pde.geometry import Box, Interval, LatinHypercube, Sobol, SpaceTime, UniformRandom
+from .pde.geometry import (
+    Ball,
+    Box,
+    Difference,
+    Disk,
+    Grid,
+    Halton,
+    Intersection,
+    Interval,
+    LatinHypercube,
+    Polygon,
+    Sobol,
+    SpaceTime,
+    UniformRandom,
+    Union,
+    Where,
+)
+from .pde.pinn import PINN
 from .pde.problem import Problem
+from .pde.transforms import ConstrainedModel, HardConstraint, OutputTransform
 from .reference import GridSolution
 from .run.catalog import ProblemFile, list_problems, load_problem
-from .run.solve import Setup, Solution, solve
+from .run.setup import Setup
+from .run.solve import Solution, solve
+from .training.adaptive import RAD, RAR, Resample
 from .training.fit import FitResult, fit
 from .training.grid_stages import ExtendGrid, UpdateGrid
-from .training.losses import CompositeLoss, Points
+from .training.losses import PINNLoss, Points
 from .training.stages import BFGS, LBFGS, Adam, ModelChange
 from .training.trainer import History, Trainer, TrainResult
+from .training.weighting import Causal, Fixed, GradNorm, ResidualAttention
 
 __all__ = [
     "__version__",
+    # models
     "KAN",
     "KANLayer",
     "KANSpec",
-    "ExtendGrid",
-    "UpdateGrid",
     "ModelSpec",
     "ChebyKAN",
     "ChebyKANSpec",
     "MLP",
     "MLPSpec",
+    "LIBRARY",
+    # kan_tools
     "Regularization",
     "prune",
     "PruneResult",
     "edge_scores",
     "node_scores",
-    "LIBRARY",
     "SymbolicFit",
     "fit_function",
     "suggest",
@@ -82,30 +107,59 @@ __all__ = [
     "lock_edge",
     "auto_symbolic",
     "formula",
-    "fit",
-    "FitResult",
+    # pde
     "Field",
+    "Autograd",
     "Interval",
     "Box",
+    "Disk",
+    "Ball",
+    "Polygon",
+    "Union",
+    "Difference",
+    "Intersection",
     "SpaceTime",
+    "Where",
     "UniformRandom",
     "LatinHypercube",
     "Sobol",
+    "Halton",
+    "Grid",
     "Dirichlet",
     "Neumann",
+    "Robin",
+    "Periodic",
     "Initial",
+    "InitialVelocity",
+    "Observations",
     "HardConstraint",
+    "OutputTransform",
     "ConstrainedModel",
+    "Coefficient",
     "Problem",
+    "PINN",
+    # training
     "Points",
-    "CompositeLoss",
+    "PINNLoss",
+    "Fixed",
+    "GradNorm",
+    "ResidualAttention",
+    "Causal",
+    "Resample",
+    "RAD",
+    "RAR",
     "Adam",
     "LBFGS",
     "BFGS",
     "ModelChange",
+    "ExtendGrid",
+    "UpdateGrid",
     "Trainer",
     "TrainResult",
     "History",
+    "fit",
+    "FitResult",
+    # reference, compare, run
     "GridSolution",
     "Comparison",
     "compare",

@@ -1,48 +1,145 @@
-"""Boundary and initial conditions, as residuals on named parts of a domain.
+"""Boundary, initial, periodic and data conditions: where each applies and its residual there.
 
-A condition's residual is zero where it holds; the loss squares and averages it
-over points sampled on the condition's part. Prescribed values are numbers or
-callables of the coordinates by name (``lambda c: torch.sin(torch.pi * c["x"])``).
-A :class:`HardConstraint` instead builds conditions into the model's output.
+A condition says *where* it holds (a :class:`Location`: a part of the boundary, the
+paired faces of a periodic coordinate, or fixed observation points) and *what*
+holds there (its residuals, zero where it is met). The training layer turns each
+location into a point source and each residual into a loss term, so a condition
+never looks points up by name. Prescribed values are numbers or callables of the
+coordinates by name (``lambda c: torch.sin(torch.pi * c["x"])``).
+
+Examples
+--------
+>>> conditions = [
+...     Initial(lambda c: torch.sin(torch.pi * c["x"])),   # u(x, t0) = sin(pi x)
+...     Dirichlet("x_min", 0.0),                            # u = 0 at x = lo
+...     Neumann("x_max", 0.0),                              # du/dn = 0 at x = hi
+... ]
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import torch
-from torch import nn
 
 from .fields import Field, coordinate_dict
+from .geometry import Where
 
-__all__ = ["Condition", "Dirichlet", "Neumann", "Initial", "HardConstraint", "ConstrainedModel"]
+__all__ = [
+    "Batch",
+    "Location",
+    "OnPart",
+    "PeriodicPairs",
+    "AtPoints",
+    "Condition",
+    "Dirichlet",
+    "Neumann",
+    "Robin",
+    "Periodic",
+    "Initial",
+    "InitialVelocity",
+    "Observations",
+    "evaluate",
+]
 
 Coordinates = Mapping[str, torch.Tensor]
 Value = float | Callable[[Coordinates], torch.Tensor]
+Part = str | Where
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The points a condition's residual is evaluated at.
+
+    Attributes
+    ----------
+    points : torch.Tensor, shape (N, d)
+    normals : torch.Tensor or None, shape (N, d)
+        Outward unit normals, for points on the boundary.
+    data : torch.Tensor or None, shape (N, m)
+        Observed values, for observation points.
+    """
+
+    points: torch.Tensor
+    normals: torch.Tensor | None = None
+    data: torch.Tensor | None = None
+
+
+class Location(ABC):
+    """Where a condition holds."""
+
+
+@dataclass(frozen=True)
+class OnPart(Location):
+    """Sampled points of a named boundary part (``"x_min"``, ``"boundary"``, ``"initial"``) or a :class:`Where` part."""
+
+    part: Part
+
+
+@dataclass(frozen=True)
+class PeriodicPairs(Location):
+    """Pairs of points on the faces ``<coordinate>_min`` and ``<coordinate>_max`` that differ only in that coordinate.
+
+    A batch holds the ``n`` points of the lower face followed by their ``n`` images.
+    """
+
+    coordinate: str
+
+
+@dataclass(frozen=True, eq=False)
+class AtPoints(Location):
+    """Fixed points with observed values: ``points`` (N, d) and ``values`` (N, m), float64."""
+
+    points: np.ndarray
+    values: np.ndarray
 
 
 class Condition(ABC):
-    """A condition on one part of the domain's boundary."""
+    """A condition on the solution: where it holds and its residuals there.
 
-    part: str
-    output: str | None
+    Attributes
+    ----------
+    name : str
+        Name of its loss term (terms ``<name>_<key>`` when it has several residuals).
+    location : Location
+    output : str or None
+        The output it constrains (None: the only one).
+    """
+
     name: str
-    needs_normals: bool = False
+    location: Location
+    output: str | None = None
 
     @abstractmethod
-    def residual(self, field: Field, normals: torch.Tensor | None) -> torch.Tensor:
-        """Residual at the field's points, shape (N,); zero where the condition holds."""
+    def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
+        """Residuals at the batch's points, key -> (N,) tensor; the key ``""`` names the condition itself."""
 
 
-class Dirichlet(Condition):
+class _OnPartCondition(Condition):
+    """A condition evaluated on points of one boundary part."""
+
+    def __init__(self, part: Part, output: str | None, name: str | None, default_name: str) -> None:
+        self.location = OnPart(_check_part(part))
+        self.output = _check_output(output)
+        self.name = _check_term_name(name) if name is not None else default_name
+
+    @property
+    def part(self) -> Part:
+        """The boundary part the condition holds on."""
+        return self.location.part  # type: ignore[attr-defined]
+
+
+class Dirichlet(_OnPartCondition):
     """Prescribed value on a part: ``u = g``.
 
     Parameters
     ----------
-    part : str
-        Boundary part, e.g. ``"x_min"`` or ``"boundary"``.
+    part : str or Where
+        Boundary part, e.g. ``"x_min"``, ``"boundary"``, or ``Where(lambda c: c["x"] < 0)``.
     value : float or callable
         ``g``, a number or a function of the coordinates (a mapping name -> (N,) tensor).
     output : str, optional
@@ -51,24 +148,20 @@ class Dirichlet(Condition):
         Name of the loss term (``"dirichlet_<part>"`` by default).
     """
 
-    def __init__(
-        self, part: str, value: Value = 0.0, *, output: str | None = None, name: str | None = None
-    ) -> None:
-        self.part = _check_part(part)
+    def __init__(self, part: Part, value: Value = 0.0, *, output: str | None = None, name: str | None = None) -> None:
+        super().__init__(part, output, name, f"dirichlet_{_part_name(part)}")
         self.value = _check_value(value, "value")
-        self.output = output
-        self.name = name or f"dirichlet_{part}"
 
-    def residual(self, field: Field, normals: torch.Tensor | None) -> torch.Tensor:
-        return field.value(self.output) - evaluate(self.value, field)
+    def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
+        return {"": field.value(self.output) - evaluate(self.value, field)}
 
 
-class Neumann(Condition):
+class Neumann(_OnPartCondition):
     """Prescribed outward normal derivative on a part: ``du/dn = h``.
 
     Parameters
     ----------
-    part : str
+    part : str or Where
         Boundary part, e.g. ``"x_max"``.
     flux : float or callable
         ``h``, a number or a function of the coordinates.
@@ -76,111 +169,191 @@ class Neumann(Condition):
         As for :class:`Dirichlet` (name defaults to ``"neumann_<part>"``).
     """
 
-    needs_normals = True
+    def __init__(self, part: Part, flux: Value = 0.0, *, output: str | None = None, name: str | None = None) -> None:
+        if part == "initial":
+            raise ValueError("a Neumann condition needs a spatial boundary part, not 'initial'; use InitialVelocity for u_t")
+        super().__init__(part, output, name, f"neumann_{_part_name(part)}")
+        self.flux = _check_value(flux, "flux")
+
+    def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
+        return {"": normal_derivative(field, batch, self.output) - evaluate(self.flux, field)}
+
+
+class Robin(_OnPartCondition):
+    """A mixed condition on a part: ``a u + b du/dn = g``.
+
+    Parameters
+    ----------
+    part : str or Where
+        Boundary part.
+    a, b : float or callable
+        Coefficients of the value and of the outward normal derivative.
+    value : float or callable
+        ``g``.
+    output, name
+        As for :class:`Dirichlet` (name defaults to ``"robin_<part>"``).
+    """
 
     def __init__(
-        self, part: str, flux: Value = 0.0, *, output: str | None = None, name: str | None = None
+        self,
+        part: Part,
+        *,
+        a: Value,
+        b: Value,
+        value: Value = 0.0,
+        output: str | None = None,
+        name: str | None = None,
     ) -> None:
         if part == "initial":
-            raise ValueError("a Neumann condition needs a spatial boundary part, not 'initial'")
-        self.part = _check_part(part)
-        self.flux = _check_value(flux, "flux")
-        self.output = output
-        self.name = name or f"neumann_{part}"
+            raise ValueError("a Robin condition needs a spatial boundary part, not 'initial'")
+        super().__init__(part, output, name, f"robin_{_part_name(part)}")
+        self.a = _check_value(a, "a")
+        self.b = _check_value(b, "b")
+        self.value = _check_value(value, "value")
 
-    def residual(self, field: Field, normals: torch.Tensor | None) -> torch.Tensor:
-        if normals is None:
-            raise ValueError("a Neumann condition needs the outward normals of its points")
-        output = field.output_name(self.output)
-        dudn = torch.zeros_like(field.value(output))
-        for axis, coordinate in enumerate(field.coordinates):
-            if bool(torch.any(normals[:, axis] != 0)):
-                dudn = dudn + normals[:, axis] * field.d(output, coordinate)
-        return dudn - evaluate(self.flux, field)
+    def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
+        u = field.value(self.output)
+        dudn = normal_derivative(field, batch, self.output)
+        return {"": evaluate(self.a, field) * u + evaluate(self.b, field) * dudn - evaluate(self.value, field)}
 
 
 class Initial(Dirichlet):
     """Initial value: ``u(x, t0) = g(x)`` on the ``"initial"`` part of a space-time domain."""
 
-    def __init__(
-        self, value: Value = 0.0, *, output: str | None = None, name: str | None = None
-    ) -> None:
+    def __init__(self, value: Value = 0.0, *, output: str | None = None, name: str | None = None) -> None:
         super().__init__("initial", value, output=output, name=name or "initial")
 
 
-class HardConstraint:
-    """Build conditions into the output: ``u = particular(x) + distance(x) * N(x)``.
+class InitialVelocity(_OnPartCondition):
+    """Initial rate of change, for equations second order in time: ``u_t(x, t0) = v(x)``."""
 
-    ``particular`` must satisfy the conditions and ``distance`` must vanish exactly
-    where they are imposed (and nowhere else), so every network ``N`` satisfies them.
+    def __init__(self, value: Value = 0.0, *, output: str | None = None, name: str | None = None) -> None:
+        super().__init__("initial", output, name, "initial_velocity")
+        self.value = _check_value(value, "value")
+
+    def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
+        if field.time is None:
+            raise ValueError("InitialVelocity needs a time coordinate; use a SpaceTime domain")
+        return {"": field.d(field.output_name(self.output), field.time) - evaluate(self.value, field)}
+
+
+class Periodic(Condition):
+    """Periodicity in one space coordinate: ``d^k u(lo) = d^k u(hi)`` for ``k = 0 .. derivatives``.
 
     Parameters
     ----------
-    particular : callable
-        Coordinates -> (N,) tensor (or (N, m) for m outputs).
-    distance : callable
-        Coordinates -> (N,) tensor, zero on the constrained parts, positive elsewhere.
-    parts : tuple of str
-        The parts the constraint enforces; conditions on them need no loss term.
-
-    Examples
-    --------
-    Heat equation on [0, 1] with u(x, 0) = sin(pi x) and u = 0 at both ends:
-
-    >>> hard = HardConstraint(
-    ...     particular=lambda c: torch.sin(math.pi * c["x"]),
-    ...     distance=lambda c: c["t"] * c["x"] * (1 - c["x"]),
-    ...     parts=("initial", "boundary"),
-    ... )
+    coordinate : str
+        The periodic coordinate, e.g. ``"x"``; the domain must be a box in it.
+    outputs : sequence of str, optional
+        The outputs made periodic (all of them by default).
+    derivatives : int
+        Highest derivative order matched across the faces (1: value and slope).
+    name : str, optional
+        Prefix of the loss terms (``"periodic_<coordinate>"`` by default): one term
+        per output and order, ``<name>_<output>`` for values and ``<name>_<output>_<coordinate>...`` for derivatives.
     """
 
     def __init__(
         self,
+        coordinate: str,
         *,
-        particular: Callable[[Coordinates], torch.Tensor],
-        distance: Callable[[Coordinates], torch.Tensor],
-        parts: tuple[str, ...],
+        outputs: Sequence[str] | None = None,
+        derivatives: int = 1,
+        name: str | None = None,
     ) -> None:
-        if not callable(particular) or not callable(distance):
-            raise TypeError("particular and distance must be callables of the coordinates")
-        self.particular = particular
-        self.distance = distance
-        self.parts = tuple(_check_part(p) for p in parts)
+        if not isinstance(coordinate, str) or not coordinate:
+            raise TypeError(f"Periodic takes the name of the periodic coordinate, e.g. Periodic('x'), got {coordinate!r}")
+        if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
+            raise ValueError(f"Periodic.derivatives must be an int >= 0 (1 matches value and slope), got {derivatives!r}")
+        self.location = PeriodicPairs(coordinate)
+        self.coordinate = coordinate
+        self.outputs = None if outputs is None else tuple(_check_output(o) for o in outputs)
+        self.derivatives = derivatives
+        self.name = _check_term_name(name) if name is not None else f"periodic_{coordinate}"
 
-    def covers(self, part: str) -> bool:
-        """Whether the constraint enforces the conditions on ``part``.
+    def _matched(self, outputs: Sequence[str]) -> list[tuple[str, int]]:
+        chosen = self.outputs if self.outputs is not None else tuple(outputs)
+        return [(o, k) for o in chosen for k in range(self.derivatives + 1)]
 
-        ``"boundary"`` covers every spatial part (all parts but ``"initial"``).
-        """
-        return part in self.parts or ("boundary" in self.parts and part != "initial")
+    def _key(self, output: str, order: int) -> str:
+        return f"{self.name}_{output}" + (f"_{self.coordinate * order}" if order else "")
+
+    def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
+        half = field.n // 2
+        result = {}
+        for output, order in self._matched(field.outputs):
+            values = field.d(output, *([self.coordinate] * order))
+            result[self._key(output, order)] = values[:half] - values[half:]
+        return result
 
 
-class ConstrainedModel(nn.Module):
-    """A network whose output obeys a :class:`HardConstraint`.
+class Observations(Condition):
+    """Measured values at given points (possibly noisy): ``u(x_i) = y_i``.
 
     Parameters
     ----------
-    net : torch.nn.Module
-        Maps points (N, d) to (N, m).
-    constraint : HardConstraint
-    coordinates : tuple of str
-        Name of each input column.
+    points : array-like, shape (N, d)
+        Observation points, one column per coordinate in the domain's order.
+    values : array-like, shape (N,) or (N, m)
+        Observed values of ``output`` (or of every output, one column each, if ``output`` is None
+        and the array has m columns).
+    output : str, optional
+        The observed output (the only one by default).
+    name : str
+        Name of the loss term.
     """
 
-    def __init__(
-        self, net: nn.Module, constraint: HardConstraint, coordinates: tuple[str, ...]
-    ) -> None:
-        super().__init__()
-        self.net = net
-        self.constraint = constraint
-        self.coordinates = coordinates
+    def __init__(self, points: object, values: object, *, output: str | None = None, name: str = "data") -> None:
+        pts = _finite_array(points, "points")
+        vals = _finite_array(values, "values")
+        if pts.ndim != 2 or pts.shape[0] < 1:
+            raise ValueError(f"Observations.points must have shape (N, d) with N >= 1, got {pts.shape}")
+        if vals.ndim == 1:
+            vals = vals[:, None]
+        if vals.ndim != 2 or vals.shape[0] != pts.shape[0]:
+            raise ValueError(
+                f"Observations.values must have one row per point: shape ({pts.shape[0]},) or "
+                f"({pts.shape[0]}, m), got {vals.shape}"
+            )
+        if output is not None and vals.shape[1] != 1:
+            raise ValueError(f"Observations of output {output!r} take one value per point, got {vals.shape[1]} columns")
+        self.location = AtPoints(pts, vals)
+        self.output = _check_output(output)
+        self.name = _check_term_name(name)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = coordinate_dict(x, self.coordinates)
-        raw = self.net(x)  # (N, m)
-        return _as_column(self.constraint.particular(c), raw) + _as_column(
-            self.constraint.distance(c), raw
-        ) * raw
+    @property
+    def points(self) -> np.ndarray:
+        """The observation points (N, d)."""
+        return self.location.points  # type: ignore[attr-defined]
+
+    @property
+    def values(self) -> np.ndarray:
+        """The observed values (N, m)."""
+        return self.location.values  # type: ignore[attr-defined]
+
+    def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
+        assert batch.data is not None
+        if batch.data.shape[1] == 1:
+            return {"": field.value(self.output) - batch.data[:, 0]}
+        if batch.data.shape[1] != len(field.outputs):
+            raise ValueError(
+                f"observations have {batch.data.shape[1]} columns, the problem has outputs {field.outputs}; "
+                f"give one column per output or name the observed output"
+            )
+        diffs = [field.value(o) - batch.data[:, j] for j, o in enumerate(field.outputs)]
+        return {"": torch.cat(diffs)}
+
+
+def normal_derivative(field: Field, batch: Batch, output: str | None) -> torch.Tensor:
+    """``du/dn = sum_i n_i du/dx_i`` over the space coordinates, shape (N,)."""
+    if batch.normals is None:
+        raise ValueError("a normal derivative needs the outward normals of its points")
+    output = field.output_name(output)
+    total = torch.zeros_like(field.value(output))
+    for coordinate in field.space:
+        axis = field.coordinates.index(coordinate)
+        total = total + batch.normals[:, axis] * field.d(output, coordinate)
+    return total
 
 
 def evaluate(value: Value, field: Field) -> torch.Tensor:
@@ -188,7 +361,20 @@ def evaluate(value: Value, field: Field) -> torch.Tensor:
     points = field.points
     if not callable(value):
         return torch.full((points.shape[0],), float(value), dtype=points.dtype, device=points.device)
-    result = value(coordinate_dict(points, field.coordinates))
+    try:
+        result = value(coordinate_dict(points, field.coordinates))
+    except RuntimeError as err:
+        if "numpy" not in str(err):
+            raise
+        raise TypeError(
+            "a condition's value function called numpy on the coordinates; build it from torch "
+            "functions instead (use torch.sin, not numpy.sin)"
+        ) from None
+    if not isinstance(result, (torch.Tensor, int, float)) or isinstance(result, bool):
+        raise TypeError(
+            f"a condition's value function returned {type(result).__name__}; return a torch tensor "
+            f"built from the coordinates (use torch.sin, not numpy.sin)"
+        )
     result = torch.as_tensor(result, dtype=points.dtype, device=points.device)
     if result.ndim == 0:
         return result.expand(points.shape[0])
@@ -200,15 +386,28 @@ def evaluate(value: Value, field: Field) -> torch.Tensor:
     return result.reshape(-1)
 
 
-def _as_column(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    values = torch.as_tensor(values, dtype=like.dtype, device=like.device)
-    return values.unsqueeze(-1) if values.ndim == 1 else values
+def _part_name(part: Part) -> str:
+    return part.name if isinstance(part, Where) else str(part)
 
 
-def _check_part(part: object) -> str:
+def _check_part(part: object) -> Part:
+    if isinstance(part, Where):
+        return part
     if not isinstance(part, str) or not part:
-        raise TypeError(f"a condition's part must be a part name such as 'x_min', got {part!r}")
+        raise TypeError(f"a condition's part must be a part name such as 'x_min' or a Where(...), got {part!r}")
     return part
+
+
+def _check_output(output: object) -> str | None:
+    if output is not None and (not isinstance(output, str) or not output):
+        raise TypeError(f"output must be the name of an output such as 'u', got {output!r}")
+    return output  # type: ignore[return-value]
+
+
+def _check_term_name(name: object) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"a condition's name must be an identifier such as 'inlet', got {name!r}")
+    return name
 
 
 def _check_value(value: object, what: str) -> Value:
@@ -216,6 +415,17 @@ def _check_value(value: object, what: str) -> Value:
         return value  # type: ignore[return-value]
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
-    raise TypeError(
-        f"{what} must be a finite number or a function of the coordinates, got {value!r}"
-    )
+    raise TypeError(f"{what} must be a finite number or a function of the coordinates, got {value!r}")
+
+
+def _finite_array(data: object, what: str) -> np.ndarray:
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu().numpy()
+    try:
+        array = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"Observations.{what} must be an array of numbers, got {type(data).__name__}") from None
+    if not np.all(np.isfinite(array)):
+        bad = int(np.sum(~np.isfinite(array)))
+        raise ValueError(f"Observations.{what} contain {bad} NaN or infinite entries; drop or fill them first")
+    return array

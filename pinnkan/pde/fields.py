@@ -1,29 +1,37 @@
-"""The derivative engine: named derivatives of a network's output at a batch of points.
+"""Fields: named values, derivatives, operators and coefficients at a batch of points.
 
 A residual receives a :class:`Field` and asks for what it needs by name::
 
     def heat(f):
-        return f.u_t - 0.4 * f.u_xx      # or f["u_t"], f.d("u", "x", "x")
+        return f.u_t - f.alpha * f.u_xx      # or f["u_t"], f.d("u", "x", "x")
 
-Names are ``<output>_<coordinates>``: ``u_x``, ``u_xx``, ``u_xt`` (mixed partials
+Names are ``<output>_<coordinates>``: ``u_x``, ``u_xx``, ``u_xyt`` (mixed partials
 do not depend on the order), ``v_yy`` for an output called ``v``. Coordinates are
-read by name too (``f.x``, ``f["t"]``). Each derivative is computed at most once
-per field and built on the cached lower one (``u_xx`` from ``u_x``); one autograd
-call gives all first partials of a quantity at once.
+read by name (``f.x``, ``f["t"]``), and so are the problem's coefficients
+(``f.alpha``). Vector calculus acts on the space coordinates only (never on
+time): :meth:`Field.grad`, :meth:`Field.div`, :meth:`Field.laplacian`.
 
-This engine uses nested autograd and works for any model. Faster engines keep
-the same interface, so residuals do not change.
+Every derivative is computed at most once per field, by the field's derivative
+engine (:mod:`pinnkan.pde.engines`), and shared by everything that asks for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-__all__ = ["Field", "coordinate_dict"]
+from .engines import Autograd, Derivatives, Engine
+
+__all__ = ["Field", "coordinate_dict", "check_name", "RESERVED"]
 
 Model = Callable[[torch.Tensor], torch.Tensor]
+
+# Attribute names of a Field that a coordinate, output or coefficient must not take.
+RESERVED = frozenset(
+    {"points", "coordinates", "outputs", "coefficients", "space", "time", "max_order", "value", "d",
+     "grad", "div", "laplacian", "coordinate", "output_name", "n"}
+)
 
 
 class Field:
@@ -34,15 +42,27 @@ class Field:
     model : callable
         Maps points ``(N, d)`` to outputs ``(N, m)``.
     points : torch.Tensor, shape (N, d)
-        Where to evaluate. A copy that requires gradients is made when a derivative
-        is asked for.
+        Where to evaluate.
     coordinates : sequence of str
         Name of each column of ``points``, e.g. ``("x", "t")``.
     outputs : sequence of str
-        Name of each output column, e.g. ``("u",)``.
+        Name of each output column, e.g. ``("u",)`` or ``("u", "v", "p")``.
+    engine : Engine, optional
+        Computes the derivatives; :class:`~pinnkan.pde.engines.Autograd` by default.
+    coefficients : mapping of str to tensor, optional
+        Named scalars (0-d tensors or floats) the residual reads as ``f.<name>``.
+    time : str, optional
+        The time coordinate, excluded from ``grad``, ``div`` and ``laplacian``.
     max_order : int, optional
         Highest total derivative order the model supports (``k - 1`` for a KAN of
         spline order ``k``); asking for more raises a ``ValueError``.
+
+    Examples
+    --------
+    >>> p = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    >>> f = Field(lambda q: (q[:, :1] ** 2) * q[:, 1:], p, ("x", "y"))
+    >>> float(f.u_xy), float(f.laplacian("u"))  # 2x, 2y
+    (2.0, 4.0)
     """
 
     def __init__(
@@ -52,43 +72,53 @@ class Field:
         coordinates: Sequence[str],
         outputs: Sequence[str] = ("u",),
         *,
+        engine: Engine | None = None,
+        coefficients: Mapping[str, torch.Tensor | float] | None = None,
+        time: str | None = None,
         max_order: int | None = None,
     ) -> None:
         coordinates = tuple(coordinates)
         outputs = tuple(outputs)
-        if points.ndim != 2 or points.shape[1] != len(coordinates):
+        if not isinstance(points, torch.Tensor) or points.ndim != 2 or points.shape[1] != len(coordinates):
+            shape = tuple(points.shape) if isinstance(points, torch.Tensor) else type(points).__name__
+            raise ValueError(f"points must have shape (N, {len(coordinates)}) for coordinates {coordinates}, got {shape}")
+        coefficients = dict(coefficients or {})
+        for kind, names in (("coordinate", coordinates), ("output", outputs), ("coefficient", tuple(coefficients))):
+            for name in names:
+                check_name(kind, name)
+        names = [*coordinates, *outputs, *coefficients]
+        if len(set(names)) != len(names):
             raise ValueError(
-                f"points must have shape (N, {len(coordinates)}) for coordinates "
-                f"{coordinates}, got {tuple(points.shape)}"
+                f"coordinates {coordinates}, outputs {outputs} and coefficients {tuple(coefficients)} must "
+                f"all have different names; rename the repeated one"
             )
-        _check_names("coordinate", coordinates)
-        _check_names("output", outputs)
-        if set(coordinates) & set(outputs):
-            raise ValueError(
-                f"outputs {outputs} and coordinates {coordinates} share a name; rename one"
-            )
-        self._model = model
-        self._points = points.detach().requires_grad_(True)
+        if time is not None and time not in coordinates:
+            raise ValueError(f"time coordinate {time!r} is not one of the coordinates {coordinates}")
+        self._derivatives: Derivatives = (engine or Autograd()).start(model, points, outputs=len(outputs))
         self.coordinates = coordinates
         self.outputs = outputs
+        self.coefficients = coefficients
+        self.time = time
         self.max_order = max_order
-        self._values: torch.Tensor | None = None
-        # (output index, sorted coordinate indices) -> tensor of shape (N,)
-        self._cache: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
 
     @property
     def points(self) -> torch.Tensor:
-        """The evaluation points, shape (N, d), requiring gradients."""
-        return self._points
+        """The evaluation points, shape (N, d)."""
+        return self._derivatives.points
+
+    @property
+    def n(self) -> int:
+        """Number of points."""
+        return self.points.shape[0]
+
+    @property
+    def space(self) -> tuple[str, ...]:
+        """The space coordinates (all but time)."""
+        return tuple(c for c in self.coordinates if c != self.time)
 
     def coordinate(self, name: str) -> torch.Tensor:
         """Column ``name`` of the points, shape (N,)."""
-        try:
-            return self._points[:, self.coordinates.index(name)]
-        except ValueError:
-            raise KeyError(
-                f"no coordinate {name!r}; this problem has coordinates {self.coordinates}"
-            ) from None
+        return self.points[:, self._coordinate_index(name)]
 
     def value(self, output: str | None = None) -> torch.Tensor:
         """Model output ``output`` (the only one by default), shape (N,)."""
@@ -107,18 +137,55 @@ class Field:
                 f"{self.max_order} times differentiable; raise the spline order to at "
                 f"least {len(axes) + 1}"
             )
-        return self._derivative(j, axes)
+        return self._derivatives.get(j, axes)
+
+    def grad(self, output: str | None = None) -> torch.Tensor:
+        """Spatial gradient ``(u_x, u_y, ...)`` of an output, shape (N, number of space coordinates)."""
+        output = self.output_name(output)
+        return torch.stack([self.d(output, c) for c in self._space_or_raise("grad")], dim=1)
+
+    def div(self, *outputs: str) -> torch.Tensor:
+        """Divergence ``u_x + v_y + ...`` of the vector field whose components are ``outputs``, shape (N,).
+
+        Give one output per space coordinate, in coordinate order: ``f.div("u", "v")``.
+        """
+        if len(outputs) == 1 and not isinstance(outputs[0], str):
+            outputs = tuple(outputs[0])  # f.div(("u", "v")) works too
+        space = self._space_or_raise("div")
+        if len(outputs) != len(space):
+            raise ValueError(
+                f"div needs one output per space coordinate {space}, got {outputs}; e.g. "
+                f"f.div({', '.join(repr(o) for o in self.outputs[: len(space)])})"
+            )
+        return sum(self.d(o, c) for o, c in zip(outputs, space))  # type: ignore[return-value]
+
+    def laplacian(self, output: str | None = None) -> torch.Tensor:
+        """Laplacian ``u_xx + u_yy + ...`` over the space coordinates, shape (N,)."""
+        output = self.output_name(output)
+        return sum(self.d(output, c, c) for c in self._space_or_raise("laplacian"))  # type: ignore[return-value]
+
+    def output_name(self, output: str | None = None) -> str:
+        """The output called ``output``, or the only one when ``output`` is None."""
+        if output is None:
+            if len(self.outputs) != 1:
+                raise ValueError(f"this problem has outputs {self.outputs}; name the one you want, e.g. output={self.outputs[0]!r}")
+            return self.outputs[0]
+        self._output_index(output)
+        return output
 
     def __getitem__(self, name: str) -> torch.Tensor:
         if name in self.coordinates:
             return self.coordinate(name)
+        if name in self.coefficients:
+            return self._coefficient(name)
         output, sep, suffix = name.partition("_")
         if output in self.outputs and (sep == "" or suffix):
             return self.d(output, *self._split(suffix, name))
         raise KeyError(
-            f"cannot read {name!r}; ask for a coordinate {self.coordinates}, an output "
-            f"{self.outputs}, or a derivative such as "
-            f"'{self.outputs[0]}_{self.coordinates[0]}'"
+            f"cannot read {name!r}; ask for a coordinate {self.coordinates}, an output {self.outputs}, "
+            f"a derivative such as '{self.outputs[0]}_{self.coordinates[0]}'"
+            + (f", or a coefficient {tuple(self.coefficients)}" if self.coefficients else
+               "; an unknown PDE coefficient must be declared on the Problem (coefficients={...})")
         )
 
     def __getattr__(self, name: str) -> torch.Tensor:
@@ -129,41 +196,16 @@ class Field:
         except KeyError as err:
             raise AttributeError(err.args[0]) from None
 
-    def _derivative(self, j: int, axes: tuple[int, ...]) -> torch.Tensor:
-        key = (j, axes)
-        if key in self._cache:
-            return self._cache[key]
-        if not axes:
-            if self._values is None:
-                values = self._model(self._points)
-                if values.ndim != 2 or values.shape != (self._points.shape[0], len(self.outputs)):
-                    raise ValueError(
-                        f"the model returned shape {tuple(values.shape)} for "
-                        f"{self._points.shape[0]} points; expected (N, {len(self.outputs)}), "
-                        f"one column per output {self.outputs}"
-                    )
-                self._values = values
-            result = self._values[:, j]
-        else:
-            # Prefer a cached parent: u_xx from u_x, u_xt from u_x or u_t.
-            parents = [axes[:i] + axes[i + 1 :] for i in range(len(axes))]
-            parent = next((p for p in parents if (j, p) in self._cache), parents[-1])
-            lower = self._derivative(j, parent)
-            # One autograd call yields every first partial of `lower`; keep them all.
-            grads = _gradient(lower, self._points)
-            for i in range(grads.shape[1]):
-                self._cache.setdefault((j, tuple(sorted(parent + (i,)))), grads[:, i])
-            result = self._cache[key]
-        self._cache[key] = result
-        return result
+    def _coefficient(self, name: str) -> torch.Tensor:
+        value = self.coefficients[name]
+        points = self.points
+        return torch.as_tensor(value, dtype=points.dtype, device=points.device)
 
-    def output_name(self, output: str | None = None) -> str:
-        """The output called `output`, or the only one when `output` is None."""
-        if output is None:
-            if len(self.outputs) != 1:
-                raise ValueError(f"this field has outputs {self.outputs}; name the one you want")
-            return self.outputs[0]
-        return output
+    def _space_or_raise(self, what: str) -> tuple[str, ...]:
+        space = self.space
+        if not space:
+            raise ValueError(f"{what} acts on space coordinates, and this problem has none")
+        return space
 
     def _output_index(self, output: str) -> int:
         try:
@@ -175,9 +217,7 @@ class Field:
         try:
             return self.coordinates.index(name)
         except ValueError:
-            raise KeyError(
-                f"no coordinate {name!r}; this problem has coordinates {self.coordinates}"
-            ) from None
+            raise KeyError(_missing_coordinate(name, self.coordinates, self.time)) from None
 
     def _split(self, suffix: str, name: str) -> list[str]:
         """Split ``"xxt"`` into coordinate names, longest names first."""
@@ -187,12 +227,19 @@ class Field:
         while rest:
             match = next((c for c in names if rest.startswith(c)), None)
             if match is None:
-                raise KeyError(
-                    f"cannot read {name!r}: {rest!r} is not a coordinate of {self.coordinates}"
-                )
+                raise KeyError(f"cannot read {name!r}: {_missing_coordinate(rest, self.coordinates, self.time)}")
             parts.append(match)
             rest = rest[len(match) :]
         return parts
+
+
+def _missing_coordinate(name: str, coordinates: tuple[str, ...], time: str | None) -> str:
+    if time is None and name.startswith("t"):
+        return (
+            f"{name!r} is not a coordinate of {coordinates}: this problem is stationary, so it has no "
+            f"time derivative; use SpaceTime(space, (t0, t1)) for a time-dependent problem"
+        )
+    return f"{name!r} is not a coordinate of {coordinates}; use derivatives of these coordinates only"
 
 
 def coordinate_dict(points: torch.Tensor, coordinates: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -200,20 +247,9 @@ def coordinate_dict(points: torch.Tensor, coordinates: Sequence[str]) -> dict[st
     return {name: points[:, i] for i, name in enumerate(coordinates)}
 
 
-def _gradient(y: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """All first partials of ``y`` (N,) at ``points`` (N, d), kept differentiable."""
-    if not y.requires_grad:  # y does not depend on the points (e.g. u_x of a linear u)
-        return torch.zeros_like(points)
-    (grad,) = torch.autograd.grad(y.sum(), points, create_graph=True, allow_unused=True)
-    return torch.zeros_like(points) if grad is None else grad
-
-
-def _check_names(kind: str, names: tuple[str, ...]) -> None:
-    for n in names:
-        if not isinstance(n, str) or not n.isidentifier() or "_" in n:
-            raise ValueError(
-                f"{kind} name {n!r} must be an identifier without underscores, "
-                f"e.g. 'x', 't', 'u'"
-            )
-    if len(set(names)) != len(names):
-        raise ValueError(f"{kind} names must be distinct, got {names}")
+def check_name(kind: str, name: object) -> None:
+    """Raise ValueError unless ``name`` can name a coordinate, output or coefficient."""
+    if not isinstance(name, str) or not name.isidentifier() or "_" in name:
+        raise ValueError(f"{kind} name {name!r} must be an identifier without underscores, e.g. 'x', 't', 'u', 'alpha'")
+    if name in RESERVED:
+        raise ValueError(f"{kind} name {name!r} is taken by the field's own {name!r}; choose another name")

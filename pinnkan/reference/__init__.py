@@ -1,6 +1,15 @@
 """Finite-difference reference solvers (numpy and scipy only, no torch)."""
 
+from .burgers import burgers_exact_grid, burgers_hopf_cole, solve_burgers_1d
 from .grid import GridSolution
 from .heat import DirichletEnd, NeumannEnd, solve_heat_1d
 
-__all__ = ["GridSolution", "DirichletEnd", "NeumannEnd", "solve_heat_1d"]
+__all__ = [
+    "DirichletEnd",
+    "GridSolution",
+    "NeumannEnd",
+    "burgers_exact_grid",
+    "burgers_hopf_cole",
+    "solve_burgers_1d",
+    "solve_heat_1d",
+]

@@ -1,82 +1,151 @@
-"""A solution sampled on a tensor-product grid (numpy only)."""
+"""A solution sampled on a tensor-product grid (numpy only), with named outputs and a domain mask."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["GridSolution"]
+__all__ = ["GridSolution", "grid_points"]
 
 SOURCES = ("exact", "fd")
 
 
-@dataclass(frozen=True)
 class GridSolution:
     """Values of a solution on the grid ``coords[0] x coords[1] x ...``.
 
-    Attributes
+    Parameters
     ----------
-    axes : tuple of str
+    axes : sequence of str
         Coordinate names in axis order, e.g. ``("x", "t")``.
-    coords : tuple of numpy.ndarray
+    coords : sequence of numpy.ndarray
         One increasing 1-D array per axis.
-    values : numpy.ndarray
-        Shape ``(len(coords[0]), len(coords[1]), ...)``.
+    values : numpy.ndarray or mapping of str to numpy.ndarray
+        Shape ``(len(coords[0]), len(coords[1]), ...)``: one array for a single
+        output (named ``"u"``), or one per output name for a system.
     source : str
         ``"exact"`` (an exact solution) or ``"fd"`` (a finite-difference solver).
+    mask : numpy.ndarray of bool, optional
+        True at grid points inside the domain (for non-box domains); values outside
+        are ignored and may be NaN. None: every point is inside.
+
+    Examples
+    --------
+    >>> g = GridSolution(("x",), (np.linspace(0, 1, 3),), {"u": np.zeros(3), "v": np.ones(3)}, "exact")
+    >>> g.output_names, g.outputs["v"].tolist()
+    (('u', 'v'), [1.0, 1.0, 1.0])
     """
 
-    axes: tuple[str, ...]
-    coords: tuple[np.ndarray, ...]
-    values: np.ndarray
-    source: str
-
-    def __post_init__(self) -> None:
-        axes = tuple(self.axes)
-        coords = tuple(np.asarray(c, dtype=np.float64) for c in self.coords)
-        values = np.asarray(self.values, dtype=np.float64)
+    def __init__(
+        self,
+        axes: Sequence[str],
+        coords: Sequence[np.ndarray],
+        values: np.ndarray | Mapping[str, np.ndarray],
+        source: str,
+        *,
+        mask: np.ndarray | None = None,
+    ) -> None:
+        axes = tuple(axes)
+        coords = tuple(np.asarray(c, dtype=np.float64) for c in coords)
         if len(axes) != len(coords) or len(set(axes)) != len(axes):
             raise ValueError(f"give one distinct axis name per coordinate array, got {axes}")
         for name, c in zip(axes, coords):
             if c.ndim != 1 or c.size < 2 or not np.all(np.diff(c) > 0) or not np.all(np.isfinite(c)):
                 raise ValueError(f"coordinates of {name!r} must be a finite increasing 1-D array of >= 2 points")
         shape = tuple(c.size for c in coords)
-        if values.shape != shape:
-            raise ValueError(f"values have shape {values.shape}; the coordinates need {shape}")
-        if not np.all(np.isfinite(values)):
-            raise ValueError("grid values contain NaN or infinity; check the solver's inputs and resolution")
-        if self.source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
-        object.__setattr__(self, "axes", axes)
-        object.__setattr__(self, "coords", coords)
-        object.__setattr__(self, "values", values)
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != shape:
+                raise ValueError(f"the mask has shape {mask.shape}; the coordinates need {shape}")
+            if not mask.any():
+                raise ValueError("the mask leaves no grid point inside the domain; use a finer grid")
+        named = dict(values) if isinstance(values, Mapping) else {"u": values}
+        if not named:
+            raise ValueError("give the values of at least one output")
+        outputs = {}
+        for name, array in named.items():
+            array = np.asarray(array, dtype=np.float64)
+            if array.shape != shape:
+                raise ValueError(f"values of {name!r} have shape {array.shape}; the coordinates need {shape}")
+            inside = array if mask is None else array[mask]
+            if not np.all(np.isfinite(inside)):
+                raise ValueError(
+                    f"grid values of {name!r} contain NaN or infinity inside the domain; check the solver's "
+                    f"inputs and resolution"
+                )
+            outputs[name] = array
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        self.axes = axes
+        self.coords = coords
+        self.outputs = outputs
+        self.source = source
+        self.mask = mask
+
+    def __repr__(self) -> str:
+        return f"GridSolution(axes={self.axes}, shape={self.shape}, outputs={self.output_names}, source={self.source!r})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Grid shape, one entry per axis."""
+        return tuple(c.size for c in self.coords)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of the outputs."""
+        return tuple(self.outputs)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The values of the only output (use :attr:`outputs` for systems)."""
+        if len(self.outputs) != 1:
+            raise ValueError(f"this solution has outputs {self.output_names}; read grid.outputs[name]")
+        return next(iter(self.outputs.values()))
+
+    @property
+    def inside(self) -> np.ndarray:
+        """Boolean array of the grid's shape: True where the solution is defined."""
+        return np.ones(self.shape, dtype=bool) if self.mask is None else self.mask
 
     def points(self) -> np.ndarray:
         """All grid points, shape (N, len(axes)), in the order of ``values.reshape(-1)``."""
-        return _grid_points(self.coords)
+        return grid_points(self.coords)
 
     @classmethod
     def from_function(
         cls,
-        func: Callable[[np.ndarray], np.ndarray],
+        func: Callable[[np.ndarray], np.ndarray | Mapping[str, np.ndarray]],
         axes: Sequence[str],
         coords: Sequence[np.ndarray],
+        *,
+        mask: np.ndarray | None = None,
     ) -> GridSolution:
-        """Evaluate ``func(points (N, d)) -> (N,)`` on the grid (``source="exact"``)."""
+        """Evaluate ``func(points (N, d))`` on the grid (``source="exact"``).
+
+        ``func`` returns (N,) values of one output or a mapping of output name to (N,)
+        values; with a ``mask`` it is evaluated inside the domain only (NaN elsewhere).
+        """
         coords = tuple(np.asarray(c, dtype=np.float64) for c in coords)
         shape = tuple(c.size for c in coords)
-        points = _grid_points(coords)
-        values = np.asarray(func(points), dtype=np.float64)
-        if values.size != points.shape[0]:
-            raise ValueError(
-                f"the function returned {values.size} values for {points.shape[0]} points; "
-                f"return one value per point"
-            )
-        return cls(tuple(axes), coords, values.reshape(shape), "exact")
+        points = grid_points(coords)
+        keep = np.ones(points.shape[0], dtype=bool) if mask is None else np.asarray(mask, dtype=bool).reshape(-1)
+        result = func(points[keep])
+        named = dict(result) if isinstance(result, Mapping) else {"u": result}
+        values = {}
+        for name, column in named.items():
+            column = np.asarray(column, dtype=np.float64).reshape(-1)
+            if column.size != int(keep.sum()):
+                raise ValueError(
+                    f"the function returned {column.size} values of {name!r} for {int(keep.sum())} points; "
+                    f"return one value per point"
+                )
+            full = np.full(points.shape[0], np.nan)
+            full[keep] = column
+            values[name] = full.reshape(shape)
+        return cls(tuple(axes), coords, values, "exact", mask=mask)
 
 
-def _grid_points(coords: Sequence[np.ndarray]) -> np.ndarray:
+def grid_points(coords: Sequence[np.ndarray]) -> np.ndarray:
+    """Every point of the grid ``coords[0] x coords[1] x ...``, shape (N, len(coords)), last axis fastest."""
     mesh = np.meshgrid(*coords, indexing="ij")
     return np.stack([m.reshape(-1) for m in mesh], axis=1)

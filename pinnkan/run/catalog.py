@@ -1,7 +1,8 @@
 """Finding and loading problem files: the built-in ones by name, a user's by path.
 
 A problem file is a Python file that defines ``problem`` (a :class:`~pinnkan.Problem`)
-and optionally ``setup`` (a :class:`~pinnkan.Setup` with tuned defaults).
+and optionally ``setup`` (a :class:`~pinnkan.Setup` with tuned settings; without
+one, every setting is chosen for the problem, see :mod:`pinnkan.run.setup`).
 The built-in files ship as the package ``pinnkan.problems`` (the repository's
 ``problems/`` folder); the library itself never imports them.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..pde.problem import Problem
-from .solve import Setup
+from .setup import Setup
 
 __all__ = ["ProblemFile", "list_problems", "load_problem"]
 

@@ -15,11 +15,31 @@ from ..models.base import ModelSpec
 from ..models.chebykan import ChebyKANSpec
 from ..models.kan import KAN, KANSpec
 from ..models.mlp import MLPSpec
+from ..pde.problem import Problem
+from ..training.adaptive import RAD, RAR, Resample, Resampling
+from ..training.weighting import Causal, GradNorm, ResidualAttention, Weighting
 from .catalog import list_problems, load_problem
-from .solve import DTYPES, Setup, check_output_folder, solve
+from .folder import check_output_folder
+from .setup import Setup, resolve
+from .solve import DTYPES, solve
 
+# The one place where names on the command line become objects.
 # --model NAME: the approximator used when the problem's own spec is of another kind.
 MODELS: dict[str, ModelSpec] = {"kan": KANSpec(), "chebykan": ChebyKANSpec(), "mlp": MLPSpec()}
+# --weighting NAME[,NAME]: loss balancing ("equal" means every weight one).
+WEIGHTINGS: dict[str, Weighting | None] = {
+    "equal": None,
+    "gradnorm": GradNorm(),
+    "attention": ResidualAttention(),
+    "causal": Causal(),
+}
+# --resampling NAME: how the PDE points move during Adam stages.
+RESAMPLINGS: dict[str, Resampling | None] = {
+    "none": None,
+    "resample": Resample(every=500),
+    "rad": RAD(),
+    "rar": RAR(),
+}
 
 __all__ = ["main"]
 
@@ -46,6 +66,17 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _weighting(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",")]
+    unknown = [n for n in names if n not in WEIGHTINGS]
+    if unknown or ("equal" in names and len(names) > 1):
+        raise argparse.ArgumentTypeError(
+            f"--weighting takes one or more of {sorted(WEIGHTINGS)} separated by commas "
+            f"(equal alone), e.g. causal,gradnorm; got {text!r}"
+        )
+    return names
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pinnkan", description="Solve PDEs with physics-informed Kolmogorov-Arnold networks."
@@ -69,15 +100,26 @@ def _parser() -> argparse.ArgumentParser:
         "--extend", type=_sizes, help="after training, extend the KAN grid to each size, e.g. 10,20, "
         "rerunning the last stage after each"
     )
+    solve_p.add_argument(
+        "--weighting", type=_weighting, help=f"loss balancing, one or more of {sorted(WEIGHTINGS)}, e.g. causal,gradnorm"
+    )
+    solve_p.add_argument("--resampling", choices=sorted(RESAMPLINGS), help="move the PDE points during Adam stages")
     plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram")
     plot_p.add_argument("run", help="run folder written by `pinnkan solve`")
     return parser
 
 
-def _setup(setup: Setup, args: argparse.Namespace) -> Setup:
+def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
     """The problem's setup with the command line's changes."""
-    if args.model is not None and setup.model.kind != args.model:
+    if args.model is not None and (setup.model is None or setup.model.kind != args.model):
         setup = replace(setup, model=MODELS[args.model])
+    if (args.steps is not None or args.extend is not None) and setup.stages is None:
+        setup = replace(setup, stages=resolve(setup, problem).stages)
+    if args.weighting is not None:
+        schemes = tuple(WEIGHTINGS[n] for n in args.weighting if WEIGHTINGS[n] is not None)
+        setup = replace(setup, weighting=schemes or ())
+    if args.resampling is not None:
+        setup = replace(setup, resampling=RESAMPLINGS[args.resampling])
     if args.steps is not None:
         setup = setup.with_steps(args.steps)
     if args.extend is not None:
@@ -122,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         spec = load_problem(args.problem)
-        setup = _setup(spec.setup, args)
+        setup = _setup(spec.setup, spec.problem, args)
         out = check_output_folder(args.out or f"runs/{spec.problem.name}")
         solution = solve(
             spec.problem,
@@ -138,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pinnkan: error: {err}", file=sys.stderr)
         return 2
     report = solution.report()
-    keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "train_seconds", "steps")
+    keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "train_seconds", "steps", "coefficients")
     summary = {k: report[k] for k in keys if k in report}
     print(json.dumps(summary))
     print(f"run folder: {out}")

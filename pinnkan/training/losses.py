@@ -1,40 +1,52 @@
-"""The composite loss: one named, weighted mean-square term per residual and condition.
+"""The physics-informed loss: terms that own their points, combined by weighting schemes.
 
-``loss = sum_k w_k * mean(r_k^2)`` where ``r_k`` is the PDE residual on interior
-points (term ``"pde"``) or a condition's residual on its part's points (term named
-after the condition). An optional :class:`~pinnkan.regularization.Regularization`
-adds the KAN penalties on the interior points as terms ``reg_*``.
+``L = sum_i lambda_i * mean_j(w_ij r_ij^2)`` over the loss terms ``i``: the PDE
+residual on interior points (one term per named residual of a system) and each
+condition's residuals on its own points (sampled on a boundary part, paired
+across periodic faces, or fixed observations). Term weights ``lambda`` and point
+weights ``w`` come from :mod:`pinnkan.training.weighting` (one by default);
+:mod:`pinnkan.training.adaptive` moves the points during training. An optional
+:class:`~pinnkan.kan_tools.regularization.Regularization` adds KAN penalties as
+terms ``reg_*``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..kan_tools.regularization import Regularization
-from ..pde.conditions import Condition
+from ..pde.conditions import Batch, Condition
+from ..pde.engines import Autograd, Engine
 from ..pde.fields import Field
-from ..pde.geometry import INTERIOR, Sampler, Sobol
-from ..pde.problem import Problem
+from ..pde.geometry import Sampler, Sobol, UniformRandom
+from ..pde.pinn import PINN
+from ..pde.problem import PDE_TERM, Problem
+from .adaptive import Resampling
+from .objective import Objective
+from .points import Interior, PointSource, source_for
+from .weighting import TermInfo, Weighting, check_weightings
 
-__all__ = ["Points", "PointSet", "sample_points", "CompositeLoss"]
+__all__ = ["Points", "PINNLoss"]
 
-Model = Callable[[torch.Tensor], torch.Tensor]
+Evaluate = Callable[[Field, Batch], Mapping[str, torch.Tensor]]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Points:
-    """How many collocation points to draw, and how.
+    """How many points each loss term draws, and how.
 
     Parameters
     ----------
     interior : int
-        Points for the PDE residual.
+        Points of the PDE residual.
     boundary : int
-        Points for each condition's loss term.
+        Points of each condition on a boundary part (and pairs of each periodic condition).
     sampler : Sampler
         Unit-cube point generator (scrambled Sobol by default).
     """
@@ -49,130 +61,228 @@ class Points:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Points.{name} must be a positive int, got {value!r}")
         if not isinstance(self.sampler, Sampler):
-            raise TypeError(f"Points.sampler must be a Sampler, got {type(self.sampler).__name__}")
+            raise TypeError(f"Points.sampler must be a Sampler such as Sobol(), got {type(self.sampler).__name__}")
 
 
-@dataclass(frozen=True)
-class PointSet:
-    """Points of one part, with outward normals where the part is a boundary."""
+@dataclass
+class _Term:
+    """A loss term group: one point source and the residuals evaluated on it."""
 
-    points: torch.Tensor  # (N, d)
-    normals: torch.Tensor | None  # (N, d)
-
-
-def sample_points(
-    problem: Problem,
-    conditions: tuple[Condition, ...],
-    points: Points,
-    *,
-    rng: np.random.Generator,
-    dtype: torch.dtype,
-    device: torch.device | str | None = None,
-) -> dict[str, PointSet]:
-    """Draw the interior points and the points of every condition's part.
-
-    Returns
-    -------
-    dict
-        ``"interior"`` and each condition's part name -> :class:`PointSet`.
-    """
-    domain = problem.domain
-    interior = domain.sample(INTERIOR, points.interior, sampler=points.sampler, rng=rng)
-    sets = {INTERIOR: _point_set(interior, None, dtype, device)}
-    for condition in conditions:
-        if condition.part in sets:
-            continue
-        xs = domain.sample(condition.part, points.boundary, sampler=points.sampler, rng=rng)
-        normals = domain.normal(condition.part, xs)
-        sets[condition.part] = _point_set(xs, normals, dtype, device)
-    return sets
+    label: str
+    source: PointSource
+    evaluate: Evaluate
+    pde: bool
 
 
-def _point_set(
-    xs: np.ndarray, normals: np.ndarray | None, dtype: torch.dtype, device: torch.device | str | None
-) -> PointSet:
-    points = torch.as_tensor(xs, dtype=dtype, device=device)
-    if normals is None:
-        return PointSet(points, None)
-    return PointSet(points, torch.as_tensor(normals, dtype=dtype, device=device))
-
-
-class CompositeLoss:
-    """Weighted sum of named mean-square terms.
+class PINNLoss(Objective):
+    """The loss of a problem, with its terms' points, weighting and resampling.
 
     Parameters
     ----------
     problem : Problem
-        Supplies the residual, coordinates and outputs.
-    conditions : tuple of Condition
-        Conditions enforced through the loss (those not built into the model).
-    point_sets : mapping
-        Output of :func:`sample_points`.
-    weights : mapping of str to float, optional
-        Weight of each term by name; unnamed terms weigh 1.
-    max_order : int, optional
-        Highest derivative order the model supports (see :class:`~pinnkan.fields.Field`).
+    conditions : sequence of Condition
+        The conditions enforced through the loss (those not built into the model).
+    points : Points
+        Point counts and sampler.
+    rng : numpy.random.Generator
+        Draws the initial points and all later resampling (seed it for reproducible runs).
+    dtype, device
+        Where the points live.
+    engine : Engine, optional
+        Derivative engine (autograd by default).
+    weighting : Weighting or sequence of them, optional
+        Loss-balancing schemes; every weight is one without them.
+    resampling : Resampling, optional
+        Moves the points every so many first-order steps.
     regularization : Regularization, optional
-        KAN penalties added as terms ``reg_*``, weighted by their own weights
-        unless ``weights`` names them.
+        KAN penalties added as terms ``reg_*`` on the PDE points.
+    max_order : int, optional
+        Highest derivative order the model supports (see :class:`~pinnkan.pde.fields.Field`).
     """
 
     def __init__(
         self,
         problem: Problem,
-        conditions: tuple[Condition, ...],
-        point_sets: Mapping[str, PointSet],
+        conditions: Sequence[Condition],
+        points: Points,
         *,
-        weights: Mapping[str, float] | None = None,
-        max_order: int | None = None,
+        rng: np.random.Generator,
+        dtype: torch.dtype,
+        device: torch.device | str | None = None,
+        engine: Engine | None = None,
+        weighting: Weighting | Sequence[Weighting] | None = None,
+        resampling: Resampling | None = None,
         regularization: Regularization | None = None,
+        max_order: int | None = None,
     ) -> None:
         if regularization is not None and not isinstance(regularization, Regularization):
             raise TypeError(f"regularization must be a Regularization, got {type(regularization).__name__}")
+        if resampling is not None and not isinstance(resampling, Resampling):
+            raise TypeError(f"resampling must be a Resampling such as RAD(), RAR() or Resample(every=...), got {type(resampling).__name__}")
+        if engine is not None and not isinstance(engine, Engine):
+            raise TypeError(f"engine must be an Engine such as Autograd(), got {type(engine).__name__}")
         self.problem = problem
+        self.points = points
+        self.rng = rng
+        self.engine = engine or Autograd()
+        self.resampling = resampling
         self.regularization = regularization
-        self.conditions = conditions
-        self.point_sets = dict(point_sets)
         self.max_order = max_order
-        missing = [c.part for c in conditions if c.part not in self.point_sets]
-        if INTERIOR not in self.point_sets or missing:
-            raise ValueError(f"point sets lack parts {[INTERIOR, *missing]}; use sample_points()")
-        self.weights = dict(weights or {})
-        for name, w in self.weights.items():
-            if not (isinstance(w, (int, float)) and np.isfinite(w) and w >= 0):
-                raise ValueError(f"weight of {name!r} must be a finite number >= 0, got {w!r}")
+        self.weighting = check_weightings(weighting)
+        interior = Interior(problem.domain, points.interior, points.sampler, dtype=dtype, device=device)
+        self._terms = [_Term(PDE_TERM, interior, lambda field, batch: problem.residuals(field), True)]
+        for condition in conditions:
+            source = source_for(condition.location, problem.domain, points.boundary, points.sampler, dtype=dtype, device=device)
+            self._terms.append(_Term(condition.name, source, condition.residuals, False))
+        for term in self._terms:
+            term.source.draw(rng)
+        names = [name for term in self._terms for name in self._keys(term)]
+        pde_names = self._keys(self._terms[0])
+        time_axis = problem.coordinates.index(problem.time) if problem.time is not None else None
+        time_range = problem.domain.time_range if problem.time is not None else None  # type: ignore[attr-defined]
+        self.info = TermInfo(tuple(names), tuple(pde_names), time_axis, time_range)
+        for scheme in self.weighting:
+            scheme.bind(self.info)
+        self._due: list[Weighting] = []
+        self._last_coefficients: dict[str, torch.Tensor] = {}
 
-    def field(self, model: Model, points: torch.Tensor) -> Field:
-        """A :class:`Field` of ``model`` at ``points`` for this problem."""
-        return Field(
-            model,
-            points,
-            self.problem.coordinates,
-            self.problem.outputs,
-            max_order=self.max_order,
-        )
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        """Every loss term, PDE terms first (regularisation terms not included)."""
+        return self.info.names
 
-    def terms(self, model: Model) -> dict[str, torch.Tensor]:
-        """Unweighted mean-square value of every term, name -> scalar tensor."""
-        values = {}
-        interior = self.field(model, self.point_sets[INTERIOR].points)
-        for name, r in self.problem.residuals(interior).items():
-            values[name] = torch.mean(r**2)
-        for condition in self.conditions:
-            point_set = self.point_sets[condition.part]
-            field = self.field(model, point_set.points)
-            residual = condition.residual(field, point_set.normals)
-            values[condition.name] = torch.mean(residual**2)
+    def _keys(self, term: _Term) -> tuple[str, ...]:
+        return self.problem.term_groups[term.label]
+
+    def residuals(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Per-point residuals of every term, and the points they belong to: name -> (N,), name -> (N, d)."""
+        coefficients = self._coefficients(model)
+        residuals: dict[str, torch.Tensor] = {}
+        where: dict[str, torch.Tensor] = {}
+        for term in self._terms:
+            batch = term.source.batch
+            field = self.problem.field(model, batch.points, engine=self.engine, coefficients=coefficients, max_order=self.max_order)
+            for key, r in term.evaluate(field, batch).items():
+                name = term.label if key == "" else key
+                residuals[name] = r
+                where[name] = batch.points[: r.shape[0]]
+        return residuals, where
+
+    def _coefficients(self, model: nn.Module) -> dict[str, torch.Tensor | float]:
+        """The model's coefficients; a bare network gets the problem's initial values."""
+        if isinstance(model, PINN):
+            values = model.coefficient_values()
+            self._last_coefficients = values
+            return values  # type: ignore[return-value]
+        return {name: c.initial for name, c in self.problem.coefficients.items()}  # type: ignore[union-attr]
+
+    def __call__(self, model: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Total loss and the unweighted mean squares of every term."""
+        residuals, where = self.residuals(model)
+        values: dict[str, torch.Tensor] = {}
+        plain: dict[str, torch.Tensor] = {}
+        for name, r in residuals.items():
+            squares = r**2
+            plain[name] = torch.mean(squares)
+            weights = None
+            for scheme in self.weighting:
+                w = scheme.point_weights(name, r, where[name])
+                if w is not None:
+                    weights = w if weights is None else weights * w
+            values[name] = plain[name] if weights is None else torch.mean(weights * squares)
+        if self._due:
+            parameters = [p for p in model.parameters() if p.requires_grad]
+            for scheme in self._due:
+                scheme.update(residuals, values, parameters)
+            self._due = []
+        total = sum(math.prod(s.term_weight(n) for s in self.weighting) * v for n, v in values.items())
         if self.regularization is not None and self.regularization.active:
-            values.update(self.regularization.terms(model, self.point_sets[INTERIOR].points))
-        unknown = set(self.weights) - set(values)
-        if unknown:
-            raise ValueError(f"weights name unknown loss terms {sorted(unknown)}; terms are {sorted(values)}")
-        return values
+            penalties = self.regularization.terms(model, self.pde_points_tensor())
+            total = total + sum(self.regularization.weights[k] * v for k, v in penalties.items())
+            plain.update(penalties)
+        return total, plain  # type: ignore[return-value]
 
-    def __call__(self, model: Model) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Total loss and the unweighted terms."""
-        terms = self.terms(model)
-        defaults = self.regularization.weights if self.regularization is not None else {}
-        total = sum(self.weights.get(name, defaults.get(name, 1.0)) * value for name, value in terms.items())
-        return total, terms  # type: ignore[return-value]
+    # Hooks called by the trainer.
+
+    def before_step(self, step: int, adaptive: bool) -> None:
+        for scheme in self.weighting:
+            scheme.frozen = not adaptive
+        self._due = [s for s in self.weighting if adaptive and s.due(step)]
+
+    def after_step(self, step: int, model: nn.Module, adaptive: bool) -> str | None:
+        if self.resampling is None or not adaptive or not self.resampling.due(step):
+            return None
+        return self.resampling.apply(self, model, self.rng)
+
+    def extras(self) -> dict[str, float]:
+        report = {f"coef/{name}": float(v.detach()) for name, v in self._last_coefficients.items()
+                  if self.problem.coefficients[name].trainable}  # type: ignore[union-attr]
+        for scheme in self.weighting:
+            report.update(scheme.report())
+        return report
+
+    def samples(self) -> torch.Tensor:
+        return self.pde_points_tensor()
+
+    def state_dict(self) -> dict[str, object]:
+        return {
+            "sources": [term.source.state_dict() for term in self._terms],
+            "weighting": [scheme.state_dict() for scheme in self.weighting],
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        sources, schemes = state["sources"], state["weighting"]
+        if len(sources) != len(self._terms) or len(schemes) != len(self.weighting):  # type: ignore[arg-type]
+            raise ValueError("the checkpoint was written for other loss terms or weighting; resume with the same problem and setup")
+        for term, saved in zip(self._terms, sources):  # type: ignore[call-overload]
+            term.source.load_state_dict(saved)
+        for scheme, saved in zip(self.weighting, schemes):  # type: ignore[call-overload]
+            scheme.load_state_dict(saved)
+        self.rng.bit_generator.state = state["rng"]
+
+    # What resampling strategies use.
+
+    def pde_points_tensor(self) -> torch.Tensor:
+        """The PDE residual's current points (N, d)."""
+        return self._terms[0].source.batch.points
+
+    def pde_points(self) -> np.ndarray:
+        """The PDE residual's current points as float64 numpy (N, d)."""
+        return self.pde_points_tensor().detach().cpu().double().numpy()
+
+    def sample_interior(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` uniform random points of the domain (candidates for adaptive sampling)."""
+        return self.problem.domain.sample_interior(n, sampler=UniformRandom(), rng=rng)
+
+    def set_pde_points(self, points: np.ndarray) -> None:
+        """Train the PDE residual on ``points`` (N, d) from now on."""
+        self._terms[0].source.replace(points)
+        for name in self.info.pde:
+            for scheme in self.weighting:
+                scheme.points_changed(name)
+
+    def redraw(self, rng: np.random.Generator) -> int:
+        """Fresh points for every sampled term; returns how many terms were redrawn."""
+        count = 0
+        for term in self._terms:
+            if term.source.resamplable:
+                term.source.draw(rng)
+                count += 1
+                for name in self._keys(term):
+                    for scheme in self.weighting:
+                        scheme.points_changed(name)
+        return count
+
+    def residual_size(self, model: nn.Module, points: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+        """``sqrt(sum_k r_k^2)`` of the PDE residuals at numpy points (N, d), float64 (N,)."""
+        coefficients = self._coefficients(model)
+        like = self.pde_points_tensor()
+        sizes = []
+        for start in range(0, points.shape[0], chunk):
+            x = torch.as_tensor(points[start : start + chunk], dtype=like.dtype, device=like.device)
+            field = self.problem.field(model, x, engine=self.engine, coefficients=coefficients, max_order=self.max_order)
+            terms = self.problem.residuals(field)
+            total = sum(r.detach() ** 2 for r in terms.values())
+            sizes.append(torch.sqrt(total).double().cpu().numpy())  # type: ignore[union-attr]
+        return np.concatenate(sizes)

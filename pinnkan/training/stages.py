@@ -28,6 +28,9 @@ class Stage(ABC):
 
     steps: int
     records_accepted_point = False
+    #: Whether the objective may change during the stage (weights, points); only
+    #: first-order optimisers tolerate that.
+    adaptive = False
 
     @abstractmethod
     def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
@@ -91,6 +94,7 @@ class Adam(Stage):
     steps: int
     lr: float = 1e-3
     final_lr: float | None = None
+    adaptive = True
 
     def __post_init__(self) -> None:
         _check_steps(self.steps, "Adam")

@@ -1,7 +1,7 @@
 """Training in stages (Adam, then L-BFGS, ...) with a history, checkpoints and resume.
 
-The trainer knows a model and a loss that returns ``(total, {name: term})``; it
-knows nothing about PDEs. Checkpoints are written atomically, so an interrupted
+The trainer knows a model and an objective that returns ``(total, {name: term})``
+(:mod:`pinnkan.training.objective`); it knows nothing about PDEs. Checkpoints are written atomically, so an interrupted
 or failed run keeps its last good one, and a run resumed from a checkpoint
 repeats exactly what the uninterrupted run would have done.
 """
@@ -21,11 +21,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .bfgs import DenseBFGS
+from .objective import LossFn, Objective, as_objective
 from .stages import BFGS, LBFGS, ModelChange, Stage
 
 __all__ = ["History", "TrainResult", "Trainer"]
 
-LossFn = Callable[[nn.Module], tuple[torch.Tensor, Mapping[str, torch.Tensor]]]
 Callback = Callable[[int, Mapping[str, float]], None]
 
 
@@ -34,7 +34,8 @@ class History:
     """Loss terms at every step: ``records[i]`` holds ``step``, ``stage``, ``total`` and each term.
 
     Adam and L-BFGS steps record the loss at the step's starting point, BFGS steps
-    at its accepted point (the evaluation each already makes).
+    at its accepted point (the evaluation each already makes). Keys with a ``/``
+    are the objective's extra figures (``weight/initial``, ``coef/alpha``), not loss terms.
     """
 
     records: list[dict[str, float]] = field(default_factory=list)
@@ -48,7 +49,7 @@ class History:
         """Names of the loss terms (without ``step``, ``stage`` and ``total``)."""
         if not self.records:
             return []
-        return [k for k in self.records[-1] if k not in ("step", "stage", "total")]
+        return [k for k in self.records[-1] if k not in ("step", "stage", "total") and "/" not in k]
 
     def final(self) -> dict[str, float]:
         """The last record's total and terms."""
@@ -79,8 +80,9 @@ class Trainer:
     ----------
     model : torch.nn.Module
         Its parameters are optimised in place.
-    loss : callable
-        ``loss(model) -> (total, {name: term})``.
+    loss : Objective or callable
+        ``loss(model) -> (total, {name: term})``; an :class:`~pinnkan.training.objective.Objective`
+        also hears when steps begin and end, and its state is checkpointed.
     stages : sequence of Stage or ModelChange
         Run in order, e.g. ``[Adam(steps=5000, lr=1e-2), LBFGS(steps=500)]``; a
         :class:`ModelChange` such as ``ExtendGrid(grid_size=10)`` changes the model
@@ -97,7 +99,8 @@ class Trainer:
         Plain values saved with each checkpoint (e.g. seed, dtype, problem) that a
         resume must match, since they decide what the checkpoint means.
     samples : torch.Tensor, optional
-        Training inputs handed to model changes that need them (e.g. grid updates).
+        Training inputs handed to model changes that need them (e.g. grid updates);
+        by default the objective's own (``loss.samples()``).
 
     Examples
     --------
@@ -108,7 +111,7 @@ class Trainer:
     def __init__(
         self,
         model: nn.Module,
-        loss: LossFn,
+        loss: Objective | LossFn,
         stages: Sequence[Stage],
         *,
         checkpoint: str | os.PathLike[str] | None = None,
@@ -120,6 +123,7 @@ class Trainer:
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        objective = as_objective(loss)
         stages = tuple(stages)
         if not stages:
             raise ValueError("give at least one stage, e.g. [Adam(steps=1000)]")
@@ -131,12 +135,12 @@ class Trainer:
                 )
             if isinstance(stage, ModelChange):
                 stage.check(model)
-                if stage.needs_samples and samples is None:
+                if stage.needs_samples and samples is None and objective.samples() is None:
                     raise ValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
         self.model = model
-        self.loss = loss
+        self.objective = objective
         self.stages = stages
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.checkpoint_every = checkpoint_every
@@ -179,8 +183,9 @@ class Trainer:
         # Replay the completed model changes so that parameter shapes match.
         for stage in self.stages[: state["stage_index"]]:
             if isinstance(stage, ModelChange):
-                stage.apply(self.model, self.samples)
+                stage.apply(self.model, self._samples())
         self.model.load_state_dict(state["model"])
+        self.objective.load_state_dict(state["objective"])
         self.history = History(list(state["history"]))
         self._stage_index = state["stage_index"]
         self._stage_step = state["stage_step"]
@@ -198,6 +203,7 @@ class Trainer:
         start = time.perf_counter()
         good = _snapshot(self.model)
         notes = []
+        changes = 0
         success = True
         bar = tqdm(
             total=self.total_steps,
@@ -210,7 +216,7 @@ class Trainer:
             while self._stage_index < len(self.stages):
                 stage = self.stages[self._stage_index]
                 if isinstance(stage, ModelChange):
-                    notes.append(f"{stage.apply(self.model, self.samples)} after step {self.step}")
+                    notes.append(f"{stage.apply(self.model, self._samples())} after step {self.step}")
                     good = _snapshot(self.model)
                     self._stage_index += 1
                     self._save()
@@ -220,6 +226,7 @@ class Trainer:
                 converged = False
                 while self._stage_step < stage.steps and not converged:
                     before = _snapshot(self.model)
+                    self.objective.before_step(self.step + 1, stage.adaptive)
                     record = self._one_step()
                     if not math.isfinite(record["total"]):
                         _restore(self.model, good)
@@ -236,7 +243,10 @@ class Trainer:
                     good = _snapshot(self.model) if stage.records_accepted_point else before
                     self._stage_step += 1
                     self._step += 1
+                    record.update(self.objective.extras())
                     self.history.records.append(record)
+                    if self.objective.after_step(self.step, self.model, stage.adaptive):
+                        changes += 1
                     for callback in self.callbacks:
                         callback(self.step, record)
                     bar.update(1)
@@ -255,6 +265,8 @@ class Trainer:
                 self._stage_step = 0
                 self._optimizer = self._scheduler = None
                 self._save()
+            if changes:
+                notes.append(f"the points changed {changes} times during training")
             message = "; ".join(["finished all stages", *notes])
         except KeyboardInterrupt:
             _restore(self.model, good)
@@ -266,6 +278,9 @@ class Trainer:
 
     def _result(self, success: bool, message: str, start: float) -> TrainResult:
         return TrainResult(success, message, self.step, time.perf_counter() - start, self.history)
+
+    def _samples(self) -> torch.Tensor | None:
+        return self.samples if self.samples is not None else self.objective.samples()
 
     def _start_stage(self) -> None:
         stage = self.stages[self._stage_index]
@@ -280,7 +295,7 @@ class Trainer:
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=True)
-            total, terms = self.loss(self.model)
+            total, terms = self.objective(self.model)
             values = {"total": float(total.detach())}
             values.update({k: float(v.detach()) for k, v in terms.items()})
             evaluations.append(values)
@@ -327,6 +342,7 @@ class Trainer:
             "stages": [s.describe() for s in self.stages],
             "history": self.history.records,
             "metadata": self.metadata,
+            "objective": self.objective.state_dict(),
         }
         tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
         torch.save(state, tmp)

@@ -9,7 +9,7 @@ import torch
 from pinnkan import load_problem
 from pinnkan.kan_tools.regularization import Regularization
 from pinnkan.models.kan import KAN
-from pinnkan.training.losses import CompositeLoss, Points, sample_points
+from pinnkan.training.losses import PINNLoss, Points
 
 F64 = torch.float64
 
@@ -62,10 +62,9 @@ def test_penalties_enter_the_composite_loss_with_their_weights():
     spec = load_problem("heat1d")
     problem = spec.problem
     net = KAN((2, 4, 1), input_bounds=((0.0, 0.0), (1.0, 1.0)), dtype=F64)
-    points = sample_points(problem, problem.conditions, Points(interior=64, boundary=16),
-                           rng=np.random.default_rng(0), dtype=F64)
     reg = Regularization(l1=0.5, smoothness=2.0)
-    loss = CompositeLoss(problem, problem.conditions, points, regularization=reg)
+    loss = PINNLoss(problem, problem.conditions, Points(interior=64, boundary=16), rng=np.random.default_rng(0),
+                    dtype=F64, regularization=reg)
     total, terms = loss(net)
     assert {"reg_l1", "reg_smoothness"} <= set(terms) and "reg_entropy" not in terms
     expected = sum(v for k, v in terms.items() if not k.startswith("reg_"))

@@ -1,0 +1,151 @@
+"""Resampling during training: fresh points, and points that follow the residual.
+
+Every ``every`` steps of a first-order stage (Adam), a strategy changes the
+points the loss terms own:
+
+* :class:`Resample` draws fresh points for every sampled term.
+* :class:`RAD` (residual-based adaptive distribution) redraws the PDE points from a
+  dense candidate set with probability ``p(x) ~ |r(x)|^k / mean |r|^k + c``
+  (Wu, Zhu, Tan, Kartha & Lu 2023).
+* :class:`RAR` (residual-based adaptive refinement) adds the ``add`` candidates
+  with the largest residual ``|r(x)|`` to the PDE points (Lu, Meng, Mao & Karniadakis 2021).
+
+Quasi-Newton stages never resample: their curvature estimates assume a fixed
+objective. The points live in the loss's state, so resumed runs continue on them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from torch import nn
+
+if TYPE_CHECKING:
+    from .losses import PINNLoss
+
+__all__ = ["Resampling", "Resample", "RAD", "RAR"]
+
+
+class Resampling(ABC):
+    """A strategy that changes the loss terms' points every ``every`` steps."""
+
+    every: int
+
+    def due(self, step: int) -> bool:
+        """Whether to act after ``step`` (1-based)."""
+        return step % self.every == 0
+
+    @abstractmethod
+    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+        """Change the loss's points; return a short note of what changed."""
+
+    def describe(self) -> dict[str, object]:
+        """The strategy's settings, for reports."""
+        return {"resampling": type(self).__name__, **vars(self)}
+
+
+def _check_every(name: str, every: object) -> None:
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"{name}.every must be a positive int (steps between resamplings), got {every!r}")
+
+
+def _check_candidates(name: str, candidates: object) -> None:
+    if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
+        raise ValueError(f"{name}.candidates must be an int >= 1 (a multiple of the PDE points), got {candidates!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resample(Resampling):
+    """Fresh points for every sampled term (PDE and conditions) every ``every`` steps."""
+
+    every: int
+
+    def __post_init__(self) -> None:
+        _check_every("Resample", self.every)
+
+    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+        count = loss.redraw(rng)
+        return f"redrew the points of {count} terms"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RAD(Resampling):
+    """Residual-based adaptive distribution of the PDE points: ``p(x) ~ |r|^k / mean |r|^k + c``.
+
+    Parameters
+    ----------
+    every : int
+        Steps between redistributions.
+    k : float
+        Exponent ``>= 0`` (0 gives uniform sampling).
+    c : float
+        Uniform share ``>= 0`` (keeps some points everywhere).
+    candidates : int
+        Candidates per PDE point, drawn uniformly from the domain each time.
+    """
+
+    every: int = 500
+    k: float = 1.0
+    c: float = 1.0
+    candidates: int = 10
+
+    def __post_init__(self) -> None:
+        _check_every("RAD", self.every)
+        _check_candidates("RAD", self.candidates)
+        if not (isinstance(self.k, (int, float)) and np.isfinite(self.k) and self.k >= 0):
+            raise ValueError(f"RAD.k must be a finite number >= 0, got {self.k!r}")
+        if not (isinstance(self.c, (int, float)) and np.isfinite(self.c) and self.c >= 0) or (self.k == 0 and self.c == 0):
+            raise ValueError(f"RAD.c must be a finite number >= 0 (and k, c not both 0), got {self.c!r}")
+
+    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+        n = loss.pde_points().shape[0]
+        pool = loss.sample_interior(n * self.candidates, rng)
+        size = loss.residual_size(model, pool) ** self.k
+        density = size / max(float(size.mean()), np.finfo(float).tiny) + self.c
+        chosen = rng.choice(pool.shape[0], size=n, replace=False, p=density / density.sum())
+        loss.set_pde_points(pool[chosen])
+        return f"redistributed {n} PDE points by residual"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RAR(Resampling):
+    """Residual-based adaptive refinement: add the ``add`` candidates with the largest ``|r|`` to the PDE points.
+
+    Parameters
+    ----------
+    every : int
+        Steps between refinements.
+    add : int
+        Points added each time.
+    candidates : int
+        Candidates per current PDE point, drawn uniformly from the domain each time.
+    max_points : int, optional
+        Stop adding once the PDE term has this many points.
+    """
+
+    every: int = 500
+    add: int = 100
+    candidates: int = 10
+    max_points: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_every("RAR", self.every)
+        _check_candidates("RAR", self.candidates)
+        if isinstance(self.add, bool) or not isinstance(self.add, int) or self.add < 1:
+            raise ValueError(f"RAR.add must be a positive int, got {self.add!r}")
+        if self.max_points is not None and (not isinstance(self.max_points, int) or self.max_points < 1):
+            raise ValueError(f"RAR.max_points must be a positive int or None, got {self.max_points!r}")
+
+    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+        current = loss.pde_points()
+        room = self.add if self.max_points is None else min(self.add, self.max_points - current.shape[0])
+        if room <= 0:
+            return "kept the PDE points (at max_points)"
+        pool = loss.sample_interior(current.shape[0] * self.candidates, rng)
+        size = loss.residual_size(model, pool)
+        worst = np.argsort(size)[-room:]
+        loss.set_pde_points(np.concatenate([current, pool[worst]]))
+        return f"added {room} PDE points where the residual is largest"

@@ -1,0 +1,69 @@
+"""What the trainer minimises: a loss with optional hooks around each step.
+
+The trainer knows nothing of PDEs. It calls an :class:`Objective` for the loss and
+its named terms, tells it when a step begins and ends (so that weights and points
+can adapt during first-order stages), records its extra figures, and saves its
+state in checkpoints. A plain function ``loss(model) -> (total, terms)`` is an
+objective without hooks.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+
+import torch
+from torch import nn
+
+__all__ = ["Objective", "FunctionObjective", "as_objective"]
+
+LossFn = Callable[[nn.Module], tuple[torch.Tensor, Mapping[str, torch.Tensor]]]
+
+
+class Objective(ABC):
+    """A loss ``(total, {name: term})`` with hooks; the hooks do nothing by default."""
+
+    @abstractmethod
+    def __call__(self, model: nn.Module) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:
+        """The total loss and its unweighted terms (scalars)."""
+
+    def before_step(self, step: int, adaptive: bool) -> None:
+        """Step ``step`` (1-based) begins; ``adaptive`` is False in quasi-Newton stages."""
+
+    def after_step(self, step: int, model: nn.Module, adaptive: bool) -> str | None:
+        """Step ``step`` ended; return a note if the objective changed (e.g. new points)."""
+        return None
+
+    def extras(self) -> dict[str, float]:
+        """Figures to record with each step besides the loss terms (weights, coefficients)."""
+        return {}
+
+    def samples(self) -> torch.Tensor | None:
+        """Training inputs for model changes that need them (e.g. KAN grid updates)."""
+        return None
+
+    def state_dict(self) -> dict[str, object]:
+        """State for checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Restore :meth:`state_dict`."""
+
+
+class FunctionObjective(Objective):
+    """A plain loss function as an objective."""
+
+    def __init__(self, loss: LossFn) -> None:
+        self._loss = loss
+
+    def __call__(self, model: nn.Module) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:
+        return self._loss(model)
+
+
+def as_objective(loss: Objective | LossFn) -> Objective:
+    """``loss`` itself if it is an :class:`Objective`, else the function wrapped as one."""
+    if isinstance(loss, Objective):
+        return loss
+    if not callable(loss):
+        raise TypeError(f"loss must be an Objective or a function model -> (total, terms), got {type(loss).__name__}")
+    return FunctionObjective(loss)

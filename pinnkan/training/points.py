@@ -1,0 +1,152 @@
+"""Point sources: where each loss term's points come from, and the points it holds now.
+
+A source owns its current points (a torch tensor on the training device) and
+knows how to draw fresh ones: sampled interior points, sampled points of a
+boundary part with their outward normals, paired points of the two faces of a
+periodic coordinate, or fixed observation points with their values. Resampling
+replaces a source's points; its ``state_dict`` holds them, so a resumed run
+continues on exactly the points it was interrupted on.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+
+from ..pde.conditions import AtPoints, Batch, Location, OnPart, PeriodicPairs
+from ..pde.geometry import Domain, Sampler
+
+__all__ = ["PointSource", "Interior", "OnBoundary", "PeriodicFaces", "Fixed", "source_for"]
+
+Device = torch.device | str | None
+
+
+class PointSource(ABC):
+    """The points of one loss term.
+
+    Parameters
+    ----------
+    dtype, device
+        Where the points live.
+    """
+
+    #: Whether :meth:`draw` gives new points (False for fixed observations).
+    resamplable = True
+
+    def __init__(self, *, dtype: torch.dtype, device: Device) -> None:
+        self.dtype = dtype
+        self.device = device
+        self._batch: Batch | None = None
+
+    @property
+    def batch(self) -> Batch:
+        """The current points (and normals or data)."""
+        if self._batch is None:
+            raise RuntimeError("the source has no points yet; call draw(rng) first")
+        return self._batch
+
+    @property
+    def size(self) -> int:
+        """Number of points in a batch (counting both faces of periodic pairs)."""
+        return self.batch.points.shape[0]
+
+    @abstractmethod
+    def draw(self, rng: np.random.Generator) -> None:
+        """Replace the points by freshly sampled ones."""
+
+    def replace(self, points: np.ndarray) -> None:
+        """Use the given points (N, d) from now on (for adaptive sampling of interior points)."""
+        raise TypeError(f"{type(self).__name__} points cannot be replaced; only interior points are adapted")
+
+    def state_dict(self) -> dict[str, torch.Tensor | None]:
+        """The current points, for checkpoints."""
+        batch = self.batch
+        return {"points": batch.points.cpu(), "normals": _cpu(batch.normals), "data": _cpu(batch.data)}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor | None]) -> None:
+        """Restore points saved by :meth:`state_dict`."""
+        self._batch = Batch(self._tensor(state["points"]), self._tensor(state["normals"]), self._tensor(state["data"]))
+
+    def _set(self, points: np.ndarray, normals: np.ndarray | None = None, data: np.ndarray | None = None) -> None:
+        self._batch = Batch(self._tensor(points), self._tensor(normals), self._tensor(data))
+
+    def _tensor(self, array: np.ndarray | torch.Tensor | None) -> torch.Tensor | None:
+        if array is None:
+            return None
+        return torch.as_tensor(array, dtype=self.dtype, device=self.device)
+
+
+class Interior(PointSource):
+    """``n`` sampled points of the domain's interior (the PDE residual's points)."""
+
+    def __init__(self, domain: Domain, n: int, sampler: Sampler, *, dtype: torch.dtype, device: Device) -> None:
+        super().__init__(dtype=dtype, device=device)
+        self.domain, self.n, self.sampler = domain, n, sampler
+
+    def draw(self, rng: np.random.Generator) -> None:
+        self._set(self.domain.sample_interior(self.n, sampler=self.sampler, rng=rng))
+
+    def replace(self, points: np.ndarray) -> None:
+        self._set(points)
+
+
+class OnBoundary(PointSource):
+    """``n`` sampled points of a boundary part, with outward normals."""
+
+    def __init__(self, domain: Domain, part: object, n: int, sampler: Sampler, *, dtype: torch.dtype, device: Device) -> None:
+        super().__init__(dtype=dtype, device=device)
+        self.domain, self.part, self.n, self.sampler = domain, part, n, sampler
+
+    def draw(self, rng: np.random.Generator) -> None:
+        points, normals = self.domain.sample_boundary(self.part, self.n, sampler=self.sampler, rng=rng)
+        self._set(points, normals)
+
+
+class PeriodicFaces(PointSource):
+    """``n`` points of the ``<coordinate>_min`` face followed by their ``n`` images on ``<coordinate>_max``."""
+
+    def __init__(self, domain: Domain, coordinate: str, n: int, sampler: Sampler, *, dtype: torch.dtype, device: Device) -> None:
+        super().__init__(dtype=dtype, device=device)
+        self.domain, self.coordinate, self.n, self.sampler = domain, coordinate, n, sampler
+
+    def draw(self, rng: np.random.Generator) -> None:
+        lower, upper = self.domain.periodic_pairs(self.coordinate, self.n, sampler=self.sampler, rng=rng)
+        self._set(np.concatenate([lower, upper]))
+
+
+class Fixed(PointSource):
+    """Fixed points with observed values; never resampled."""
+
+    resamplable = False
+
+    def __init__(self, points: np.ndarray, values: np.ndarray, *, dtype: torch.dtype, device: Device) -> None:
+        super().__init__(dtype=dtype, device=device)
+        self._set(points, data=values)
+
+    def draw(self, rng: np.random.Generator) -> None:
+        """Nothing to draw: observations stay where they were made."""
+
+
+def source_for(
+    location: Location,
+    domain: Domain,
+    n: int,
+    sampler: Sampler,
+    *,
+    dtype: torch.dtype,
+    device: Device,
+) -> PointSource:
+    """The point source of a condition's location (``n`` points when sampled)."""
+    if isinstance(location, OnPart):
+        return OnBoundary(domain, location.part, n, sampler, dtype=dtype, device=device)
+    if isinstance(location, PeriodicPairs):
+        return PeriodicFaces(domain, location.coordinate, n, sampler, dtype=dtype, device=device)
+    if isinstance(location, AtPoints):
+        return Fixed(location.points, location.values, dtype=dtype, device=device)
+    raise TypeError(f"no point source for a {type(location).__name__}; conditions need a location")
+
+
+def _cpu(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    return None if tensor is None else tensor.cpu()

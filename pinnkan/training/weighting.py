@@ -1,0 +1,353 @@
+"""Loss balancing: how per-point residuals of the loss terms become one number.
+
+The loss is ``L = sum_i lambda_i * mean_j(w_ij r_ij^2)``: term weights ``lambda_i``
+between the terms and point weights ``w_ij`` within a term (uniform by default).
+A scheme sets either or both and keeps its state in ``state_dict()``, so it
+survives checkpoints:
+
+* :class:`Fixed` — constant term weights.
+* :class:`GradNorm` — learning-rate annealing: ``lambda_i`` tracks, with
+  exponential smoothing, ``||grad L_pde|| / ||grad L_i||`` (Wang, Teng & Perdikaris 2021).
+* :class:`ResidualAttention` — point weights ``w = lambda^2`` with
+  ``lambda <- gamma lambda + eta |r| / max |r|`` (residual-based attention).
+* :class:`Causal` — for time-dependent problems, the PDE residual of a later time
+  slab counts only once earlier slabs are solved: slab ``k`` weighs
+  ``exp(-epsilon sum_{l<k} L_l)`` (Wang, Sankaran & Perdikaris 2024).
+
+Schemes combine: ``Setup(weighting=(Causal(), GradNorm()))`` multiplies their weights.
+Adaptive schemes update only during first-order stages (Adam), where a changing
+objective does no harm; quasi-Newton stages see frozen weights.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["TermInfo", "Weighting", "Fixed", "GradNorm", "ResidualAttention", "Causal", "check_weightings"]
+
+
+@dataclass(frozen=True)
+class TermInfo:
+    """What a weighting scheme knows of the loss terms before training.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Every loss term.
+    pde : tuple of str
+        The PDE residual's terms (the rest are conditions and data).
+    time_axis : int or None
+        Column of the time coordinate in the points, None for stationary problems.
+    time_range : (float, float) or None
+    """
+
+    names: tuple[str, ...]
+    pde: tuple[str, ...]
+    time_axis: int | None = None
+    time_range: tuple[float, float] | None = None
+
+
+class Weighting(ABC):
+    """A loss-balancing scheme (see the module docstring); the defaults leave everything at weight one.
+
+    ``frozen`` is set by the loss during quasi-Newton stages: a scheme must then
+    keep its weights as they are, so that the objective stays a fixed function.
+    """
+
+    frozen = False
+
+    def bind(self, info: TermInfo) -> None:
+        """Learn the loss terms; raise ValueError if the scheme does not fit them."""
+        self.info = info
+
+    def point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
+        """Weights (N,) of a term's squared residuals ``residual`` (N,) at ``points`` (N, d), or None for uniform."""
+        return None
+
+    def term_weight(self, name: str) -> float:
+        """The weight of term ``name``."""
+        return 1.0
+
+    def due(self, step: int) -> bool:
+        """Whether :meth:`update` should run at ``step`` (1-based; first-order stages only)."""
+        return False
+
+    def update(
+        self,
+        residuals: Mapping[str, torch.Tensor],
+        values: Mapping[str, torch.Tensor],
+        parameters: Sequence[torch.Tensor],
+    ) -> None:
+        """Adapt the weights from this step's residuals (N,) and term values (scalars, with graphs)."""
+
+    def points_changed(self, name: str) -> None:
+        """The points of term ``name`` were replaced; forget per-point state."""
+
+    def report(self) -> dict[str, float]:
+        """Current weights worth recording in the history, keyed ``"<kind>/<term>"``."""
+        return {}
+
+    def state_dict(self) -> dict[str, object]:
+        """The scheme's state for checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Restore :meth:`state_dict`."""
+
+    def describe(self) -> dict[str, object]:
+        """The scheme's settings, for reports."""
+        hidden = ("info", "frozen")
+        return {"weighting": type(self).__name__, **{k: v for k, v in vars(self).items() if not k.startswith("_") and k not in hidden}}
+
+
+class Fixed(Weighting):
+    """Constant term weights; terms not named weigh one.
+
+    Parameters
+    ----------
+    weights : mapping of str to float, optional
+        Weight of each term by name, finite and ``>= 0``.
+    """
+
+    def __init__(self, weights: Mapping[str, float] | None = None) -> None:
+        weights = dict(weights or {})
+        for name, w in weights.items():
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+                raise ValueError(f"weight of {name!r} must be a finite number >= 0, got {w!r}")
+        self.weights = {k: float(v) for k, v in weights.items()}
+
+    def bind(self, info: TermInfo) -> None:
+        super().bind(info)
+        unknown = sorted(set(self.weights) - set(info.names))
+        if unknown:
+            raise ValueError(f"weights name unknown loss terms {unknown}; the terms are {list(info.names)}")
+
+    def term_weight(self, name: str) -> float:
+        return self.weights.get(name, 1.0)
+
+
+class GradNorm(Weighting):
+    """Learning-rate annealing from gradient norms: ``lambda_i <- s lambda_i + (1 - s) ||grad L_pde|| / ||grad L_i||``.
+
+    The PDE terms keep weight one; every other term is weighted so that its
+    gradient is as large as the PDE residual's.
+
+    Parameters
+    ----------
+    every : int
+        Steps between updates (the first is at step 1).
+    smoothing : float
+        ``s`` in ``[0, 1)``: how much of the old weight is kept.
+    max_weight : float
+        Upper bound of a weight (guards against a term whose gradient vanishes).
+    """
+
+    def __init__(self, *, every: int = 100, smoothing: float = 0.9, max_weight: float = 1e6) -> None:
+        _check_int("GradNorm.every", every)
+        if not (isinstance(smoothing, (int, float)) and 0 <= smoothing < 1):
+            raise ValueError(f"GradNorm.smoothing must be in [0, 1), got {smoothing!r}")
+        if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight >= 1):
+            raise ValueError(f"GradNorm.max_weight must be a finite number >= 1, got {max_weight!r}")
+        self.every, self.smoothing, self.max_weight = every, float(smoothing), float(max_weight)
+        self._weights: dict[str, float] = {}
+
+    def bind(self, info: TermInfo) -> None:
+        super().bind(info)
+        if not info.pde:
+            raise ValueError("GradNorm balances conditions against the PDE residual; this loss has no PDE term")
+        self._weights = {name: self._weights.get(name, 1.0) for name in info.names if name not in info.pde}
+
+    def term_weight(self, name: str) -> float:
+        return self._weights.get(name, 1.0)
+
+    def due(self, step: int) -> bool:
+        return (step - 1) % self.every == 0 and bool(self._weights)
+
+    def update(
+        self,
+        residuals: Mapping[str, torch.Tensor],
+        values: Mapping[str, torch.Tensor],
+        parameters: Sequence[torch.Tensor],
+    ) -> None:
+        reference = _grad_norm(sum(values[n] for n in self.info.pde), parameters)  # type: ignore[arg-type]
+        for name in self._weights:
+            norm = _grad_norm(values[name], parameters)
+            if norm > 0 and math.isfinite(norm) and math.isfinite(reference):
+                target = min(reference / norm, self.max_weight)
+                self._weights[name] = self.smoothing * self._weights[name] + (1 - self.smoothing) * target
+
+    def report(self) -> dict[str, float]:
+        return {f"weight/{name}": w for name, w in self._weights.items()}
+
+    def state_dict(self) -> dict[str, object]:
+        return {"weights": dict(self._weights)}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        self._weights = dict(state["weights"])  # type: ignore[call-overload]
+
+
+class ResidualAttention(Weighting):
+    """Residual-based attention: point weights ``lambda^2`` with ``lambda <- gamma lambda + eta |r| / max |r|``.
+
+    Each point's multiplier grows where the residual stays large; ``lambda`` starts
+    at one and is bounded by ``eta / (1 - gamma)``.
+
+    Parameters
+    ----------
+    gamma : float
+        Memory, in ``(0, 1)``.
+    eta : float
+        Learning rate of the multipliers, ``> 0``.
+    terms : sequence of str, optional
+        The terms to weight (all by default).
+    """
+
+    def __init__(self, *, gamma: float = 0.999, eta: float = 0.01, terms: Sequence[str] | None = None) -> None:
+        if not (isinstance(gamma, (int, float)) and 0 < gamma < 1):
+            raise ValueError(f"ResidualAttention.gamma must be in (0, 1), got {gamma!r}")
+        if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
+            raise ValueError(f"ResidualAttention.eta must be a finite number > 0, got {eta!r}")
+        self.gamma, self.eta = float(gamma), float(eta)
+        self.terms = None if terms is None else tuple(terms)
+        self._lambdas: dict[str, torch.Tensor] = {}
+
+    def bind(self, info: TermInfo) -> None:
+        super().bind(info)
+        if self.terms is not None:
+            unknown = sorted(set(self.terms) - set(info.names))
+            if unknown:
+                raise ValueError(f"ResidualAttention names unknown loss terms {unknown}; the terms are {list(info.names)}")
+
+    def _weighted(self, name: str) -> bool:
+        return self.terms is None or name in self.terms
+
+    def point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
+        if not self._weighted(name):
+            return None
+        lam = self._lambdas.get(name)
+        if lam is None or lam.shape != residual.shape:
+            return None
+        return lam.to(residual) ** 2
+
+    def due(self, step: int) -> bool:
+        return True
+
+    def update(
+        self,
+        residuals: Mapping[str, torch.Tensor],
+        values: Mapping[str, torch.Tensor],
+        parameters: Sequence[torch.Tensor],
+    ) -> None:
+        with torch.no_grad():
+            for name, r in residuals.items():
+                if not self._weighted(name):
+                    continue
+                size = r.abs()
+                scaled = size / torch.clamp(size.max(), min=torch.finfo(size.dtype).tiny)
+                lam = self._lambdas.get(name)
+                if lam is None or lam.shape != r.shape:
+                    lam = torch.ones_like(size)
+                self._lambdas[name] = self.gamma * lam + self.eta * scaled
+
+    def points_changed(self, name: str) -> None:
+        self._lambdas.pop(name, None)
+
+    def report(self) -> dict[str, float]:
+        return {f"attention_max/{name}": float(lam.max()) for name, lam in self._lambdas.items()}
+
+    def state_dict(self) -> dict[str, object]:
+        return {"lambdas": {name: lam.detach().cpu() for name, lam in self._lambdas.items()}}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        self._lambdas = {name: lam.clone() for name, lam in state["lambdas"].items()}  # type: ignore[attr-defined]
+
+
+class Causal(Weighting):
+    """Causal weighting of the PDE residual over time: slab ``k`` weighs ``exp(-epsilon sum_{l<k} L_l)``.
+
+    The time interval is cut into ``slabs`` equal slabs; ``L_l`` is the mean squared
+    residual in slab ``l`` (without gradient), and the PDE term becomes the mean of
+    the weighted slab losses. Later times enter the loss only as earlier ones are
+    resolved, which respects the direction of time.
+
+    Parameters
+    ----------
+    epsilon : float
+        Causality strength ``> 0``; larger waits longer for early times.
+    slabs : int
+        Number of time slabs, ``>= 2``.
+    """
+
+    def __init__(self, *, epsilon: float = 1.0, slabs: int = 16) -> None:
+        if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0):
+            raise ValueError(f"Causal.epsilon must be a finite number > 0, got {epsilon!r}")
+        if isinstance(slabs, bool) or not isinstance(slabs, int) or slabs < 2:
+            raise ValueError(f"Causal.slabs must be an int >= 2, got {slabs!r}")
+        self.epsilon, self.slabs = float(epsilon), slabs
+        self._slab_weights: dict[str, torch.Tensor] = {}
+
+    def bind(self, info: TermInfo) -> None:
+        super().bind(info)
+        if info.time_axis is None or info.time_range is None:
+            raise ValueError("Causal weighting needs a time-dependent problem (a SpaceTime domain); drop it for this one")
+
+    def point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
+        if name not in self.info.pde:
+            return None
+        t0, t1 = self.info.time_range  # type: ignore[misc]
+        t = points[:, self.info.time_axis]
+        slab = torch.clamp(((t - t0) / (t1 - t0) * self.slabs).long(), 0, self.slabs - 1)
+        with torch.no_grad():
+            r2 = residual.detach() ** 2
+            counts = torch.zeros(self.slabs, dtype=r2.dtype, device=r2.device).index_add_(0, slab, torch.ones_like(r2))
+            occupied = counts > 0
+            if self.frozen and name in self._slab_weights:
+                weights = self._slab_weights[name].to(r2)
+            else:
+                sums = torch.zeros_like(counts).index_add_(0, slab, r2)
+                means = sums / torch.clamp(counts, min=1.0)
+                before = torch.cumsum(means, 0) - means  # sum over earlier slabs
+                weights = torch.exp(-self.epsilon * before)
+                self._slab_weights[name] = weights
+            # mean_j(w_j r_j^2) equals the mean over occupied slabs of weight * slab mean.
+            scale = residual.shape[0] / (occupied.sum() * torch.clamp(counts, min=1.0))
+        return (weights * scale)[slab]
+
+    def report(self) -> dict[str, float]:
+        return {f"causal_min/{name}": float(w.min()) for name, w in self._slab_weights.items()}
+
+    def state_dict(self) -> dict[str, object]:
+        return {"slab_weights": {name: w.detach().cpu() for name, w in self._slab_weights.items()}}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        self._slab_weights = {name: w.clone() for name, w in state["slab_weights"].items()}  # type: ignore[attr-defined]
+
+
+def check_weightings(weighting: object) -> tuple[Weighting, ...]:
+    """A tuple of weighting schemes from one scheme, a sequence of them, or None."""
+    if weighting is None:
+        return ()
+    schemes = tuple(weighting) if isinstance(weighting, (tuple, list)) else (weighting,)
+    for scheme in schemes:
+        if not isinstance(scheme, Weighting):
+            raise TypeError(
+                f"weighting must be a Weighting such as Fixed({{...}}), GradNorm(), ResidualAttention() or Causal(), "
+                f"or a tuple of them; got {type(scheme).__name__}"
+            )
+    return schemes
+
+
+def _grad_norm(value: torch.Tensor, parameters: Sequence[torch.Tensor]) -> float:
+    grads = torch.autograd.grad(value, list(parameters), retain_graph=True, allow_unused=True)
+    squares = [torch.sum(g**2) for g in grads if g is not None]
+    return math.sqrt(float(sum(squares))) if squares else 0.0
+
+
+def _check_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from .compare import Comparison
 from .kan_tools.pruning import edge_scores
 from .models.kan import KAN
+from .reference.grid import GridSolution
 from .training.fit import FitResult
 from .training.trainer import History
 
@@ -32,76 +33,156 @@ __all__ = [
 
 PathLike = str | os.PathLike[str]
 
+_DPI = 110  # figures are made and saved at this resolution
+_VALUES_CMAP = "viridis"  # prediction and reference
+_ERROR_CMAP = "RdBu_r"  # the error: diverging, white at zero
 
-def plot_solution(comparison: Comparison, path: PathLike) -> None:
-    """Prediction, reference and error side by side (heat maps for 2-D grids, lines for 1-D)."""
+
+def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figure:
+    """Prediction, reference and error of every output, one block of panels per output.
+
+    What is drawn depends on the grid:
+
+    - one axis: reference and prediction (dashed) as lines, and the error;
+    - two axes, one of them ``comparison.time_axis``: heat maps with time across and
+      space up (the usual space-time picture);
+    - two axes without time: heat maps of the plane (first axis across, second up,
+      equal aspect); grid points outside the domain stay blank and the domain's
+      outline is drawn;
+    - three axes, one of them time: the plane at the first, middle and last time
+      (rows) for prediction, reference and error (columns).
+
+    Prediction and reference share a colour scale; the error ``prediction - reference``
+    has a symmetric diverging one. Each block is titled with the output's name, its
+    relative L2 error and its maximum absolute error.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        What :func:`pinnkan.compare.compare` returned.
+    path : path, optional
+        PNG file to write; None draws the figure without saving it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One subfigure per output (``fig.subfigs``), for inspection or further saving.
+    """
+    _check_comparison(comparison, "plot_solution")
     grid = comparison.grid
-    fig = Figure(figsize=(13, 3.8), layout="constrained")
-    if len(grid.axes) == 1:
-        ax = fig.add_subplot(1, 2, 1)
-        ax.plot(grid.coords[0], grid.values, label=f"reference ({grid.source})")
-        ax.plot(grid.coords[0], comparison.prediction, "--", label="prediction")
-        ax.set_xlabel(grid.axes[0])
-        ax.legend()
-        ax = fig.add_subplot(1, 2, 2)
-        ax.plot(grid.coords[0], comparison.error)
-        ax.set_xlabel(grid.axes[0])
-        ax.set_title("prediction - reference")
-    elif len(grid.axes) == 2:
-        vmin = min(grid.values.min(), comparison.prediction.min())
-        vmax = max(grid.values.max(), comparison.prediction.max())
-        panels = [
-            ("prediction", comparison.prediction, "viridis", (vmin, vmax)),
-            (f"reference ({grid.source})", grid.values, "viridis", (vmin, vmax)),
-            ("prediction - reference", comparison.error, "RdBu_r", _symmetric(comparison.error)),
-        ]
-        for i, (title, values, cmap, (lo, hi)) in enumerate(panels):
-            ax = fig.add_subplot(1, 3, i + 1)
-            # values are indexed (axis0, axis1): put axis1 (often time) across.
-            mesh = ax.pcolormesh(
-                grid.coords[1], grid.coords[0], values, cmap=cmap, vmin=lo, vmax=hi, shading="auto"
-            )
-            fig.colorbar(mesh, ax=ax)
-            ax.set_xlabel(grid.axes[1])
-            ax.set_ylabel(grid.axes[0])
-            ax.set_title(title)
+    kind = _solution_kind(comparison)
+    n_out = len(comparison.outputs)
+    if kind == "line":
+        width, block = 10.0, 3.2
+        sizes = [block] * n_out
+    elif kind == "spacetime":
+        width, block = 13.0, 3.4
+        sizes = [block] * n_out
     else:
+        h, v = _space_axes(comparison)
+        aspect = _aspect(grid.coords[h], grid.coords[v])
+        panel = min(3.6 if kind == "plane" else 3.0, 4.2 / aspect)
+        rows = 1 if kind == "plane" else len(_snapshot_indices(grid, comparison.time_axis))
+        width = 3 * panel + 3.0
+        sizes = [rows * (panel * aspect + 0.55) + 0.6] * n_out
+    fig = _new_figure((width, sum(sizes)))
+    subfigs = fig.subfigures(n_out, 1, squeeze=False, height_ratios=sizes)[:, 0]
+    for sub, (name, errors) in zip(subfigs, comparison.outputs.items()):
+        title = f"{name}: relative L2 error {errors.rel_l2:.2e}, max error {errors.linf:.2e}"
+        if errors.rel_l2_exact is not None and grid.source != "exact":
+            title += f" (relative L2 error against the exact solution {errors.rel_l2_exact:.2e})"
+        sub.suptitle(title)
+        reference = np.where(grid.inside, errors.reference, np.nan)
+        if kind == "line":
+            _draw_lines(sub, grid, name, errors.prediction, reference)
+        elif kind == "snapshots":
+            _draw_snapshots(sub, comparison, name, errors.prediction, reference)
+        else:
+            _draw_maps(sub, comparison, kind, name, errors.prediction, reference)
+    if path is not None:
+        _save(fig, path)
+    return fig
+
+
+def plot_error_over_time(comparison: Comparison, path: PathLike | None = None) -> Figure:
+    """Relative L2 error of each time slice, one line per output, on a log scale.
+
+    Returns the figure; writes it to ``path`` when one is given.
+    """
+    _check_comparison(comparison, "plot_error_over_time")
+    if comparison.time_axis is None:
         raise ValueError(
-            f"plot_solution draws 1-D and 2-D grids; this one has axes {grid.axes}: slice it first"
+            "this comparison has no time axis; pass time_axis= (a coordinate of the grid) to compare()"
         )
-    fig.suptitle(f"relative L2 {comparison.rel_l2:.2e}, max abs error {comparison.linf:.2e}")
-    _save(fig, path)
-
-
-def plot_error_over_time(comparison: Comparison, path: PathLike) -> None:
-    """Relative L2 error of each time slice."""
-    if comparison.error_over_time is None:
-        raise ValueError("this comparison has no time axis; pass time_axis= to compare()")
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    fig = _new_figure((6.5, 4.2))
     ax = fig.add_subplot()
-    ax.semilogy(comparison.times, comparison.error_over_time)
+    for name, errors in comparison.outputs.items():
+        ax.semilogy(comparison.times, _positive(errors.error_over_time), label=name, lw=1.2)
     ax.set_xlabel(comparison.time_axis)
     ax.set_ylabel("relative L2 error")
+    ax.set_title(f"error per time slice (reference: {comparison.grid.source})")
+    ax.legend(title="output")
     ax.grid(True, which="both", alpha=0.3)
-    _save(fig, path)
+    if path is not None:
+        _save(fig, path)
+    return fig
 
 
-def plot_history(history: History, path: PathLike) -> None:
-    """Every loss term and the total, per step, on a log scale."""
+
+def plot_history(history: History, path: PathLike | None = None) -> Figure:
+    """Every loss term and the total per step (log scale), with the extra figures below.
+
+    The history's extra figures (keys with a ``/``) get panels of their own,
+    sharing the step axis: the weighting's figures (``weight/...``,
+    ``causal_min/...``, ``attention_max/...`` and any other, log scale), then
+    the learned coefficients (``coef/...``, linear scale). Dotted lines mark
+    where a new training stage begins.
+
+    Returns the figure; writes it to ``path`` when one is given.
+    """
+    if not isinstance(history, History):
+        raise TypeError(f"plot_history takes a training History, got {type(history).__name__}")
     if not history.records:
-        raise ValueError("the history is empty; train first")
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    steps = history.column("step")
-    for name in ["total", *history.term_names]:
-        ax.semilogy(steps, np.abs(history.column(name)), label=name, lw=1.2 if name == "total" else 0.8)
-    for boundary in _stage_starts(history):
-        ax.axvline(boundary, color="grey", ls=":", lw=0.8)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    _save(fig, path)
+        raise ValueError("the history is empty (no training step was recorded); train first")
+    for i, record in enumerate(history.records):
+        if "step" not in record or "total" not in record:
+            raise ValueError(f"history record {i} lacks 'step' or 'total'; every record needs both")
+    keys = list(dict.fromkeys(k for r in history.records for k in r))
+    terms = [k for k in keys if k not in ("step", "stage", "total") and "/" not in k]
+    coefs = [k for k in keys if k.startswith("coef/")]
+    weights = [k for k in keys if "/" in k and not k.startswith("coef/")]
+    panels = 1 + bool(weights) + bool(coefs)
+    fig = _new_figure((7.5, 4.5 + 2.4 * (panels - 1)))
+    axes = list(fig.subplots(panels, 1, sharex=True, squeeze=False, height_ratios=(3, 2, 2)[:panels])[:, 0])
+    loss_ax = axes[0]
+    for name in ["total", *terms]:
+        steps, values = _series(history, name)
+        loss_ax.semilogy(steps, _positive(np.abs(values)), label=name, lw=1.4 if name == "total" else 0.8)
+    loss_ax.set_ylabel("loss")
+    _legend(loss_ax, len(terms) + 1)
+    panel = 1
+    if weights:
+        ax = axes[panel]
+        for name in weights:
+            ax.semilogy(*_series(history, name, positive=True), label=name, lw=0.9)
+        ax.set_ylabel("weighting")
+        _legend(ax, len(weights))
+        panel += 1
+    if coefs:
+        ax = axes[panel]
+        for name in coefs:
+            ax.plot(*_series(history, name), label=name.removeprefix("coef/"), lw=1.2)
+        ax.set_ylabel("learned coefficient")
+        _legend(ax, len(coefs))
+    starts = _stage_starts(history)
+    for ax in axes:
+        for boundary in starts:
+            ax.axvline(boundary, color="grey", ls=":", lw=0.8)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[-1].set_xlabel("step")
+    if path is not None:
+        _save(fig, path)
+    return fig
 
 
 def plot_activations(model: KAN, x: torch.Tensor, path: PathLike, *, max_edges: int = 48) -> None:
@@ -243,17 +324,187 @@ def plot_fit_prediction(
     _save(fig, path)
 
 
+def _check_comparison(comparison: object, caller: str) -> None:
+    if not isinstance(comparison, Comparison):
+        raise TypeError(f"{caller} takes the Comparison that compare() returns, got {type(comparison).__name__}")
+
+
+def _solution_kind(comparison: Comparison) -> str:
+    """'line', 'spacetime', 'plane' or 'snapshots', or a ValueError naming what is drawn."""
+    axes, time = comparison.grid.axes, comparison.time_axis
+    if len(axes) == 1:
+        return "line"
+    if len(axes) == 2:
+        return "plane" if time is None else "spacetime"
+    if len(axes) == 3 and time is not None:
+        return "snapshots"
+    raise ValueError(
+        f"plot_solution draws grids with 1 axis, 2 axes (space-time or a plane) or 3 axes of which one is "
+        f"time (a plane over time); this grid has axes {axes}"
+        + ("" if len(axes) != 3 else " and no time axis: pass time_axis= to compare()")
+        + ("" if len(axes) <= 3 else ": slice it to at most 3 axes first")
+    )
+
+
+def _space_axes(comparison: Comparison) -> tuple[int, int]:
+    """Indices of the axes drawn across and up for a plane (with or without time)."""
+    axes = comparison.grid.axes
+    if len(axes) == 2 and comparison.time_axis is not None:
+        time = axes.index(comparison.time_axis)
+        return time, 1 - time
+    space = [i for i, name in enumerate(axes) if name != comparison.time_axis]
+    return space[0], space[1]
+
+
+def _snapshot_indices(grid: GridSolution, time_axis: str | None) -> list[int]:
+    n = grid.shape[grid.axes.index(time_axis)]
+    return sorted({0, (n - 1) // 2, n - 1})
+
+
+def _aspect(across: np.ndarray, up: np.ndarray) -> float:
+    """Height over width of a plane drawn to scale, kept within readable bounds."""
+    return float(np.clip((up[-1] - up[0]) / (across[-1] - across[0]), 0.25, 4.0))
+
+
+def _draw_lines(sub, grid: GridSolution, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
+    x, label = grid.coords[0], grid.axes[0]
+    values_ax, error_ax = sub.subplots(1, 2)
+    values_ax.plot(x, reference, label=f"reference ({grid.source})", lw=1.6)
+    values_ax.plot(x, prediction, "--", label="prediction", lw=1.4)
+    values_ax.set_xlabel(label)
+    values_ax.set_ylabel(name)
+    values_ax.set_title("prediction and reference")
+    values_ax.legend()
+    error = prediction - reference
+    error_ax.plot(x, error, color="C3", lw=1.2)
+    error_ax.axhline(0.0, color="grey", lw=0.6)
+    lo, hi = _symmetric(error)
+    error_ax.set_ylim(1.05 * lo, 1.05 * hi)
+    error_ax.set_xlabel(label)
+    error_ax.set_ylabel(f"error in {name}")
+    error_ax.set_title("prediction - reference")
+    for ax in (values_ax, error_ax):
+        ax.grid(True, alpha=0.3)
+
+
+def _draw_maps(sub, comparison: Comparison, kind: str, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
+    grid = comparison.grid
+    h, v = _space_axes(comparison)
+    inside = grid.inside if (h, v) == (0, 1) else grid.inside.T
+    pred, ref = (a if (h, v) == (0, 1) else a.T for a in (prediction, reference))
+    axes = sub.subplots(1, 3, sharex=True, sharey=True)
+    lo, hi = _value_limits(pred, ref)
+    panels = [
+        ("prediction", pred, _VALUES_CMAP, (lo, hi)),
+        (f"reference ({grid.source})", ref, _VALUES_CMAP, (lo, hi)),
+        ("error (prediction - reference)", pred - ref, _ERROR_CMAP, _symmetric(pred - ref)),
+    ]
+    meshes = []
+    for ax, (title, values, cmap, limits) in zip(axes, panels):
+        meshes.append(_heat_map(ax, grid.coords[h], grid.coords[v], values, inside, cmap, limits, grid.mask is not None))
+        ax.set_title(title)
+        ax.set_xlabel(grid.axes[h])
+        if kind == "plane":
+            ax.set_aspect("equal")
+    axes[0].set_ylabel(grid.axes[v])
+    sub.colorbar(meshes[1], ax=list(axes[:2]), label=name, fraction=0.05, pad=0.02)
+    sub.colorbar(meshes[2], ax=axes[2], label=f"error in {name}", fraction=0.1, pad=0.02)
+
+
+def _draw_snapshots(sub, comparison: Comparison, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
+    grid, time_axis = comparison.grid, comparison.time_axis
+    t = grid.axes.index(time_axis)  # type: ignore[arg-type]
+    h, v = _space_axes(comparison)
+    indices = _snapshot_indices(grid, time_axis)
+    axes = sub.subplots(len(indices), 3, sharex=True, sharey=True, squeeze=False)
+    lo, hi = _value_limits(prediction, reference)
+    error_limits = _symmetric(prediction - reference)
+    masked = grid.mask is not None
+    for row, k in enumerate(indices):
+        # np.take drops the time axis; the two space axes keep their order (h before v).
+        pred, ref, inside = (np.take(a, k, axis=t) for a in (prediction, reference, grid.inside))
+        when = f"{time_axis} = {grid.coords[t][k]:.3g}"
+        panels = [
+            (f"prediction, {when}", pred, _VALUES_CMAP, (lo, hi)),
+            (f"reference, {when}", ref, _VALUES_CMAP, (lo, hi)),
+            (f"error, {when}", pred - ref, _ERROR_CMAP, error_limits),
+        ]
+        for col, (title, values, cmap, limits) in enumerate(panels):
+            ax = axes[row, col]
+            mesh = _heat_map(ax, grid.coords[h], grid.coords[v], values, inside, cmap, limits, masked)
+            ax.set_title(title, fontsize="medium")
+            ax.set_aspect("equal")
+            if col == 0:
+                ax.set_ylabel(grid.axes[v])
+            if row == len(indices) - 1:
+                ax.set_xlabel(grid.axes[h])
+            if col == 1:
+                values_mesh = mesh
+            if col == 2:
+                error_mesh = mesh
+    sub.colorbar(values_mesh, ax=list(axes[:, :2].ravel()), label=name, fraction=0.05, pad=0.02)
+    sub.colorbar(error_mesh, ax=list(axes[:, 2]), label=f"error in {name}", fraction=0.1, pad=0.02)
+
+
+def _heat_map(ax, across, up, values, inside, cmap, limits, outline):
+    """``values[i, j]`` at ``(across[i], up[j])``; points outside the domain stay blank."""
+    shown = np.ma.masked_invalid(np.where(inside, values, np.nan)).T
+    mesh = ax.pcolormesh(across, up, shown, cmap=cmap, vmin=limits[0], vmax=limits[1], shading="nearest")
+    if outline and not inside.all():
+        ax.contour(across, up, inside.T.astype(float), levels=[0.5], colors="0.35", linewidths=0.7)
+    return mesh
+
+
+def _value_limits(*arrays: np.ndarray) -> tuple[float, float]:
+    """Common colour limits of arrays, ignoring NaN (outside the domain); never an empty range."""
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays])
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo == hi:
+        pad = abs(lo) * 0.05 or 1.0
+        lo, hi = lo - pad, hi + pad
+    return lo, hi
+
+
+def _positive(values) -> np.ndarray:
+    """Values for a log axis: zero, negative and non-finite entries left out (NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def _series(history: History, key: str, *, positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and values of the records that hold ``key`` (extras may start late)."""
+    pairs = [(r["step"], r[key]) for r in history.records if key in r]
+    steps = np.array([p[0] for p in pairs], dtype=np.float64)
+    values = np.array([p[1] for p in pairs], dtype=np.float64)
+    return steps, (_positive(values) if positive else values)
+
+
+def _legend(ax, entries: int) -> None:
+    ax.legend(fontsize="small" if entries > 4 else "medium", ncols=1 if entries <= 6 else 2)
+
+
 def _stage_starts(history: History) -> list[float]:
-    stages = history.column("stage")
-    steps = history.column("step")
-    return [steps[i] for i in range(1, len(stages)) if stages[i] != stages[i - 1]]
+    """Steps at which the stage differs from the previous record's."""
+    records = [r for r in history.records if "stage" in r]
+    return [b["step"] for a, b in zip(records, records[1:]) if b["stage"] != a["stage"]]
 
 
 def _symmetric(values: np.ndarray) -> tuple[float, float]:
-    m = float(np.max(np.abs(values))) or 1.0
-    return -m, m
+    """Colour limits ``(-m, m)`` with ``m`` the largest finite magnitude (NaN outside the domain ignored)."""
+    finite = np.abs(values[np.isfinite(values)])
+    m = float(finite.max()) if finite.size else 0.0
+    return (-m, m) if m > 0 else (-1.0, 1.0)
+
+
+def _new_figure(size: tuple[float, float]) -> Figure:
+    """A figure on its own Agg canvas, at the dpi it is saved with (so pixel positions match the file)."""
+    fig = Figure(figsize=size, dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _save(fig: Figure, path: PathLike) -> None:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=_DPI)

@@ -186,3 +186,9 @@ def test_bad_combinations_name_the_fix():
         l_shape().sample("x_min", 3)
     with pytest.raises(ValueError, match="periodic conditions need a box in 'x'.*Difference"):
         l_shape().periodic_pairs("x", 4)
+
+
+def test_lshape_closure_keeps_reentrant_edges_and_drops_the_cut_squares_outer_sides():
+    lshape = Box({"x": (-1.0, 1.0), "y": (-1.0, 1.0)}) - Box({"x": (0.0, 1.0), "y": (0.0, 1.0)})
+    points = np.array([[0.0, 0.5], [0.5, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.5], [0.5, 1.0], [1.0, 1.0], [0.5, 0.5]])
+    assert lshape.inside(points).tolist() == [True, True, True, True, False, False, False, False]

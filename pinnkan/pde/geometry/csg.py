@@ -251,12 +251,12 @@ class Intersection(_Combination):
 
 
 class Difference(_Combination):
-    """The closed difference ``A \\ interior(B)`` of two domains with the same coordinates (also ``a - b``).
+    """The closure of ``A`` minus ``B`` for two domains with the same coordinates (also ``a - b``).
 
     The boundary of ``B`` inside ``A`` belongs to the result, with normals pointing into ``B``.
-    Where the boundaries of ``A`` and ``B`` overlap (the outer sides of the square cut
-    from a corner of a larger one) the closed set keeps them as slivers of zero width;
-    sampling never draws points there, since no side of them is inside.
+    Where the boundaries of ``A`` and ``B`` overlap (the outer sides of a square cut
+    from a corner of a larger one) nothing is left: those points are not limits of
+    points of the result.
     """
 
     _symbol = "-"
@@ -276,7 +276,16 @@ class Difference(_Combination):
         inside = self.a.inside(points)
         rows = np.flatnonzero(inside)
         in_b = self.b.inside(points[rows])
-        on_b = np.zeros_like(in_b)
-        on_b[in_b] = self.b.on_boundary(points[rows[in_b]])
-        inside[rows] = ~in_b | on_b
+        keep = ~in_b
+        # A point of B's boundary belongs to the closure of A minus B only if points of
+        # A outside B come arbitrarily close: probe a small step in every direction.
+        edge = np.flatnonzero(in_b)
+        edge = edge[self.b.on_boundary(points[rows[edge]])]
+        if edge.size:
+            steps = np.array([d for d in itertools.product((-1.0, 0.0, 1.0), repeat=self.dim) if any(d)])
+            steps *= self._step / np.linalg.norm(steps, axis=1, keepdims=True)
+            probes = (points[rows[edge], None, :] + steps[None]).reshape(-1, self.dim)
+            outside_b = self.a.inside(probes) & ~self.b.inside(probes)
+            keep[edge] = outside_b.reshape(edge.size, len(steps)).any(axis=1)
+        inside[rows] = keep
         return inside

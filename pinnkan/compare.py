@@ -132,7 +132,7 @@ class Comparison:
             per_output[name] = entry
         if len(self.outputs) == 1 and "error_over_time" in next(iter(per_output.values())):
             out["error_over_time"] = next(iter(per_output.values()))["error_over_time"]
-        out["outputs"] = per_output
+        out["per_output"] = per_output
         return out
 
 

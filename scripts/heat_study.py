@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from pinnkan import load_problem, solve
-from pinnkan.run.solve import versions
+from pinnkan.run.folder import versions
 
 
 def main() -> None:

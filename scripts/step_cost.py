@@ -22,8 +22,8 @@ from torch import nn
 
 from pinnkan import ConstrainedModel, Points, load_problem
 from pinnkan.models.kan import KANSpec
-from pinnkan.run.solve import versions
-from pinnkan.training.losses import CompositeLoss, sample_points
+from pinnkan.run.folder import versions
+from pinnkan.training.losses import PINNLoss
 
 
 def mlp(widths: tuple[int, ...], dtype: torch.dtype) -> nn.Module:
@@ -49,8 +49,7 @@ def main() -> None:
         "KAN[2,32,1] G=5 k=3": KANSpec(hidden=(32,)).build(2, 1, bounds, dtype=dtype),
         "KAN[2,8,8,1] G=5 k=3": KANSpec(hidden=(8, 8)).build(2, 1, bounds, dtype=dtype),
     }
-    sets = sample_points(problem, (), Points(interior=args.points), rng=np.random.default_rng(0), dtype=dtype)
-    loss = CompositeLoss(problem, (), sets)
+    loss = PINNLoss(problem, (), Points(interior=args.points), rng=np.random.default_rng(0), dtype=dtype)
     models = {name: ConstrainedModel(net, problem.hard_constraint, problem.coordinates) for name, net in nets.items()}
     times: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(args.repeats + 3):

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from pinnkan import ChebyKANSpec, MLPSpec, load_problem, solve
-from pinnkan.run.solve import Setup, versions
+from pinnkan.run.folder import versions
+from pinnkan.run.setup import Setup
 
 
 def variants(setup: Setup) -> dict[str, Setup]:

@@ -35,7 +35,7 @@ def test_every_output_is_compared_with_its_own_reference():
     assert math.isclose(result.outputs["v"].linf, 0.1 * math.sin(1.0), rel_tol=1e-10)
     assert result.rel_l2 == max(result.outputs["u"].rel_l2, result.outputs["v"].rel_l2)
     metrics = result.metrics()
-    assert set(metrics["outputs"]) == {"u", "v"} and metrics["rel_l2"] == result.rel_l2
+    assert set(metrics["per_output"]) == {"u", "v"} and metrics["rel_l2"] == result.rel_l2
     with pytest.raises(ValueError, match="read comparison.outputs"):
         result.prediction
     with pytest.raises(ValueError, match="that the model lacks"):

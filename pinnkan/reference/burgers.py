@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 from scipy.special import roots_hermite
 
+from ._checks import count, interval, positive
 from .grid import GridSolution
 
 __all__ = ["burgers_exact_grid", "burgers_hopf_cole", "solve_burgers_1d"]
@@ -72,7 +73,7 @@ def burgers_hopf_cole(
     >>> abs(float(burgers_hopf_cole(1.0, 0.7))) < 1e-14
     True
     """
-    nu = _positive(nu, "nu")
+    nu = positive(nu, "nu")
     try:
         x, t = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(t, dtype=np.float64))
     except ValueError:
@@ -92,7 +93,7 @@ def burgers_hopf_cole(
                 f"nu * t up to {nu * float(t.max()):.3g} needs {nodes} quadrature nodes (more than "
                 f"{_MAX_NODES}); pass nodes= explicitly, or use solve_burgers_1d for such long times"
             )
-    nodes = _count(nodes, "nodes", minimum=2)
+    nodes = count(nodes, "nodes", minimum=2)
 
     z, log_w = _hermite_rule(nodes)  # (n,), (n,)
     out = np.empty(x.size)
@@ -214,7 +215,7 @@ def solve_burgers_1d(
     nu, x, times = _checked_grid(nu, x_range, t_range, nx, nt)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS} (stiff integrators), got {method!r}")
-    rtol, atol = _positive(rtol, "rtol"), _positive(atol, "atol")
+    rtol, atol = positive(rtol, "rtol"), positive(atol, "atol")
 
     rhs, jacobian = _semi_discrete(nx, 2.0 / (nx - 1), nu)
     result = solve_ivp(
@@ -289,39 +290,15 @@ def _default_nodes(nu: float, t_max: float) -> int:
 def _checked_grid(
     nu: float, x_range: tuple[float, float], t_range: tuple[float, float], nx: int, nt: int
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    nu = _positive(nu, "nu")
-    a, b = _range(x_range, "x_range")
+    nu = positive(nu, "nu")
+    a, b = interval(x_range, "x_range")
     if (a, b) != (-1.0, 1.0):
         raise ValueError(
             f"x_range must be (-1, 1), got ({a}, {b}): the initial condition -sin(pi x) and the "
             f"Hopf–Cole formula hold on [-1, 1] only; rescale x to [-1, 1] (and nu with it)"
         )
-    t0, t1 = _range(t_range, "t_range")
+    t0, t1 = interval(t_range, "t_range")
     if t0 < 0:
         raise ValueError(f"t_range must start at t0 >= 0 (the initial condition is at t = 0), got ({t0}, {t1})")
-    nx, nt = _count(nx, "nx"), _count(nt, "nt")
+    nx, nt = count(nx, "nx"), count(nt, "nt")
     return nu, np.linspace(a, b, nx), np.linspace(t0, t1, nt)
-
-
-def _positive(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _range(pair: tuple[float, float], name: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in pair)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair (lo, hi), got {pair!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite with lo < hi, got ({lo}, {hi})")
-    return lo, hi
-
-
-def _count(value: int, name: str, minimum: int = 3) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from ._checks import count, interval, positive
 from .grid import GridSolution
 
 __all__ = ["DirichletEnd", "NeumannEnd", "solve_heat_1d"]
@@ -85,14 +86,14 @@ def solve_heat_1d(
     >>> sol.values.shape
     (201, 101)
     """
-    alpha = _positive(alpha, "alpha")
-    a, b = _range(x_range, "x_range")
-    t0, t1 = _range(t_range, "t_range")
+    alpha = positive(alpha, "alpha")
+    a, b = interval(x_range, "x_range")
+    t0, t1 = interval(t_range, "t_range")
     for name, end in (("left", left), ("right", right)):
         if not isinstance(end, (DirichletEnd, NeumannEnd)):
             raise TypeError(f"{name} must be DirichletEnd(value=...) or NeumannEnd(flux=...), got {end!r}")
-    nx, nt = _count(nx, "nx"), _count(nt, "nt")
-    save_nx, save_nt = _count(save_nx, "save_nx", 2), _count(save_nt, "save_nt", 2)
+    nx, nt = count(nx, "nx"), count(nt, "nt")
+    save_nx, save_nt = count(save_nx, "save_nx", 2), count(save_nt, "save_nt", 2)
     if (nx - 1) % (save_nx - 1):
         raise ValueError(f"(nx - 1) must be a multiple of (save_nx - 1); e.g. nx = {(save_nx - 1) * 10 + 1}")
     if nt % (save_nt - 1):
@@ -161,25 +162,3 @@ def _at(f: TimeFunction, t: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"boundary data is not finite at t = {t}; check the end conditions")
     return value
-
-
-def _positive(value: float, name: str) -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _range(pair: tuple[float, float], name: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in pair)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair (lo, hi), got {pair!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite with lo < hi, got ({lo}, {hi})")
-    return lo, hi
-
-
-def _count(value: int, name: str, minimum: int = 3) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)

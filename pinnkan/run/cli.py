@@ -151,8 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "list":
-        for name, path in list_problems().items():
-            print(f"{name:12s} {load_problem(path).problem.description}")
+        problems = list_problems()
+        width = max(map(len, problems), default=0)
+        for name, path in problems.items():
+            print(f"{name:{width}s}  {load_problem(path).problem.description}")
         return 0
     if args.command == "plot":
         try:

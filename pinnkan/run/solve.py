@@ -23,7 +23,8 @@ from ..models.kan import KANSpec
 from ..pde.auto_constraint import auto_constraint
 from ..pde.coefficients import CoefficientSet
 from ..pde.pinn import PINN
-from ..pde.problem import Problem
+from ..pde.conditions import Batch
+from ..pde.problem import Problem, condition_points
 from ..pde.transforms import ConstrainedModel, OutputTransform
 from ..training.losses import PINNLoss
 from ..training.trainer import Trainer, TrainResult
@@ -55,6 +56,9 @@ class Solution:
         The PDE residual's points at the end of training (N, d).
     constraint : str
         Which conditions were built into the output, or why none were.
+    condition_errors : dict
+        For every loss term of the conditions, the largest and the root-mean-square
+        residual on 1,000 fresh points after training (how well each condition holds).
     """
 
     problem: Problem
@@ -66,6 +70,7 @@ class Solution:
     dtype: torch.dtype
     samples: torch.Tensor
     constraint: str
+    condition_errors: dict[str, dict[str, float]]
 
     @property
     def net(self) -> nn.Module:
@@ -93,6 +98,7 @@ class Solution:
             "seed": self.seed,
             "coefficients": self.coefficients,
             "hard_constraint": self.constraint,
+            "condition_errors": self.condition_errors,
             "final_losses": self.train.history.final(),
             "setup": self.setup.describe(),
             "versions": versions(),
@@ -187,10 +193,28 @@ def solve(
     if grid is not None:
         exact = problem.exact_values if problem.exact is not None else None
         comparison = compare(model, grid, outputs=problem.outputs, exact=exact, time_axis=problem.time)
-    solution = Solution(problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint)
+    errors = condition_errors(problem, model, rng=np.random.default_rng(seed + 1))
+    solution = Solution(problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors)
     if folder is not None:
         write_run_folder(solution, folder)
     return solution
+
+
+def condition_errors(
+    problem: Problem, model: PINN, *, rng: np.random.Generator, n: int = 1000
+) -> dict[str, dict[str, float]]:
+    """Largest and root-mean-square residual of every condition term on ``n`` fresh points (all of a data set)."""
+    param = next(model.parameters())
+    errors = {}
+    for condition in problem.conditions:
+        batch = condition_points(problem.domain, condition, n, rng)
+        batch = Batch(*(None if t is None else t.to(dtype=param.dtype, device=param.device) for t in
+                        (batch.points, batch.normals, batch.data)))
+        field = problem.field(model, batch.points, coefficients=model.coefficient_values())
+        for key, r in condition.residuals(field, batch).items():
+            r = r.detach().abs().double()
+            errors[key or condition.name] = {"max_abs": float(r.max()), "rms": float(torch.sqrt(torch.mean(r**2)))}
+    return errors
 
 
 def _constraint(problem: Problem, setup: Setup) -> tuple[OutputTransform | None, str]:

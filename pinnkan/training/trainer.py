@@ -52,10 +52,10 @@ class History:
         return [k for k in self.records[-1] if k not in ("step", "stage", "total") and "/" not in k]
 
     def final(self) -> dict[str, float]:
-        """The last record's total and terms."""
+        """The last record's total and loss terms (without the extra figures)."""
         if not self.records:
             return {}
-        return {k: v for k, v in self.records[-1].items() if k not in ("step", "stage")}
+        return {k: v for k, v in self.records[-1].items() if k not in ("step", "stage") and "/" not in k}
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ def test_cli_solve_user_problem_file(tmp_path, capsys):
         (["solve", "heat1d", "--extend", "5", "--steps", "1,1"], "larger grid than the model's G=5"),
         (["solve", "heat1d", "--model", "mlp", "--extend", "10"], "needs a B-spline KAN model"),
         (["plot", "nowhere"], "does not exist; give a run folder"),
+        (["solve", "heat1d", "--weighting", "magic"], "--weighting takes one or more of"),
+        (["solve", "heat1d", "--weighting", "equal,gradnorm"], "(equal alone)"),
+        (["solve", "heat1d", "--resampling", "often"], "invalid choice"),
     ],
 )
 def test_cli_errors_name_the_fix(argv, message, capsys, tmp_path):
@@ -116,3 +119,15 @@ def test_extend_refines_the_grid_and_plot_draws_the_run(tmp_path, capsys):
     assert main(["plot", str(tmp_path)]) == 0
     for name in ("activations.png", "network.png"):
         assert (tmp_path / name).stat().st_size > 10_000, name
+
+
+def test_weighting_and_resampling_from_the_command_line(tmp_path):
+    args = ["solve", "heat1d", "--soft", "--weighting", "causal,gradnorm", "--resampling", "rar",
+            "--steps", "30,5", "--out", str(tmp_path), "--no-progress", "--dtype", "float64"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [w["weighting"] for w in report["setup"]["weighting"]] == ["Causal", "GradNorm"]
+    assert report["setup"]["resampling"]["resampling"] == "RAR"
+    assert report["hard_constraint"].startswith("none")
+    assert set(report["condition_errors"]) == {"initial", "dirichlet_boundary"}
+    assert set(report["final_losses"]) == {"total", "pde", "initial", "dirichlet_boundary"}

@@ -1,0 +1,34 @@
+"""Input checks shared by the reference solvers: positive numbers, ranges, grid counts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def positive(value: float, name: str) -> float:
+    """``value`` as a float, or a TypeError/ValueError naming ``name`` unless it is a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def interval(pair: tuple[float, float], name: str) -> tuple[float, float]:
+    """``(lo, hi)`` as floats, or an error unless it is a finite pair with ``lo < hi``."""
+    try:
+        lo, hi = (float(v) for v in pair)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair (lo, hi), got {pair!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be finite with lo < hi, got ({lo}, {hi})")
+    return lo, hi
+
+
+def count(value: int, name: str, minimum: int = 3) -> int:
+    """``value`` as an int, or a ValueError unless it is an int ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)

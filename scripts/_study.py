@@ -1,0 +1,80 @@
+"""Shared by the study scripts: run labelled solves, print a markdown table, write the figures as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from pinnkan import Problem, Setup, solve
+from pinnkan.run.folder import versions
+
+
+@dataclass(frozen=True)
+class Case:
+    """One solve of a study: a label, the problem and its setup."""
+
+    label: str
+    problem: Problem
+    setup: Setup
+
+
+def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict[str, object]]:
+    """Solve every case for every seed, printing one line each; return the rows."""
+    rows = []
+    for case in cases:
+        for seed in seeds:
+            report = solve(case.problem, case.setup, seed=seed, dtype=dtype, progress=False).report()
+            setup = report["setup"]
+            rows.append(
+                {
+                    "case": case.label,
+                    "problem": report["problem"],
+                    "seed": seed,
+                    "dtype": dtype,
+                    "model": report["model"],
+                    "params": report["params"],
+                    "rel_l2": report.get("rel_l2"),
+                    "linf": report.get("linf"),
+                    "train_seconds": report["train_seconds"],
+                    "steps": report["steps"],
+                    "weighting": [w["weighting"] for w in setup["weighting"]],
+                    "resampling": None if setup["resampling"] is None else setup["resampling"]["resampling"],
+                    "stages": [f"{s['stage']} {s['steps']}" for s in setup["stages"] if "steps" in s],
+                    "hard_constraint": report["hard_constraint"],
+                    "coefficients": report["coefficients"],
+                    "condition_errors": report["condition_errors"],
+                    "message": report["message"],
+                }
+            )
+            r = rows[-1]
+            print(f"{r['case']:28s} seed {seed}: rel_l2 {r['rel_l2']:.2e}  {r['train_seconds']:.0f} s  "
+                  f"{r['steps']} steps  {r['model']}", flush=True)
+    return rows
+
+
+def markdown(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
+    """The rows as a markdown table of the given columns (floats in short scientific form)."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.3g}" if 0.01 <= abs(value) < 1000 else f"{value:.2e}"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(map(str, value)) or "-"
+        return str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def save(rows: Sequence[dict[str, object]], path: str | Path, **extra: object) -> None:
+    """Write the rows with the machine's thread count and the versions to ``path`` (JSON)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**extra, "threads": torch.get_num_threads(), "versions": versions(), "rows": list(rows)}
+    out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"wrote {out}")

@@ -6,6 +6,7 @@ directly, so nothing touches pyplot's global state.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 
@@ -81,17 +82,24 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
     else:
         h, v = _space_axes(comparison)
         aspect = _aspect(grid.coords[h], grid.coords[v])
-        panel = min(3.6 if kind == "plane" else 3.0, 4.2 / aspect)
-        rows = 1 if kind == "plane" else len(_snapshot_indices(grid, comparison.time_axis))
-        width = 3 * panel + 3.0
-        sizes = [rows * (panel * aspect + 0.55) + 0.6] * n_out
+        # inches of panel to scale, plus room for titles, tick labels and colour bars
+        # (measured from drawn figures, so that the panels fill their slots); a tall
+        # domain gets narrow panels in slots kept wide enough for their titles
+        if kind == "plane":
+            panel = min(3.6, 4.2 / aspect)
+            width, block = 3 * max(panel, 2.0) + 3.6, panel * aspect + 0.95
+        else:
+            panel = min(3.0, 3.6 / aspect)
+            rows = len(_snapshot_indices(grid, comparison.time_axis))
+            width, block = 3 * max(panel, 1.8) + 3.2, rows * (panel * aspect + 0.4) + 0.65
+        sizes = [block] * n_out
     fig = _new_figure((width, sum(sizes)))
     subfigs = fig.subfigures(n_out, 1, squeeze=False, height_ratios=sizes)[:, 0]
     for sub, (name, errors) in zip(subfigs, comparison.outputs.items()):
         title = f"{name}: relative L2 error {errors.rel_l2:.2e}, max error {errors.linf:.2e}"
         if errors.rel_l2_exact is not None and grid.source != "exact":
             title += f" (relative L2 error against the exact solution {errors.rel_l2_exact:.2e})"
-        sub.suptitle(title)
+        sub.suptitle(title, fontweight="bold")
         reference = np.where(grid.inside, errors.reference, np.nan)
         if kind == "line":
             _draw_lines(sub, grid, name, errors.prediction, reference)
@@ -128,7 +136,6 @@ def plot_error_over_time(comparison: Comparison, path: PathLike | None = None) -
     return fig
 
 
-
 def plot_history(history: History, path: PathLike | None = None) -> Figure:
     """Every loss term and the total per step (log scale), with the extra figures below.
 
@@ -154,17 +161,23 @@ def plot_history(history: History, path: PathLike | None = None) -> Figure:
     panels = 1 + bool(weights) + bool(coefs)
     fig = _new_figure((7.5, 4.5 + 2.4 * (panels - 1)))
     axes = list(fig.subplots(panels, 1, sharex=True, squeeze=False, height_ratios=(3, 2, 2)[:panels])[:, 0])
+    # a term keeps its colour on every panel: weight/pde is drawn in the colour of pde
+    colour = {name: f"C{i % 10}" for i, name in enumerate(["total", *terms])}
     loss_ax = axes[0]
     for name in ["total", *terms]:
         steps, values = _series(history, name)
-        loss_ax.semilogy(steps, _positive(np.abs(values)), label=name, lw=1.4 if name == "total" else 0.8)
+        lw = 1.4 if name == "total" else 0.8
+        loss_ax.semilogy(steps, _positive(np.abs(values)), label=name, color=colour[name], lw=lw)
     loss_ax.set_ylabel("loss")
     _legend(loss_ax, len(terms) + 1)
     panel = 1
     if weights:
         ax = axes[panel]
+        families = list(dict.fromkeys(name.split("/", 1)[0] for name in weights))
         for name in weights:
-            ax.semilogy(*_series(history, name, positive=True), label=name, lw=0.9)
+            family, term = name.split("/", 1)
+            style = ("-", "--", "-.")[families.index(family) % 3]  # dotted lines mark stages
+            ax.semilogy(*_series(history, name, positive=True), style, label=name, color=colour.get(term), lw=0.9)
         ax.set_ylabel("weighting")
         _legend(ax, len(weights))
         panel += 1
@@ -387,7 +400,10 @@ def _draw_lines(sub, grid: GridSolution, name: str, prediction: np.ndarray, refe
         ax.grid(True, alpha=0.3)
 
 
-def _draw_maps(sub, comparison: Comparison, kind: str, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
+def _draw_maps(
+    sub, comparison: Comparison, kind: str, name: str, prediction: np.ndarray, reference: np.ndarray
+) -> None:
+    """One row: prediction, reference, error as heat maps."""
     grid = comparison.grid
     h, v = _space_axes(comparison)
     inside = grid.inside if (h, v) == (0, 1) else grid.inside.T
@@ -397,7 +413,7 @@ def _draw_maps(sub, comparison: Comparison, kind: str, name: str, prediction: np
     panels = [
         ("prediction", pred, _VALUES_CMAP, (lo, hi)),
         (f"reference ({grid.source})", ref, _VALUES_CMAP, (lo, hi)),
-        ("error (prediction - reference)", pred - ref, _ERROR_CMAP, _symmetric(pred - ref)),
+        ("prediction - reference", pred - ref, _ERROR_CMAP, _symmetric(pred - ref)),
     ]
     meshes = []
     for ax, (title, values, cmap, limits) in zip(axes, panels):
@@ -407,11 +423,19 @@ def _draw_maps(sub, comparison: Comparison, kind: str, name: str, prediction: np
         if kind == "plane":
             ax.set_aspect("equal")
     axes[0].set_ylabel(grid.axes[v])
-    sub.colorbar(meshes[1], ax=list(axes[:2]), label=name, fraction=0.05, pad=0.02)
-    sub.colorbar(meshes[2], ax=axes[2], label=f"error in {name}", fraction=0.1, pad=0.02)
+    if kind == "plane":
+        # a bar inset into the panel keeps the panel's height when the aspect shrinks it
+        sub.colorbar(meshes[1], cax=axes[1].inset_axes((1.04, 0.0, 0.05, 1.0)), label=name)
+        sub.colorbar(meshes[2], cax=axes[2].inset_axes((1.04, 0.0, 0.05, 1.0)), label=f"error in {name}")
+    else:
+        sub.colorbar(meshes[1], ax=list(axes[:2]), label=name, fraction=0.05, pad=0.02)
+        sub.colorbar(meshes[2], ax=axes[2], label=f"error in {name}", fraction=0.1, pad=0.02)
 
 
-def _draw_snapshots(sub, comparison: Comparison, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
+def _draw_snapshots(
+    sub, comparison: Comparison, name: str, prediction: np.ndarray, reference: np.ndarray
+) -> None:
+    """Rows of times, columns prediction, reference, error."""
     grid, time_axis = comparison.grid, comparison.time_axis
     t = grid.axes.index(time_axis)  # type: ignore[arg-type]
     h, v = _space_axes(comparison)
@@ -442,8 +466,10 @@ def _draw_snapshots(sub, comparison: Comparison, name: str, prediction: np.ndarr
                 values_mesh = mesh
             if col == 2:
                 error_mesh = mesh
-    sub.colorbar(values_mesh, ax=list(axes[:, :2].ravel()), label=name, fraction=0.05, pad=0.02)
-    sub.colorbar(error_mesh, ax=list(axes[:, 2]), label=f"error in {name}", fraction=0.1, pad=0.02)
+    # aspect: a colour bar beside several rows runs their full height.
+    long = 20 * len(indices)
+    sub.colorbar(values_mesh, ax=list(axes[:, :2].ravel()), label=name, fraction=0.05, pad=0.02, aspect=long)
+    sub.colorbar(error_mesh, ax=list(axes[:, 2]), label=f"error in {name}", fraction=0.1, pad=0.02, aspect=long)
 
 
 def _heat_map(ax, across, up, values, inside, cmap, limits, outline):
@@ -488,7 +514,7 @@ def _legend(ax, entries: int) -> None:
 def _stage_starts(history: History) -> list[float]:
     """Steps at which the stage differs from the previous record's."""
     records = [r for r in history.records if "stage" in r]
-    return [b["step"] for a, b in zip(records, records[1:]) if b["stage"] != a["stage"]]
+    return [b["step"] for a, b in itertools.pairwise(records) if b["stage"] != a["stage"]]
 
 
 def _symmetric(values: np.ndarray) -> tuple[float, float]:
@@ -501,6 +527,7 @@ def _symmetric(values: np.ndarray) -> tuple[float, float]:
 def _new_figure(size: tuple[float, float]) -> Figure:
     """A figure on its own Agg canvas, at the dpi it is saved with (so pixel positions match the file)."""
     fig = Figure(figsize=size, dpi=_DPI, layout="constrained")
+    fig.get_layout_engine().set(h_pad=0.08, w_pad=0.06)  # room between titles, tick labels
     FigureCanvasAgg(fig)
     return fig
 

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import torch
+
 from ..kan_tools.regularization import Regularization
 from ..models.base import ModelSpec
 from ..models.kan import KANSpec
@@ -189,5 +191,6 @@ def resolve(setup: Setup, problem: Problem, *, soft_conditions: int | None = Non
 
 
 def _parameter_count(spec: ModelSpec, dim: int, outputs: int) -> int:
-    net = spec.build(dim, outputs, ([0.0] * dim, [1.0] * dim))
-    return sum(p.numel() for p in net.parameters())
+    with torch.random.fork_rng(devices=[]):  # building initialises: leave the caller's generator alone
+        net = spec.build(dim, outputs, ([0.0] * dim, [1.0] * dim))
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)

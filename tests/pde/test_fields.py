@@ -136,3 +136,12 @@ def test_names_that_would_be_ambiguous_are_refused():
         Field(model, p, ("x", "t"), ("u", "v"), coefficients={"k_0": 1.0})
     with pytest.raises(AttributeError, match="stationary"):
         Field(model, p, ("x", "y"), ("u", "v")).u_t
+
+
+def test_third_derivative_and_laplacian_in_one_dimension():
+    x = torch.linspace(-1, 1, 41, dtype=F64)[:, None]
+    f = Field(lambda p: torch.sin(3 * p) + p**4, x, ("x",))
+    s = x[:, 0]
+    assert torch.allclose(f.u_xxx.detach(), -27 * torch.cos(3 * s) + 24 * s, rtol=0, atol=1e-10)
+    assert torch.allclose(f.laplacian().detach(), -9 * torch.sin(3 * s) + 12 * s**2, rtol=0, atol=1e-10)
+    assert torch.allclose(f.div("u").detach(), 3 * torch.cos(3 * s) + 4 * s**3, rtol=0, atol=1e-10)

@@ -5,7 +5,17 @@ import math
 
 import torch
 
-from pinnkan import BFGS, Adam, Dirichlet, Interval, KANSpec, Points, Problem, Setup, solve
+from pinnkan import (
+    BFGS,
+    Adam,
+    Dirichlet,
+    Interval,
+    KANSpec,
+    Points,
+    Problem,
+    Setup,
+    solve,
+)
 
 # u' = v, v' = -u on [0, pi/2] with u(0) = 0, v(0) = 1: u = sin, v = cos.
 OSCILLATOR = Problem(
@@ -35,3 +45,11 @@ def test_a_two_output_system_is_solved_and_reported_per_output(tmp_path):
     # the automatic hard constraint is for single outputs; both starts stay in the loss and hold
     assert report["hard_constraint"].startswith("no automatic hard constraint for systems")
     assert report["condition_errors"]["start_v"]["max_abs"] < 1e-4
+
+
+def test_solve_leaves_the_callers_random_state_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    setup = Setup(points=Points(interior=16, boundary=1), stages=(Adam(steps=2),))
+    solve(OSCILLATOR, setup, progress=False)
+    assert torch.equal(torch.get_rng_state(), before)

@@ -30,13 +30,14 @@ __all__ = ["Resampling", "Resample", "RAD", "RAR"]
 
 
 class Resampling(ABC):
-    """A strategy that changes the loss terms' points every ``every`` steps."""
+    """A strategy that changes the loss terms' points every ``every`` steps from step ``start`` on."""
 
     every: int
+    start: int
 
     def due(self, step: int) -> bool:
         """Whether to act after ``step`` (1-based)."""
-        return step % self.every == 0
+        return step >= self.start and step % self.every == 0
 
     @abstractmethod
     def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
@@ -52,6 +53,11 @@ def _check_every(name: str, every: object) -> None:
         raise ValueError(f"{name}.every must be a positive int (steps between resamplings), got {every!r}")
 
 
+def _check_start(name: str, start: object) -> None:
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise ValueError(f"{name}.start must be an int >= 0 (the first step that may resample), got {start!r}")
+
+
 def _check_candidates(name: str, candidates: object) -> None:
     if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
         raise ValueError(f"{name}.candidates must be an int >= 1 (a multiple of the PDE points), got {candidates!r}")
@@ -59,12 +65,14 @@ def _check_candidates(name: str, candidates: object) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class Resample(Resampling):
-    """Fresh points for every sampled term (PDE and conditions) every ``every`` steps."""
+    """Fresh points for every sampled term (PDE and conditions) every ``every`` steps from step ``start``."""
 
     every: int
+    start: int = 0
 
     def __post_init__(self) -> None:
         _check_every("Resample", self.every)
+        _check_start("Resample", self.start)
 
     def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
         count = loss.redraw(rng)
@@ -85,15 +93,19 @@ class RAD(Resampling):
         Uniform share ``>= 0`` (keeps some points everywhere).
     candidates : int
         Candidates per PDE point, drawn uniformly from the domain each time.
+    start : int
+        The first step that may redistribute (e.g. once a first solution has formed).
     """
 
     every: int = 500
     k: float = 1.0
     c: float = 1.0
     candidates: int = 10
+    start: int = 0
 
     def __post_init__(self) -> None:
         _check_every("RAD", self.every)
+        _check_start("RAD", self.start)
         _check_candidates("RAD", self.candidates)
         if not (isinstance(self.k, (int, float)) and np.isfinite(self.k) and self.k >= 0):
             raise ValueError(f"RAD.k must be a finite number >= 0, got {self.k!r}")
@@ -124,15 +136,19 @@ class RAR(Resampling):
         Candidates per current PDE point, drawn uniformly from the domain each time.
     max_points : int, optional
         Stop adding once the PDE term has this many points.
+    start : int
+        The first step that may add points (e.g. once a first solution has formed).
     """
 
     every: int = 500
     add: int = 100
     candidates: int = 10
     max_points: int | None = None
+    start: int = 0
 
     def __post_init__(self) -> None:
         _check_every("RAR", self.every)
+        _check_start("RAR", self.start)
         _check_candidates("RAR", self.candidates)
         if isinstance(self.add, bool) or not isinstance(self.add, int) or self.add < 1:
             raise ValueError(f"RAR.add must be a positive int, got {self.add!r}")

@@ -49,6 +49,8 @@ def test_rar_adds_the_points_with_the_largest_residual():
     assert after.shape == (1050, 1) and np.array_equal(after[:1000], before)
     # the 50 largest of 10,000 uniform candidates of r = -x: all beyond the 99th percentile
     assert after[1000:, 0].min() > 0.985
+    late = _loss(RAR(every=5, add=50, start=10), n=1000)
+    assert late.after_step(5, _zero, adaptive=True) is None and late.after_step(10, _zero, adaptive=True)
     capped = _loss(RAR(every=1, add=50, max_points=1020), n=1000)
     capped.after_step(1, _zero, adaptive=True)
     assert capped.pde_points().shape[0] == 1020
@@ -87,6 +89,7 @@ def test_points_and_generator_survive_a_state_round_trip():
         (lambda: RAR(add=0), "add must be a positive int"),
         (lambda: RAR(candidates=0), "candidates must be an int >= 1"),
         (lambda: Resample(every=-5), "every must be a positive int"),
+        (lambda: RAR(start=-1), "start must be an int >= 0"),
     ],
 )
 def test_bad_settings_name_the_fix(make, match):

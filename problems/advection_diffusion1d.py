@@ -3,6 +3,8 @@
 u(x, 0) = sin(x) + 0.5 sin(2 x); each Fourier mode travels at speed c and decays like exp(-nu k^2 t):
 u = exp(-nu t) sin(x - c t) + 0.5 exp(-4 nu t) sin(2 (x - c t)), with c = 1 and nu = 0.05. Periodicity
 (value and slope across the ends) is a loss term on paired points; the initial value is built in.
+The setup trains in float64: in float32 training stalls with u mismatched across the ends by ~8e-4,
+in float64 the mismatch ends below 1e-4 (about 2.5x the time).
 """
 
 import math
@@ -43,4 +45,5 @@ setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=5),
     points=Points(interior=1000, boundary=200),
     stages=(Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=2000)),
+    dtype="float64",
 )

@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     solve_p.add_argument("--out", help="run folder (default: runs/NAME)")
     solve_p.add_argument("--steps", type=_steps, help="steps per stage, e.g. 5000,500")
     solve_p.add_argument("--seed", type=int, default=0, help="seed for points and initialisation")
-    solve_p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    solve_p.add_argument(
+        "--dtype", choices=sorted(DTYPES), help="precision (default: the problem's setup, else float32)"
+    )
     solve_p.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
     solve_p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve_p.add_argument("--soft", action="store_true", help="enforce every condition through the loss")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -29,11 +29,9 @@ from ..pde.transforms import ConstrainedModel, OutputTransform
 from ..training.losses import PINNLoss
 from ..training.trainer import Trainer, TrainResult
 from .folder import check_output_folder, versions, write_run_folder
-from .setup import Setup, resolve
+from .setup import DTYPES, Setup, dtype_name, resolve
 
 __all__ = ["Solution", "solve", "DTYPES"]
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ def solve(
     setup: Setup | None = None,
     *,
     seed: int = 0,
-    dtype: torch.dtype | str = torch.float32,
+    dtype: torch.dtype | str | None = None,
     device: torch.device | str | None = None,
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
@@ -130,8 +128,9 @@ def solve(
     seed : int
         Fixes the points, their resampling and the initial parameters. The caller's
         global random state is left as it was.
-    dtype : torch.dtype or {"float32", "float64"}
-        Precision of the model and of training.
+    dtype : torch.dtype or {"float32", "float64"}, optional
+        Precision of the model and of training: the setup's (float32 unless it says)
+        when None.
     device : torch.device or str, optional
         Where to train (CPU by default).
     out : path, optional
@@ -147,7 +146,8 @@ def solve(
     setup = Setup() if setup is None else setup
     if not isinstance(setup, Setup):
         raise TypeError(f"setup must be a Setup, got {type(setup).__name__}")
-    dtype = _dtype(dtype)
+    if dtype is not None:
+        setup = replace(setup, dtype=dtype_name(dtype))
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
     device = _device(device)
@@ -158,6 +158,7 @@ def solve(
     transform, constraint = _constraint(problem, setup)
     soft = tuple(c for c in problem.conditions if transform is None or not transform.covers(c))
     setup = resolve(setup, problem, soft_conditions=len(soft))
+    dtype = DTYPES[setup.dtype]  # type: ignore[index]
     if setup.regularization is not None and setup.regularization.active and not isinstance(setup.model, KANSpec):
         raise ValueError(f"Regularization penalises B-spline KAN edges; the model is {setup.model.kind}: use KANSpec")  # type: ignore[union-attr]
     # The reference is cheap next to training: build it first so a broken one fails early.
@@ -245,16 +246,6 @@ def _build_model(
         )
     body: nn.Module = net if transform is None else ConstrainedModel(net, transform, problem.coordinates)
     return PINN(body, CoefficientSet(problem.coefficients, dtype=dtype, device=device))
-
-
-def _dtype(dtype: torch.dtype | str) -> torch.dtype:
-    if isinstance(dtype, str):
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
-        return DTYPES[dtype]
-    if dtype not in DTYPES.values():
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    return dtype
 
 
 def _device(device: torch.device | str | None) -> torch.device | None:

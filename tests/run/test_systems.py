@@ -2,7 +2,9 @@
 
 import json
 import math
+from dataclasses import replace
 
+import pytest
 import torch
 
 from pinnkan import (
@@ -53,3 +55,18 @@ def test_solve_leaves_the_callers_random_state_alone():
     setup = Setup(points=Points(interior=16, boundary=1), stages=(Adam(steps=2),))
     solve(OSCILLATOR, setup, progress=False)
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_precision_comes_from_the_setup_unless_the_call_names_one():
+    setup = Setup(points=Points(interior=16, boundary=1), stages=(Adam(steps=1),), dtype=torch.float64)
+    assert setup.dtype == "float64"
+    chosen = solve(OSCILLATOR, setup, progress=False)
+    assert chosen.dtype == torch.float64 and chosen.report()["setup"]["dtype"] == "float64"
+    assert next(chosen.model.parameters()).dtype == torch.float64
+    overridden = solve(OSCILLATOR, setup, dtype="float32", progress=False)
+    assert next(overridden.model.parameters()).dtype == torch.float32
+    assert solve(OSCILLATOR, replace(setup, dtype=None), progress=False).dtype == torch.float32
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        Setup(dtype="half")
+    with pytest.raises(ValueError, match="dtype must be torch.float32, torch.float64"):
+        solve(OSCILLATOR, setup, dtype=torch.int32, progress=False)

@@ -8,7 +8,8 @@ points the loss terms own:
   dense candidate set with probability ``p(x) ~ |r(x)|^k / mean |r|^k + c``
   (Wu, Zhu, Tan, Kartha & Lu 2023).
 * :class:`RAR` (residual-based adaptive refinement) adds the ``add`` candidates
-  with the largest residual ``|r(x)|`` to the PDE points (Lu, Meng, Mao & Karniadakis 2021).
+  with the largest residual ``|r(x)|`` to the PDE points (Lu, Meng, Mao & Karniadakis 2021),
+  or, given ``k``, ``add`` candidates drawn with RAD's density (RAR-D, Wu et al. 2023).
 
 Quasi-Newton stages never resample: their curvature estimates assume a fixed
 objective. The points live in the loss's state, so resumed runs continue on them.
@@ -56,6 +57,22 @@ def _check_every(name: str, every: object) -> None:
 def _check_start(name: str, start: object) -> None:
     if isinstance(start, bool) or not isinstance(start, int) or start < 0:
         raise ValueError(f"{name}.start must be an int >= 0 (the first step that may resample), got {start!r}")
+
+
+def _check_density(name: str, k: object, c: object) -> None:
+    if not (isinstance(k, (int, float)) and np.isfinite(k) and k >= 0):
+        raise ValueError(f"{name}.k must be a finite number >= 0, got {k!r}")
+    if not (isinstance(c, (int, float)) and np.isfinite(c) and c >= 0) or (k == 0 and c == 0):
+        raise ValueError(f"{name}.c must be a finite number >= 0 (and k, c not both 0), got {c!r}")
+
+
+def _draw_by_residual(
+    loss: PINNLoss, model: nn.Module, pool: np.ndarray, n: int, k: float, c: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Indices of ``n`` distinct candidates drawn with probability ``~ |r|^k / mean |r|^k + c``."""
+    size = loss.residual_size(model, pool) ** k
+    density = size / max(float(size.mean()), np.finfo(float).tiny) + c
+    return rng.choice(pool.shape[0], size=n, replace=False, p=density / density.sum())
 
 
 def _check_candidates(name: str, candidates: object) -> None:
@@ -107,24 +124,22 @@ class RAD(Resampling):
         _check_every("RAD", self.every)
         _check_start("RAD", self.start)
         _check_candidates("RAD", self.candidates)
-        if not (isinstance(self.k, (int, float)) and np.isfinite(self.k) and self.k >= 0):
-            raise ValueError(f"RAD.k must be a finite number >= 0, got {self.k!r}")
-        if not (isinstance(self.c, (int, float)) and np.isfinite(self.c) and self.c >= 0) or (self.k == 0 and self.c == 0):
-            raise ValueError(f"RAD.c must be a finite number >= 0 (and k, c not both 0), got {self.c!r}")
+        _check_density("RAD", self.k, self.c)
 
     def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
         n = loss.pde_points().shape[0]
         pool = loss.sample_interior(n * self.candidates, rng)
-        size = loss.residual_size(model, pool) ** self.k
-        density = size / max(float(size.mean()), np.finfo(float).tiny) + self.c
-        chosen = rng.choice(pool.shape[0], size=n, replace=False, p=density / density.sum())
-        loss.set_pde_points(pool[chosen])
+        loss.set_pde_points(pool[_draw_by_residual(loss, model, pool, n, self.k, self.c, rng)])
         return f"redistributed {n} PDE points by residual"
 
 
 @dataclass(frozen=True, kw_only=True)
 class RAR(Resampling):
     """Residual-based adaptive refinement: add the ``add`` candidates with the largest ``|r|`` to the PDE points.
+
+    With ``k`` given, the ``add`` points are drawn from the candidates with probability
+    ``~ |r|^k / mean |r|^k + c`` instead (RAR-D): they favour large residuals without
+    all landing in one spot.
 
     Parameters
     ----------
@@ -138,6 +153,10 @@ class RAR(Resampling):
         Stop adding once the PDE term has this many points.
     start : int
         The first step that may add points (e.g. once a first solution has formed).
+    k : float, optional
+        Draw the added points with RAD's density of this exponent; None adds the largest.
+    c : float
+        Uniform share of that density (used with ``k``).
     """
 
     every: int = 500
@@ -145,6 +164,8 @@ class RAR(Resampling):
     candidates: int = 10
     max_points: int | None = None
     start: int = 0
+    k: float | None = None
+    c: float = 1.0
 
     def __post_init__(self) -> None:
         _check_every("RAR", self.every)
@@ -154,6 +175,8 @@ class RAR(Resampling):
             raise ValueError(f"RAR.add must be a positive int, got {self.add!r}")
         if self.max_points is not None and (not isinstance(self.max_points, int) or self.max_points < 1):
             raise ValueError(f"RAR.max_points must be a positive int or None, got {self.max_points!r}")
+        if self.k is not None:
+            _check_density("RAR", self.k, self.c)
 
     def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
         current = loss.pde_points()
@@ -161,7 +184,11 @@ class RAR(Resampling):
         if room <= 0:
             return "kept the PDE points (at max_points)"
         pool = loss.sample_interior(current.shape[0] * self.candidates, rng)
-        size = loss.residual_size(model, pool)
-        worst = np.argsort(size)[-room:]
-        loss.set_pde_points(np.concatenate([current, pool[worst]]))
-        return f"added {room} PDE points where the residual is largest"
+        if self.k is None:
+            chosen = np.argsort(loss.residual_size(model, pool))[-room:]
+            where = "where the residual is largest"
+        else:
+            chosen = _draw_by_residual(loss, model, pool, room, self.k, self.c, rng)
+            where = "drawn by residual"
+        loss.set_pde_points(np.concatenate([current, pool[chosen]]))
+        return f"added {room} PDE points {where}"

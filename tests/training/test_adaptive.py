@@ -57,6 +57,18 @@ def test_rar_adds_the_points_with_the_largest_residual():
     assert capped.after_step(2, _zero, adaptive=True) == "kept the PDE points (at max_points)"
 
 
+def test_rar_d_adds_points_drawn_with_density_proportional_to_the_residual():
+    loss = _loss(RAR(every=1, add=1000, candidates=50, k=1.0, c=0.0), n=1000)
+    before = loss.pde_points()
+    assert loss.after_step(1, _zero, adaptive=True) == "added 1000 PDE points drawn by residual"
+    after = loss.pde_points()
+    assert np.array_equal(after[:1000], before)
+    # density 2x on [0, 1] for the added points: mean 2/3 (sd of the mean 0.0075), P(x < 1/2) = 1/4
+    added = after[1000:, 0]
+    assert abs(added.mean() - 2 / 3) < 0.025 and abs(np.mean(added < 0.5) - 0.25) < 0.04
+    assert abs(before[:, 0].mean() - 0.5) < 0.03
+
+
 def test_resample_redraws_sampled_terms_and_keeps_observations():
     loss = _loss(Resample(every=3), n=100)
     before = loss.pde_points()
@@ -90,6 +102,8 @@ def test_points_and_generator_survive_a_state_round_trip():
         (lambda: RAR(candidates=0), "candidates must be an int >= 1"),
         (lambda: Resample(every=-5), "every must be a positive int"),
         (lambda: RAR(start=-1), "start must be an int >= 0"),
+        (lambda: RAR(k=float("nan")), "RAR.k must be a finite number >= 0"),
+        (lambda: RAR(k=0.0, c=0.0), "not both 0"),
     ],
 )
 def test_bad_settings_name_the_fix(make, match):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +59,27 @@ def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict
     return rows
 
 
+def run_in_processes(argv: Sequence[str], *, seeds: Sequence[int], jobs: int) -> list[dict[str, object]]:
+    """Rerun the calling script in ``jobs`` processes, each on a share of the seeds; return all rows.
+
+    ``argv`` are the script's own options except ``--seeds``, ``--jobs`` and ``--out``.
+    Rows come back ordered by case (as the script lists them), then seed.
+    """
+    shares = [list(seeds[i::jobs]) for i in range(jobs) if seeds[i::jobs]]
+    with tempfile.TemporaryDirectory() as tmp:
+        outs = [Path(tmp) / f"{i}.json" for i in range(len(shares))]
+        children = [
+            subprocess.Popen([sys.executable, sys.argv[0], *argv, "--jobs", "1", "--out", str(out),
+                              "--seeds", *map(str, share)])
+            for share, out in zip(shares, outs)
+        ]
+        if any(child.wait() != 0 for child in children):
+            raise RuntimeError("a study process failed; see its output above")
+        rows = [row for out in outs for row in json.loads(out.read_text())["rows"]]
+    order = {label: i for i, label in enumerate(dict.fromkeys(r["case"] for r in rows))}
+    return sorted(rows, key=lambda r: (order[r["case"]], r["seed"]))
+
+
 def markdown(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
     """The rows as a markdown table of the given columns (floats in short scientific form)."""
 
@@ -64,7 +88,7 @@ def markdown(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
             return f"{value:.3g}" if 0.01 <= abs(value) < 1000 else f"{value:.2e}"
         if isinstance(value, (list, tuple)):
             return ", ".join(map(str, value)) or "-"
-        return str(value)
+        return str(value).replace("|", "\\|")
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]

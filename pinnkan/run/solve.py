@@ -22,8 +22,8 @@ from ..compare import Comparison, compare, reference_grid
 from ..models.kan import KANSpec
 from ..pde.auto_constraint import auto_constraint
 from ..pde.coefficients import CoefficientSet
-from ..pde.pinn import PINN
 from ..pde.conditions import Batch
+from ..pde.pinn import PINN
 from ..pde.problem import Problem, condition_points
 from ..pde.transforms import ConstrainedModel, OutputTransform
 from ..training.losses import PINNLoss

@@ -73,7 +73,7 @@ def test_second_derivatives_match_finite_differences(net):
         step[k] = h
         with torch.no_grad():
             # Richardson-extrapolated central differences: error O(h^4).
-            def central(s):
+            def central(s, k=k):
                 return (net(x + s) - 2 * net(x) + net(x - s))[:, 0] / s[k] ** 2
 
             fd = (4 * central(step / 2) - central(step)) / 3

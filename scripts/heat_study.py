@@ -1,7 +1,7 @@
 """Accuracy and training time of the built-in heat1d setup, float32 and float64.
 
 Runs ``solve`` on heat1d with its default setup for each dtype and seed, prints a
-table and writes ``results/heat_study.json``. Usage::
+table and writes ``benchmarks/heat_study.json``. Usage::
 
     python scripts/heat_study.py [--dtypes float32 float64] [--seeds 0 1 2]
 """
@@ -22,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--out", default="results/heat_study.json")
+    parser.add_argument("--out", default="benchmarks/heat_study.json")
     args = parser.parse_args()
     spec = load_problem("heat1d")
     rows = []

@@ -3,7 +3,7 @@
 Variants: the default B-spline KAN; the same with ``ExtendGrid(10)`` and a second
 BFGS stage; the KAN with that same step budget but no extension; the Chebyshev KAN
 and the MLP with the default stages (what ``pinnkan solve heat1d --model NAME``
-runs). Prints a table and writes ``results/variants_study.json``. Usage::
+runs). Prints a table and writes ``benchmarks/variants_study.json``. Usage::
 
     python scripts/variants_study.py [--dtype float64] [--seeds 0] [--variants kan mlp ...]
 """
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--variants", nargs="+", default=None)
-    parser.add_argument("--out", default="results/variants_study.json")
+    parser.add_argument("--out", default="benchmarks/variants_study.json")
     args = parser.parse_args()
     spec = load_problem("heat1d")
     table = variants(spec.setup)

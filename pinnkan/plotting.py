@@ -141,7 +141,8 @@ def plot_history(history: History, path: PathLike | None = None) -> Figure:
 
     The history's extra figures (keys with a ``/``) get panels of their own,
     sharing the step axis: the weighting's figures (``weight/...``,
-    ``causal_min/...``, ``attention_max/...`` and any other, log scale), then
+    ``causal_min/...``, ``attention_max/...`` and any other; log scale when
+    they span more than a decade), then
     the learned coefficients (``coef/...``, linear scale). Dotted lines mark
     where a new training stage begins.
 
@@ -167,7 +168,8 @@ def plot_history(history: History, path: PathLike | None = None) -> Figure:
     for name in ["total", *terms]:
         steps, values = _series(history, name)
         lw = 1.4 if name == "total" else 0.8
-        loss_ax.semilogy(steps, _positive(np.abs(values)), label=name, color=colour[name], lw=lw)
+        label = "total (weighted)" if name == "total" and weights else name
+        loss_ax.semilogy(steps, _positive(np.abs(values)), label=label, color=colour[name], lw=lw)
     loss_ax.set_ylabel("loss")
     _legend(loss_ax, len(terms) + 1)
     panel = 1
@@ -178,6 +180,9 @@ def plot_history(history: History, path: PathLike | None = None) -> Figure:
             family, term = name.split("/", 1)
             style = ("-", "--", "-.")[families.index(family) % 3]  # dotted lines mark stages
             ax.semilogy(*_series(history, name, positive=True), style, label=name, color=colour.get(term), lw=0.9)
+        shown = np.concatenate([line.get_ydata() for line in ax.get_lines()])
+        if np.nanmax(shown) < 10 * np.nanmin(shown):  # within a decade a log axis only adds clutter
+            ax.set_yscale("linear")
         ax.set_ylabel("weighting")
         _legend(ax, len(weights))
         panel += 1

@@ -266,7 +266,7 @@ def test_history_adds_panels_for_weights_and_coefficients(tmp_path):
     def curves(ax):
         return {line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")}
 
-    assert list(curves(loss_ax)) == ["total", "pde", "initial"]
+    assert list(curves(loss_ax)) == ["total (weighted)", "pde", "initial"]
     weights = curves(weight_ax)
     assert list(weights) == ["weight/initial", "causal_min/pde"]
     np.testing.assert_allclose(weights["weight/initial"].get_xdata(), np.arange(11, 61))
@@ -281,7 +281,12 @@ def test_history_adds_panels_for_weights_and_coefficients(tmp_path):
         dotted = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
         assert [line.get_xdata()[0] for line in dotted] == [41.0]
 
+    # weights within one decade (GradNorm settling near 15.5) get a linear axis
+    narrow = [r | {"weight/data": 15.4 + r["step"] / 300} for r in _records(extras=False)]
+    assert plot_history(History(records=narrow)).axes[1].get_yscale() == "linear"
+
     plain = plot_history(History(records=_records(extras=False)))
+    assert plain.axes[0].get_lines()[0].get_label() == "total"
     assert len(plain.axes) == 1 and plain.axes[0].get_xlabel() == "step"
 
 

@@ -137,8 +137,12 @@ class Comparison:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, points: np.ndarray, *, batch: int = 65536) -> np.ndarray:
-    """Evaluate ``model`` at numpy points (N, d) in batches; returns (N, m) float64."""
+def predict(model: nn.Module, points: np.ndarray, *, batch: int = 4096) -> np.ndarray:
+    """Evaluate ``model`` at numpy points (N, d) in batches; returns (N, m) float64.
+
+    A KAN holds several (batch, width, basis) tensors per layer while it evaluates, so
+    the batch stays small enough that a fine reference grid does not set the run's memory peak.
+    """
     param = next(model.parameters())
     chunks = []
     for start in range(0, points.shape[0], batch):

@@ -203,23 +203,27 @@ def _derive(levels: list[torch.Tensor], knots: torch.Tensor, order: int, derivat
 class _BasisDerivative(torch.autograd.Function):
     """``x -> B^{(d)}(x)`` whose backward is ``grad * B^{(d+1)}(x)`` (zero past order k).
 
-    The recursion levels are computed once and shared by all derivative orders.
+    The recursion levels are computed once and shared by all derivative orders. They
+    go through ``save_for_backward``: the output can be one of them, and keeping it
+    as a plain attribute of ``ctx`` would make a reference cycle (output -> its
+    ``grad_fn`` -> ``ctx`` -> output) that holds every step's tensors until Python's
+    garbage collector happens to run.
     """
 
     @staticmethod
     def forward(ctx, x, knots, order, derivative, levels):  # type: ignore[override]
         if levels is None:
             levels = _levels(x.detach(), knots, order)
-        ctx.save_for_backward(x, knots)
-        ctx.order, ctx.derivative, ctx.levels = order, derivative, levels
+        ctx.save_for_backward(x, knots, *levels)
+        ctx.order, ctx.derivative = order, derivative
         return _derive(levels, knots, order, derivative)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
-        x, knots = ctx.saved_tensors
+        x, knots, *levels = ctx.saved_tensors
         if ctx.derivative == ctx.order:
             return torch.zeros_like(x), None, None, None, None
-        slope = _BasisDerivative.apply(x, knots, ctx.order, ctx.derivative + 1, ctx.levels)
+        slope = _BasisDerivative.apply(x, knots, ctx.order, ctx.derivative + 1, levels)
         return (grad * slope).sum(-1), None, None, None, None
 
 

@@ -1,10 +1,13 @@
 """B-spline basis, derivatives and least squares against scipy and identities."""
 
+import gc
+
 import numpy as np
 import pytest
 import torch
 from scipy.interpolate import BSpline
 
+from pinnkan.models.kan import KAN
 from pinnkan.models.splines import (
     bspline_basis,
     bspline_basis_derivative,
@@ -88,3 +91,21 @@ def test_bad_inputs_name_the_fix():
         bspline_basis_derivative(torch.zeros(3, 1, dtype=F64), _knots([0.0], [1.0], 5, 2), 2, 3)
     with pytest.raises(ValueError, match=r"x of shape \(N, C\)"):
         fit_coefficients(torch.zeros(3), torch.zeros(3, 1, 1), _knots([0.0], [1.0], 5, 2), 2)
+
+
+def test_a_training_step_leaves_no_reference_cycles():
+    # Tensors caught in a cycle live until the garbage collector runs: memory grew
+    # by ~1.5 MB per step of heat1d (2 GB peak) before the basis saved its levels properly.
+    net = KAN((2, 8, 1), grid_size=5, dtype=torch.float64)
+    points = torch.rand(64, 2, dtype=torch.float64, requires_grad=True)
+    gc.collect()
+    gc.disable()
+    try:
+        u = net(points)
+        (u_x,) = torch.autograd.grad(u.sum(), points, create_graph=True)
+        (u_xx,) = torch.autograd.grad(u_x[:, 0].sum(), points, create_graph=True)
+        (u_xx[:, 0] - u_x[:, 1]).pow(2).mean().backward()
+        del u, u_x, u_xx
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -69,9 +69,14 @@ def _check_density(name: str, k: object, c: object) -> None:
 def _draw_by_residual(
     loss: PINNLoss, model: nn.Module, pool: np.ndarray, n: int, k: float, c: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """Indices of ``n`` distinct candidates drawn with probability ``~ |r|^k / mean |r|^k + c``."""
+    """Indices of ``n`` distinct candidates drawn with probability ``~ |r|^k / mean |r|^k + c``.
+
+    With ``c = 0`` candidates of zero residual keep a vanishing share (1e-12 of the
+    largest), so that ``n`` distinct ones can always be drawn.
+    """
     size = loss.residual_size(model, pool) ** k
     density = size / max(float(size.mean()), np.finfo(float).tiny) + c
+    density = np.maximum(density, 1e-12 * density.max() if density.max() > 0 else 1.0)
     return rng.choice(pool.shape[0], size=n, replace=False, p=density / density.sum())
 
 
@@ -184,6 +189,7 @@ class RAR(Resampling):
         if room <= 0:
             return "kept the PDE points (at max_points)"
         pool = loss.sample_interior(current.shape[0] * self.candidates, rng)
+        room = min(room, pool.shape[0])
         if self.k is None:
             chosen = np.argsort(loss.residual_size(model, pool))[-room:]
             where = "where the residual is largest"

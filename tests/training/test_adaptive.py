@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pinnkan import Interval, Observations, Points, Problem, UniformRandom
-from pinnkan.training.adaptive import RAD, RAR, Resample
+from pinnkan.training.adaptive import RAD, RAR, Resample, _draw_by_residual
 from pinnkan.training.losses import PINNLoss
 
 F64 = torch.float64
@@ -67,6 +67,16 @@ def test_rar_d_adds_points_drawn_with_density_proportional_to_the_residual():
     added = after[1000:, 0]
     assert abs(added.mean() - 2 / 3) < 0.025 and abs(np.mean(added < 0.5) - 0.25) < 0.04
     assert abs(before[:, 0].mean() - 0.5) < 0.03
+
+
+def test_drawing_by_residual_copes_with_zero_residuals():
+    class Stub:
+        def residual_size(self, model, pool):
+            return np.r_[np.zeros(95), np.ones(5)]
+
+    chosen = _draw_by_residual(Stub(), _zero, np.zeros((100, 1)), 10, 1.0, 0.0, np.random.default_rng(0))
+    # the five candidates with a residual come first in probability; five more fill up, all distinct
+    assert len(set(chosen.tolist())) == 10 and set(range(95, 100)) <= set(chosen.tolist())
 
 
 def test_resample_redraws_sampled_terms_and_keeps_observations():

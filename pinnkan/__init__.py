@@ -46,7 +46,7 @@ from .pde.conditions import (
     Periodic,
     Robin,
 )
-from .pde.engines import Autograd
+from .pde.engines import Auto, Autograd, Jets
 from .pde.fields import Field
 from .pde.geometry import (
     Ball,
@@ -110,6 +110,8 @@ __all__ = [
     # pde
     "Field",
     "Autograd",
+    "Jets",
+    "Auto",
     "Interval",
     "Box",
     "Disk",

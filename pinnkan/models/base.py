@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .jets import Jet
+
 __all__ = ["ModelSpec", "Network", "SMOOTH", "check_positive_int", "check_input", "box_bounds", "check_widths"]
 
 
@@ -103,6 +105,19 @@ class Network(nn.Module, ABC):
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Map points of the bounding box onto ``[-1, 1]``: ``2 (x - lo) / (hi - lo) - 1``, shape (N, in)."""
         return 2.0 * (x - self.input_lo) / (self.input_hi - self.input_lo) - 1.0
+
+    def normalise_jet(self, jet: Jet) -> Jet:
+        """:meth:`normalise` applied to a jet of the coordinates (an affine map: derivatives scale)."""
+        scale = 2.0 / (self.input_hi - self.input_lo)
+        return jet.affine(scale, -self.input_lo * scale - 1.0)
+
+    @abstractmethod
+    def forward_jet(self, jet: Jet) -> Jet:
+        """The outputs' jet (K, N, out) from the coordinates' jet (K, N, in), see :mod:`pinnkan.models.jets`."""
+
+    def jet_obstacle(self) -> str | None:
+        """Why this network cannot propagate jets right now, or None."""
+        return None
 
 
 def check_positive_int(what: str, value: object) -> None:

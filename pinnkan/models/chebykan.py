@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .activations import derivatives
 from .base import (
     SMOOTH,
     Bounds,
@@ -29,6 +30,7 @@ from .base import (
     check_positive_int,
     check_widths,
 )
+from .jets import Jet
 
 __all__ = ["ChebyKAN", "ChebyKANLayer", "ChebyKANSpec"]
 
@@ -89,10 +91,34 @@ class ChebyKANLayer(nn.Module):
             polys.append(2 * x * polys[-1] - polys[-2])
         return torch.stack(polys, dim=-1)
 
+    def basis_derivatives(self, x: torch.Tensor, order: int) -> torch.Tensor:
+        """``d^r T_n(x) / dx^r`` for ``r = 0 .. order``, shape (order + 1, N, in, d + 1).
+
+        Differentiating the recurrence: ``T_{n+1}^(r) = 2 x T_n^(r) + 2 r T_n^(r-1) - T_{n-1}^(r)``.
+        """
+        zero, one = torch.zeros_like(x), torch.ones_like(x)
+        rows = []
+        for r in range(order + 1):
+            polys = [one if r == 0 else zero, (x, one)[r] if r <= 1 else zero]
+            for m in range(1, self.degree):
+                nxt = 2 * x * polys[m] - polys[m - 1]
+                if r > 0:
+                    nxt = nxt + 2 * r * rows[r - 1][m]
+                polys.append(nxt)
+            rows.append(polys[: self.degree + 1])
+        return torch.stack([torch.stack(polys, dim=-1) for polys in rows])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (N, in) -> (N, out)."""
         n = x.shape[0]
         return self.basis(x).reshape(n, -1) @ self.coef.reshape(-1, self.out_features) + self.bias
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """Apply the layer to a jet (K, N, in) -> (K, N, out)."""
+        k, n, _ = jet.data.shape
+        bases = jet.compose(list(self.basis_derivatives(jet.value, jet.plan.order)))  # (K, N, in, d + 1)
+        out = bases.reshape(k * n, -1) @ self.coef.reshape(-1, self.out_features)
+        return Jet(jet.plan, out.reshape(k, n, -1) + jet.on_value(self.bias))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, degree={self.degree}"
@@ -154,6 +180,16 @@ class ChebyKAN(Network):
         for i, layer in enumerate(self.layers):
             h = layer(torch.tanh(h) if i > 0 else h)
         return h
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """Push a jet of the coordinates through the network (see :mod:`pinnkan.models.jets`)."""
+        order = jet.plan.order
+        jet = self.normalise_jet(jet)
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                jet = jet.map(derivatives("tanh", jet.value, order))
+            jet = layer.forward_jet(jet)
+        return jet
 
     def describe(self) -> str:
         """A one-line summary, e.g. ``ChebyKAN[2,16,1] degree=6``."""

@@ -36,15 +36,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .activations import derivatives, elementwise_derivatives
 from .base import ModelSpec, Network, box_bounds, check_input, check_positive_int
 from .functions import LIBRARY
+from .jets import Jet
 from .splines import (
     KNOT_LAYOUTS,
     KnotLayout,
     bspline_basis,
+    combine_bases,
     fit_coefficients,
     grid_of,
     knots_from_grid,
+    local_bases,
 )
 
 __all__ = ["KANLayer", "KAN", "KANSpec", "find_kan"]
@@ -184,6 +188,51 @@ class KANLayer(nn.Module):
         out = base + self.basis(x).reshape(n, -1) @ coef.reshape(-1, self.out_features) + self.bias
         if self.symbolic:
             out = out + self._symbolic_values(x).sum(1)
+        return out
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """Apply the layer to a jet (K, N, in) -> (K, N, out).
+
+        Each edge's derivatives come from the closed-form derivatives of its base
+        function and of the ``k + 1`` local B-spline bases (:func:`~pinnkan.models.splines.local_bases`),
+        combined by Faà di Bruno's formula; the spline branch reads only the
+        coefficients next to each point, so its cost does not grow with the grid.
+        """
+        order = jet.plan.order
+        k, n, _ = jet.data.shape
+        weight, coef = self._weights()
+        factors = jet.chain_factors()
+        base = jet.compose(derivatives("silu", jet.value, order), factors)  # (K, N, in)
+        out = (base.reshape(k * n, -1) @ weight).reshape(k, n, -1)
+        spline = self._spline_input_jet(jet)
+        spline_factors = factors if spline is jet else spline.chain_factors()
+        interval, bases = local_bases(spline.value, self.knots, self.spline_order, order)
+        values = spline.compose(list(bases), spline_factors)  # (K, N, in, k + 1)
+        out = out + combine_bases(values, interval, coef) + jet.on_value(self.bias)
+        if self.symbolic:
+            out = out + self._symbolic_jet(jet)
+        return Jet(jet.plan, out)
+
+    def _spline_input_jet(self, jet: Jet) -> Jet:
+        """The jet of :meth:`spline_input`: clamping stops the derivatives where it acts."""
+        if self.knot_layout != "clamped":
+            return jet
+        lo, hi = self.grid_range
+        value = jet.value
+        inside = ((value >= lo) & (value <= hi)).to(value.dtype)
+        return Jet(jet.plan, torch.cat([torch.clamp(value, lo, hi).unsqueeze(0), jet.data[1:] * inside]))
+
+    def _symbolic_jet(self, jet: Jet) -> torch.Tensor:
+        """The locked edges' contribution to the output jet, shape (K, N, out)."""
+        order = jet.plan.order
+        k, n, _ = jet.data.shape
+        out = jet.data.new_zeros(k, n, self.out_features)
+        for (i, j, name), (a, b, c, d) in zip(self.symbolic, self.symbolic_affine):
+            f = elementwise_derivatives(LIBRARY[name].torch, b * jet.value[:, i : i + 1] + c, order)
+            # d^r/dh^r [a f(b h + c) + d] = a b^r f^(r)(b h + c)
+            edge = [a * f[0] + d] + [a * b**r * f[r] for r in range(1, order + 1)]
+            values = Jet(jet.plan, jet.data[:, :, i : i + 1]).map(edge).data * self.edge_mask[i, j]  # (K, N, 1)
+            out = out.index_add(2, torch.tensor([j], device=out.device), values)
         return out
 
     def edge_values(self, x: torch.Tensor) -> torch.Tensor:
@@ -457,6 +506,16 @@ class KAN(Network):
             if i > 0 and self.squash_hidden:
                 h = torch.tanh(h)
             h = layer(h)
+        return h
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """Push a jet of the coordinates through the network (see :mod:`pinnkan.models.jets`)."""
+        order = jet.plan.order
+        h = self.normalise_jet(jet)
+        for i, layer in enumerate(self.layers):
+            if i > 0 and self.squash_hidden:
+                h = h.map(derivatives("tanh", h.value, order))
+            h = layer.forward_jet(h)
         return h
 
     def count_parameters(self) -> int:

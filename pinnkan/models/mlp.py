@@ -11,12 +11,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from .activations import ACTIVATIONS, derivatives
 from .base import (
     SMOOTH,
     Bounds,
@@ -27,15 +28,9 @@ from .base import (
     check_positive_int,
     check_widths,
 )
+from .jets import Jet
 
 __all__ = ["MLP", "MLPSpec"]
-
-
-_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "tanh": torch.tanh,
-    "silu": nn.functional.silu,
-    "sin": torch.sin,
-}
 
 
 class MLP(Network):
@@ -86,11 +81,21 @@ class MLP(Network):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate the network: (N, widths[0]) -> (N, widths[-1])."""
         check_input(x, self.in_features)
-        act = _ACTIVATIONS[self.activation]
+        act = ACTIVATIONS[self.activation]
         h = self.normalise(x)
         for layer in self.layers[:-1]:
             h = act(layer(h))
         return self.layers[-1](h)
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """Push a jet of the coordinates through the network (see :mod:`pinnkan.models.jets`)."""
+        order = jet.plan.order
+        jet = self.normalise_jet(jet)
+        for layer in self.layers[:-1]:
+            jet = jet.linear(layer.weight.T, layer.bias)
+            jet = jet.map(derivatives(self.activation, jet.value, order))
+        last = self.layers[-1]
+        return jet.linear(last.weight.T, last.bias)
 
     def describe(self) -> str:
         """A one-line summary, e.g. ``MLP[2,32,32,32,1] tanh``."""
@@ -138,5 +143,5 @@ class MLPSpec(ModelSpec):
 
 
 def _check_activation(activation: object) -> None:
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")

@@ -35,6 +35,8 @@ __all__ = [
     "bspline_basis",
     "bspline_basis_derivative",
     "fit_coefficients",
+    "local_bases",
+    "combine_bases",
 ]
 
 
@@ -269,3 +271,191 @@ def fit_coefficients(
 def _reciprocal(den: torch.Tensor) -> torch.Tensor:
     # Repeated knots give 0/0 terms whose basis factor is zero; use 0 for 1/0.
     return torch.where(den == 0, torch.zeros_like(den), 1.0 / den)
+
+
+
+
+def local_bases(x: torch.Tensor, knots: torch.Tensor, order: int, derivatives: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k + 1`` B-spline bases that can be non-zero at each point, and their derivatives.
+
+    A point in the knot interval ``[t_j, t_{j+1})`` sees only ``B_{j-k} .. B_j``; this
+    evaluates those from the ``2k + 2`` knots around the interval (the local triangle
+    of the recursion and derivative formula of :func:`bspline_basis`), so the work
+    per point does not grow with the grid size.
+
+    Differentiable in ``x`` once (the backward uses the next derivative); the knots
+    receive no gradient. Points outside the knot span, and slots whose basis number
+    ``j - k + s`` falls outside ``0 .. M - k - 2``, get zeros.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (N, C)
+    knots : torch.Tensor, shape (C, M)
+        Non-decreasing knot vectors, as for :func:`bspline_basis`.
+    order : int
+        Spline order ``k``.
+    derivatives : int
+        Highest derivative wanted, ``>= 0`` (derivatives above ``k`` are zero).
+
+    Returns
+    -------
+    interval : torch.Tensor of int64, shape (N, C)
+        The knot interval ``j`` of each point, in ``0 .. M - 2``.
+    values : torch.Tensor, shape (derivatives + 1, N, C, k + 1)
+        ``values[r, n, c, s] = d^r B_{j-k+s}(x[n, c]) / dx^r``.
+
+    Examples
+    --------
+    >>> knots = uniform_knots(torch.tensor([0.0]), torch.tensor([1.0]), 4, 3)
+    >>> interval, values = local_bases(torch.tensor([[0.6]]), knots, 3, 1)
+    >>> int(interval), round(float(values[0].sum()), 6), abs(float(values[1].sum())) < 1e-6
+    (5, 1.0, True)
+    """
+    if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
+        raise ValueError(f"derivatives must be an int >= 0, got {derivatives!r}")
+    if x.ndim != 2 or knots.ndim != 2 or x.shape[1] != knots.shape[0]:
+        raise ValueError(f"expected x of shape (N, C) and knots of shape (C, M); got {tuple(x.shape)} and {tuple(knots.shape)}")
+    with torch.no_grad():
+        interval, local, valid = _locate(x.detach(), knots, order)
+    return interval, _LocalBases.apply(x, local, valid, order, derivatives)
+
+
+def combine_bases(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """``y[a, n, o] = sum_c sum_s values[a, n, c, s] coef[c, j - k + s, o]`` with ``j = interval[n, c]``.
+
+    The spline branch of a KAN layer from the local bases of :func:`local_bases`, for
+    ``A`` stacked sets of basis values at once (a value and its derivatives). Each
+    point reads only its ``k + 1`` coefficients per channel, so neither the work nor
+    the memory grows with the grid size. Differentiable once in ``values`` and ``coef``.
+
+    Parameters
+    ----------
+    values : torch.Tensor, shape (A, N, C, k + 1)
+    interval : torch.Tensor of int64, shape (N, C)
+        Knot interval of each point, ``0 .. G + 2k - 1``.
+    coef : torch.Tensor, shape (C, G + k, O)
+        Spline coefficients.
+
+    Returns
+    -------
+    torch.Tensor, shape (A, N, O)
+    """
+    if values.ndim != 4 or coef.ndim != 3 or values.shape[2] != coef.shape[0] or interval.shape != values.shape[1:3]:
+        raise ValueError(
+            f"expected values (A, N, C, k+1), interval (N, C) and coef (C, nb, O); got {tuple(values.shape)}, "
+            f"{tuple(interval.shape)} and {tuple(coef.shape)}"
+        )
+    return _CombineBases.apply(values, interval, coef)
+
+
+def _windows(coef: torch.Tensor, slots: int) -> torch.Tensor:
+    """Coefficients ``coef[c, j-k .. j]`` of every knot interval ``j`` (zero beyond the ends), shape (C * (nb + k), slots * O)."""
+    c, nb, o = coef.shape
+    k = slots - 1
+    padded = torch.nn.functional.pad(coef, (0, 0, k, k))  # (C, nb + 2k, O)
+    return padded.unfold(1, slots, 1).transpose(2, 3).reshape(c * (nb + k), slots * o)
+
+
+class _CombineBases(torch.autograd.Function):
+    """The gather-and-contract of :func:`combine_bases`, with a backward that scatters into windows.
+
+    Layouts are made contiguous on purpose: batched matrix products on strided
+    operands fall back to slow loops on the CPU.
+    """
+
+    @staticmethod
+    def forward(ctx, values, interval, coef):  # type: ignore[override]
+        a, n, c, slots = values.shape
+        nb, o = coef.shape[1:]
+        rows = (interval + torch.arange(c, device=interval.device) * (nb + slots - 1)).reshape(-1).contiguous()
+        gathered = _windows(coef, slots).index_select(0, rows).reshape(n, c * slots, o)  # (N, C * slots, O)
+        flat = values.reshape(a, n, c * slots).transpose(0, 1).contiguous()  # (N, A, C * slots)
+        ctx.save_for_backward(flat, rows, coef)
+        return torch.bmm(flat, gathered).transpose(0, 1)  # (A, N, O)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        flat, rows, coef = ctx.saved_tensors
+        n, a, width = flat.shape
+        c, nb, o = coef.shape
+        slots = width // c
+        g = grad.transpose(0, 1).contiguous()  # (N, A, O)
+        grad_values = grad_coef = None
+        if ctx.needs_input_grad[0]:
+            gathered = _windows(coef, slots).index_select(0, rows).reshape(n, width, o)
+            grad_values = torch.bmm(g, gathered.transpose(1, 2)).transpose(0, 1).reshape(a, n, c, slots)
+        if ctx.needs_input_grad[2]:
+            outer = torch.bmm(flat.transpose(1, 2), g).reshape(n * c, slots * o)  # per point and channel: (slot, output)
+            windows = torch.zeros(c * (nb + slots - 1), slots * o, dtype=coef.dtype, device=coef.device)
+            windows.index_add_(0, rows, outer)
+            windows = windows.reshape(c, nb + slots - 1, slots, o)
+            k = slots - 1
+            padded = coef.new_zeros(c, nb + 2 * k, o)
+            for s in range(slots):  # window j holds the coefficients j - k + s, i.e. padded row j + s
+                padded[:, s : s + nb + k] += windows[:, :, s]
+            grad_coef = padded[:, k : k + nb]
+        return grad_values, None, grad_coef
+
+
+def _locate(x: torch.Tensor, knots: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Knot interval (N, C), the knots ``t_{j-k} .. t_{j+k+1}`` (N, C, 2k+2) and the valid slots (N, C, k+1)."""
+    c, m = knots.shape
+    k = order
+    nb = m - k - 1
+    knots = knots.contiguous()
+    # The last non-empty interval is closed on the right (as in bspline_basis).
+    nonempty = knots[:, 1:] > knots[:, :-1]  # (C, M-1)
+    last = (m - 2) - torch.flip(nonempty, [1]).to(torch.int64).argmax(1)  # (C,)
+    xt = x.T.contiguous()  # (C, N)
+    j = torch.searchsorted(knots, xt, right=True) - 1  # (C, N), in -1 .. M-1
+    inside = (xt >= knots[:, :1]) & (xt <= knots[:, -1:])
+    j = torch.minimum(j, last[:, None]).clamp(min=0)
+    # End-padded knots, so that every point has 2k + 2 knots around its interval.
+    padded = torch.cat([knots[:, :1].expand(c, k), knots, knots[:, -1:].expand(c, k)], dim=1)  # (C, M + 2k)
+    rows = torch.arange(c, device=x.device)[:, None, None] * padded.shape[1]
+    local = torch.take(padded, rows + j[:, :, None] + torch.arange(2 * k + 2, device=x.device))  # (C, N, 2k+2)
+    number = (j - k)[:, :, None] + torch.arange(k + 1, device=x.device)  # basis of each slot, (C, N, k+1)
+    valid = (number >= 0) & (number < nb) & inside[:, :, None]
+    return j.T, local.permute(1, 0, 2), valid.permute(1, 0, 2)
+
+
+def _local_recursion(x: torch.Tensor, local: torch.Tensor, order: int, derivatives: int) -> list[torch.Tensor]:
+    """Derivatives ``0 .. derivatives`` of the degree-k bases ``B_{j-k} .. B_j``, each (N, C, k+1).
+
+    ``local[..., q] = t_{j-k+q}``. Level ``p`` uses ``1 / (t_{i+p} - t_i)`` for the
+    bases ``i = j-p+1 .. j`` of degree ``p - 1``, both in the value recursion
+    ``B_{i,p} = w_{i,p} B_{i,p-1} + (1 - w_{i+1,p}) B_{i+1,p-1}`` and in the derivative
+    ``B'_{i,p} = p (B_{i,p-1} / (t_{i+p} - t_i) - B_{i+1,p-1} / (t_{i+p+1} - t_{i+1}))``.
+    """
+    k = order
+    xe = x.unsqueeze(-1)  # (N, C, 1)
+    zero = torch.zeros_like(xe)
+    current = [torch.ones_like(xe)]  # derivatives 0 .. min(p, derivatives) at level p, each (N, C, p+1)
+    for p in range(1, k + 1):
+        low = local[..., k - p + 1 : k + 1]  # t_i for i = j-p+1 .. j
+        inv = _reciprocal(local[..., k + 1 : k + p + 1] - low)
+        v = (xe - low) * inv * current[0]
+        nxt = [torch.cat([zero, v], -1) + torch.cat([current[0] - v, zero], -1)]
+        for r in range(1, min(p, derivatives) + 1):
+            a = (p * inv) * current[r - 1]
+            nxt.append(torch.cat([zero, a], -1) - torch.cat([a, zero], -1))
+        current = nxt
+    return current + [torch.zeros_like(current[0])] * (derivatives + 1 - len(current))
+
+
+class _LocalBases(torch.autograd.Function):
+    """``x -> (B^(0) .. B^(R))`` of the local bases; the backward uses ``B^(1) .. B^(R+1)``."""
+
+    @staticmethod
+    def forward(ctx, x, local, valid, order, derivatives):  # type: ignore[override]
+        values = torch.stack(_local_recursion(x.detach(), local, order, derivatives + 1))
+        values = values * valid.to(x.dtype)  # (R+2, N, C, k+1)
+        ctx.save_for_backward(values[1:])
+        return values[:-1]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        (slopes,) = ctx.saved_tensors
+        return (grad * slopes).sum((0, -1)), None, None, None, None

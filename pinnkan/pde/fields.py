@@ -17,11 +17,11 @@ engine (:mod:`pinnkan.pde.engines`), and shared by everything that asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import torch
 
-from .engines import Autograd, Derivatives, Engine
+from .engines import Autograd, Derivatives, Engine, Request
 
 __all__ = ["Field", "coordinate_dict", "check_name", "RESERVED"]
 
@@ -30,7 +30,7 @@ Model = Callable[[torch.Tensor], torch.Tensor]
 # Attribute names of a Field that a coordinate, output or coefficient must not take.
 RESERVED = frozenset(
     {"points", "coordinates", "outputs", "coefficients", "space", "time", "max_order", "value", "d",
-     "grad", "div", "laplacian", "coordinate", "output_name", "n"}
+     "grad", "div", "laplacian", "coordinate", "output_name", "n", "requested"}
 )
 
 
@@ -56,6 +56,9 @@ class Field:
     max_order : int, optional
         Highest total derivative order the model supports (``k - 1`` for a KAN of
         spline order ``k``); asking for more raises a ``ValueError``.
+    needs : collection of (output index, axes), optional
+        The derivatives the caller will ask for, if known (see :attr:`requested`);
+        an engine such as :class:`~pinnkan.pde.engines.Jets` computes them in one pass.
 
     Examples
     --------
@@ -76,6 +79,7 @@ class Field:
         coefficients: Mapping[str, torch.Tensor | float] | None = None,
         time: str | None = None,
         max_order: int | None = None,
+        needs: Collection[Request] | None = None,
     ) -> None:
         coordinates = tuple(coordinates)
         outputs = tuple(outputs)
@@ -94,7 +98,8 @@ class Field:
             )
         if time is not None and time not in coordinates:
             raise ValueError(f"time coordinate {time!r} is not one of the coordinates {coordinates}")
-        self._derivatives: Derivatives = (engine or Autograd()).start(model, points, outputs=len(outputs))
+        engine = engine or Autograd()
+        self._derivatives: Derivatives = engine.start(model, points, outputs=len(outputs), needs=needs)
         self.coordinates = coordinates
         self.outputs = outputs
         self.coefficients = coefficients
@@ -105,6 +110,11 @@ class Field:
     def points(self) -> torch.Tensor:
         """The evaluation points, shape (N, d)."""
         return self._derivatives.points
+
+    @property
+    def requested(self) -> set[Request]:
+        """Every derivative asked for so far, as ``(output index, sorted axes)``."""
+        return set(self._derivatives.requested)
 
     @property
     def n(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models.jets import Jet, jet_obstacle
 from .coefficients import CoefficientSet
 from .transforms import ConstrainedModel
 
@@ -35,6 +36,14 @@ class PINN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs (N, m) at points (N, d)."""
         return self.net(x)
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """The outputs' jet from the coordinates' jet (see :mod:`pinnkan.models.jets`)."""
+        return self.net.forward_jet(jet)  # type: ignore[operator]
+
+    def jet_obstacle(self) -> str | None:
+        """Why jets cannot pass the network, or None."""
+        return jet_obstacle(self.net)
 
     def coefficient_values(self) -> dict[str, torch.Tensor]:
         """Every coefficient's current value by name (0-d tensors)."""

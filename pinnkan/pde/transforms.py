@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..models.jets import Jet, JetPlan, jet_obstacle
 from .conditions import Condition, OnPart
 from .fields import coordinate_dict
 
@@ -59,6 +60,20 @@ class OutputTransform:
                 f"return a tensor of the same shape, one column per output"
             )
         return out
+
+    def apply_jet(self, points: torch.Tensor, names: tuple[str, ...], raw: Jet) -> Jet:
+        """The constrained outputs' jet from the points (N, d), their coordinate names and the raw outputs' jet.
+
+        A general transform has no jet rule; :class:`HardConstraint` has one.
+        """
+        raise TypeError(self.jet_obstacle())
+
+    def jet_obstacle(self) -> str | None:
+        """Why jets cannot pass this transform, or None."""
+        return (
+            "a general OutputTransform has no jet rule; write it as HardConstraint(particular=, distance=) "
+            "to use jets"
+        )
 
     def covers(self, condition: Condition) -> bool:
         """Whether the transform meets ``condition`` exactly.
@@ -117,6 +132,16 @@ class HardConstraint(OutputTransform):
     def _combine(self, c: Coordinates, raw: torch.Tensor) -> torch.Tensor:
         return _as_column(self.particular(c), raw) + _as_column(self.distance(c), raw) * raw
 
+    def apply_jet(self, points: torch.Tensor, names: tuple[str, ...], raw: Jet) -> Jet:
+        """``g + D N`` on jets: ``g`` and ``D`` differentiated by autograd (they hold no parameters), Leibniz for the product."""
+        like = raw.value
+        particular = _coordinate_jet(self.particular, points, raw.plan, names, like)
+        distance = _coordinate_jet(self.distance, points, raw.plan, names, like)
+        return particular + distance.multiply(raw)
+
+    def jet_obstacle(self) -> str | None:
+        return None
+
 
 class ConstrainedModel(nn.Module):
     """A network whose output obeys an :class:`OutputTransform`.
@@ -141,6 +166,58 @@ class ConstrainedModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Constrained outputs (N, m) at points (N, d)."""
         return self.transform.apply(coordinate_dict(x, self.coordinates), self.net(x))
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """The constrained outputs' jet from the jet of the coordinates (made by :meth:`Jet.of_inputs`)."""
+        return self.transform.apply_jet(jet.value, self.coordinates, self.net.forward_jet(jet))  # type: ignore[operator]
+
+    def jet_obstacle(self) -> str | None:
+        """Why jets cannot pass this model (its network or its transform), or None."""
+        return jet_obstacle(self.net) or self.transform.jet_obstacle()
+
+
+def _coordinate_jet(
+    function: Callable[[Coordinates], torch.Tensor],
+    points: torch.Tensor,
+    plan: JetPlan,
+    names: tuple[str, ...],
+    like: torch.Tensor,
+) -> Jet:
+    """The jet of a parameter-free function of the coordinates, by nested autograd at ``points`` (N, d).
+
+    Each derivative comes from its parent with the last axis removed; one backward
+    call yields all first partials of a component. The result is detached: the
+    function holds nothing to train.
+    """
+    with torch.enable_grad():
+        x = points.detach().requires_grad_(True)
+        columns = _as_column(function(coordinate_dict(x, names)), like)  # (N, m) or (N, 1)
+        if columns.shape[1] != like.shape[1]:
+            columns = columns.expand(-1, like.shape[1])
+        components: dict[tuple[int, ...], torch.Tensor] = {(): columns}
+        higher = plan.order > 1
+        for index in plan.indices[1:]:
+            if index in components:
+                continue
+            parent = index[:-1]
+            grads = _column_gradients(components[parent], x, create_graph=higher)  # (d, N, m)
+            for axis in range(x.shape[1]):
+                key = tuple(sorted(parent + (axis,)))
+                if key in plan and key not in components:
+                    components[key] = grads[axis]
+    return Jet(plan, torch.stack([components[i].detach() for i in plan.indices]))
+
+
+def _column_gradients(values: torch.Tensor, x: torch.Tensor, *, create_graph: bool) -> torch.Tensor:
+    """``d values[:, j] / d x[:, a]`` for every column ``j`` and axis ``a``, shape (d, N, m)."""
+    result = x.new_zeros(x.shape[1], *values.shape)
+    if not values.requires_grad:
+        return result
+    for j in range(values.shape[1]):
+        (grad,) = torch.autograd.grad(values[:, j].sum(), x, create_graph=create_graph, retain_graph=True, allow_unused=True)
+        if grad is not None:
+            result[:, :, j] = grad.T
+    return result
 
 
 def _as_column(values: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:

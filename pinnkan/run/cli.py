@@ -15,6 +15,7 @@ from ..models.base import ModelSpec
 from ..models.chebykan import ChebyKANSpec
 from ..models.kan import KAN, KANSpec
 from ..models.mlp import MLPSpec
+from ..pde.engines import Auto, Autograd, Engine, Jets
 from ..pde.problem import Problem
 from ..training.adaptive import RAD, RAR, Resample, Resampling
 from ..training.weighting import Causal, GradNorm, ResidualAttention, Weighting
@@ -40,6 +41,9 @@ RESAMPLINGS: dict[str, Resampling | None] = {
     "rad": RAD(),
     "rar": RAR(),
 }
+
+# --engine NAME: how derivatives are computed.
+ENGINES: dict[str, Engine] = {"auto": Auto(), "jets": Jets(), "autograd": Autograd()}
 
 __all__ = ["main"]
 
@@ -106,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
         "--weighting", type=_weighting, help=f"loss balancing, one or more of {sorted(WEIGHTINGS)}, e.g. causal,gradnorm"
     )
     solve_p.add_argument("--resampling", choices=sorted(RESAMPLINGS), help="move the PDE points during Adam stages")
+    solve_p.add_argument(
+        "--engine", choices=sorted(ENGINES), help="derivatives by forward jets, autograd, or auto (jets where they run; "
+        "the default)"
+    )
+    solve_p.add_argument("--compile", action="store_true", help="run the residuals through torch.compile")
     plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram")
     plot_p.add_argument("run", help="run folder written by `pinnkan solve`")
     return parser
@@ -128,6 +137,10 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
         setup = setup.with_grid_extension(args.extend)
     if args.soft:
         setup = replace(setup, hard=False)
+    if args.engine is not None:
+        setup = replace(setup, engine=ENGINES[args.engine])
+    if args.compile:
+        setup = replace(setup, compile=True)
     return setup
 
 
@@ -186,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = solution.report()
     keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "train_seconds", "steps", "coefficients")
     summary = {k: report[k] for k in keys if k in report}
+    summary["engine"] = report["engine"]["terms"]  # type: ignore[index]
     print(json.dumps(summary))
     print(f"run folder: {out}")
     return 0 if solution.train.success else 1

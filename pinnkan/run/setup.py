@@ -18,6 +18,10 @@ gives a useful first run. The choices and the reasons for them:
   (:mod:`pinnkan.pde.auto_constraint`); other conditions stay in the loss.
 * **dtype** — float32: on the problems tried, float64 lowers the error 3-6x for
   about 2.5x the time; a setup (or ``--dtype``) asks for it where that pays.
+* **engine** — ``"auto"``: forward jets through pinnkan's networks (one forward
+  pass for every derivative the residual needs, then one backward pass), autograd
+  for what jets cannot run (a user's own module, a general output transform);
+  ``compile=True`` adds ``torch.compile``.
 * **weighting** — gradient-norm annealing (:class:`~pinnkan.training.weighting.GradNorm`)
   when conditions remain in the loss, so that none is drowned by the PDE residual;
   equal weights otherwise.
@@ -33,7 +37,7 @@ import torch
 from ..kan_tools.regularization import Regularization
 from ..models.base import ModelSpec
 from ..models.kan import KANSpec
-from ..pde.engines import Autograd, Engine
+from ..pde.engines import Auto, Engine
 from ..pde.problem import Problem
 from ..training.adaptive import Resampling
 from ..training.grid_stages import ExtendGrid
@@ -65,8 +69,12 @@ class Setup:
         Loss balancing (``Fixed``, ``GradNorm``, ``ResidualAttention``, ``Causal``).
     resampling : Resampling, optional
         Point resampling during first-order stages (``Resample``, ``RAD``, ``RAR``); none by default.
-    engine : Engine
-        How derivatives are computed.
+    engine : Engine or "auto"
+        How derivatives are computed: ``"auto"`` (the same as ``Auto()``: jets where
+        they can run, autograd elsewhere), ``Jets()`` or ``Autograd()``.
+    compile : bool
+        Run the residuals and their backward pass through ``torch.compile`` (the
+        first steps pay for compilation; a warning and eager code where it is unavailable).
     hard : bool
         Build conditions into the model's output: the problem's own hard constraint,
         or one made automatically from face-wise Dirichlet and initial conditions.
@@ -82,7 +90,8 @@ class Setup:
     stages: tuple[Stage | ModelChange, ...] | None = None
     weighting: Weighting | tuple[Weighting, ...] | None = None
     resampling: Resampling | None = None
-    engine: Engine = Autograd()
+    engine: Engine | str = "auto"
+    compile: bool = False
     hard: bool = True
     regularization: Regularization | None = None
     dtype: str | None = None
@@ -113,8 +122,12 @@ class Setup:
             object.__setattr__(self, "weighting", schemes[0] if len(schemes) == 1 else schemes)
         if self.resampling is not None and not isinstance(self.resampling, Resampling):
             raise TypeError(f"Setup.resampling must be RAD(), RAR(), Resample(every=...) or None, got {type(self.resampling).__name__}")
+        if self.engine == "auto":
+            object.__setattr__(self, "engine", Auto())
         if not isinstance(self.engine, Engine):
-            raise TypeError(f"Setup.engine must be an Engine such as Autograd(), got {type(self.engine).__name__}")
+            raise TypeError(f"Setup.engine must be 'auto' or an Engine such as Jets() or Autograd(), got {self.engine!r}")
+        if not isinstance(self.compile, bool):
+            raise TypeError(f"Setup.compile must be True or False, got {self.compile!r}")
         if not isinstance(self.hard, bool):
             raise TypeError(f"Setup.hard must be True or False, got {self.hard!r}")
         if self.regularization is not None and not isinstance(self.regularization, Regularization):
@@ -165,7 +178,8 @@ class Setup:
             "stages": None if self.stages is None else [s.describe() for s in self.stages],
             "weighting": [w.describe() for w in self.weightings()],
             "resampling": None if self.resampling is None else self.resampling.describe(),
-            "engine": self.engine.describe(),
+            "engine": self.engine.describe(),  # type: ignore[union-attr]
+            "compile": self.compile,
             "hard": self.hard,
             "regularization": None if self.regularization is None else vars(self.regularization),
             "dtype": self.dtype,

@@ -57,6 +57,10 @@ class Solution:
     condition_errors : dict
         For every loss term of the conditions, the largest and the root-mean-square
         residual on 1,000 fresh points after training (how well each condition holds).
+    engine : dict
+        Which derivative engine ran: ``setup`` (as asked), ``terms`` (the engine of
+        each loss-term group), ``notes`` (why any fell back), ``compile``, and
+        ``compile_failure`` when compilation was given up.
     """
 
     problem: Problem
@@ -69,6 +73,7 @@ class Solution:
     samples: torch.Tensor
     constraint: str
     condition_errors: dict[str, dict[str, float]]
+    engine: dict[str, object]
 
     @property
     def net(self) -> nn.Module:
@@ -96,6 +101,7 @@ class Solution:
             "seed": self.seed,
             "coefficients": self.coefficients,
             "hard_constraint": self.constraint,
+            "engine": self.engine,
             "condition_errors": self.condition_errors,
             "final_losses": self.train.history.final(),
             "setup": self.setup.describe(),
@@ -171,7 +177,8 @@ def solve(
         rng=np.random.default_rng(seed),
         dtype=dtype,
         device=device,
-        engine=setup.engine,
+        engine=setup.engine,  # type: ignore[arg-type]
+        compile=setup.compile,
         # Weighting schemes keep state: each solve gets its own copies.
         weighting=copy.deepcopy(setup.weightings()),
         resampling=setup.resampling,
@@ -195,7 +202,9 @@ def solve(
         exact = problem.exact_values if problem.exact is not None else None
         comparison = compare(model, grid, outputs=problem.outputs, exact=exact, time_axis=problem.time)
     errors = condition_errors(problem, model, rng=np.random.default_rng(seed + 1))
-    solution = Solution(problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors)
+    solution = Solution(
+        problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors, loss.engine_report()
+    )
     if folder is not None:
         write_run_folder(solution, folder)
     return solution

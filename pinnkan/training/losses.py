@@ -13,6 +13,7 @@ terms ``reg_*``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,12 +23,13 @@ from torch import nn
 
 from ..kan_tools.regularization import Regularization
 from ..pde.conditions import Batch, Condition
-from ..pde.engines import Autograd, Engine
+from ..pde.engines import Auto, Autograd, Engine, JetsUnavailable, Request
 from ..pde.fields import Field
 from ..pde.geometry import Sampler, Sobol, UniformRandom
 from ..pde.pinn import PINN
 from ..pde.problem import PDE_TERM, Problem
 from .adaptive import Resampling
+from .compiled import Compiled
 from .objective import Objective
 from .points import Interior, PointSource, source_for
 from .weighting import TermInfo, Weighting, check_weightings
@@ -64,14 +66,24 @@ class Points:
             raise TypeError(f"Points.sampler must be a Sampler such as Sobol(), got {type(self.sampler).__name__}")
 
 
+# Points of the probing call that learns which derivatives a term asks for.
+_PROBE_POINTS = 8
+
+
 @dataclass
 class _Term:
-    """A loss term group: one point source and the residuals evaluated on it."""
+    """A loss term group: one point source and the residuals evaluated on it.
+
+    ``engine`` and ``needs`` (the derivatives its residuals ask for) are found by
+    probing at the first evaluation.
+    """
 
     label: str
     source: PointSource
     evaluate: Evaluate
     pde: bool
+    engine: Engine | None = None
+    needs: frozenset[Request] | None = None
 
 
 class PINNLoss(Objective):
@@ -89,7 +101,10 @@ class PINNLoss(Objective):
     dtype, device
         Where the points live.
     engine : Engine, optional
-        Derivative engine (autograd by default).
+        Derivative engine; :class:`~pinnkan.pde.engines.Auto` (jets where they can
+        run, autograd elsewhere) by default. The first evaluation probes each term
+        on a few points to learn the derivatives it needs (and, with ``Auto``, falls
+        back to autograd for a term that jets cannot run, with a warning).
     weighting : Weighting or sequence of them, optional
         Loss-balancing schemes; every weight is one without them.
     resampling : Resampling, optional
@@ -98,6 +113,9 @@ class PINNLoss(Objective):
         KAN penalties added as terms ``reg_*`` on the PDE points.
     max_order : int, optional
         Highest derivative order the model supports (see :class:`~pinnkan.pde.fields.Field`).
+    compile : bool
+        Run the residuals (forward and backward) through ``torch.compile``; where
+        compilation is unavailable, a warning and the eager code.
     """
 
     def __init__(
@@ -114,17 +132,23 @@ class PINNLoss(Objective):
         resampling: Resampling | None = None,
         regularization: Regularization | None = None,
         max_order: int | None = None,
+        compile: bool = False,
     ) -> None:
         if regularization is not None and not isinstance(regularization, Regularization):
             raise TypeError(f"regularization must be a Regularization, got {type(regularization).__name__}")
         if resampling is not None and not isinstance(resampling, Resampling):
             raise TypeError(f"resampling must be a Resampling such as RAD(), RAR() or Resample(every=...), got {type(resampling).__name__}")
         if engine is not None and not isinstance(engine, Engine):
-            raise TypeError(f"engine must be an Engine such as Autograd(), got {type(engine).__name__}")
+            raise TypeError(f"engine must be an Engine such as Auto(), Jets() or Autograd(), got {type(engine).__name__}")
+        if not isinstance(compile, bool):
+            raise TypeError(f"compile must be True or False, got {compile!r}")
         self.problem = problem
         self.points = points
         self.rng = rng
-        self.engine = engine or Autograd()
+        self.engine = engine or Auto()
+        self.engine_notes: list[str] = []
+        self._prepared_for: nn.Module | None = None
+        self._evaluate_terms = Compiled(self._term_residuals) if compile else self._term_residuals
         self.resampling = resampling
         self.regularization = regularization
         self.max_order = max_order
@@ -157,16 +181,80 @@ class PINNLoss(Objective):
     def residuals(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Per-point residuals of every term, and the points they belong to: name -> (N,), name -> (N, d)."""
         coefficients = self._coefficients(model)
-        residuals: dict[str, torch.Tensor] = {}
+        self._prepare(model, coefficients)
+        residuals = self._evaluate_terms(model, coefficients)
         where: dict[str, torch.Tensor] = {}
         for term in self._terms:
-            batch = term.source.batch
-            field = self.problem.field(model, batch.points, engine=self.engine, coefficients=coefficients, max_order=self.max_order)
-            for key, r in term.evaluate(field, batch).items():
-                name = term.label if key == "" else key
-                residuals[name] = r
-                where[name] = batch.points[: r.shape[0]]
+            points = term.source.batch.points
+            for name in self._keys(term):
+                where[name] = points[: residuals[name].shape[0]]
         return residuals, where
+
+    def _term_residuals(self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float]) -> dict[str, torch.Tensor]:
+        residuals: dict[str, torch.Tensor] = {}
+        for term in self._terms:
+            batch = term.source.batch
+            field = self.problem.field(
+                model, batch.points, engine=term.engine, coefficients=coefficients, max_order=self.max_order, needs=term.needs
+            )
+            for key, r in term.evaluate(field, batch).items():
+                residuals[term.label if key == "" else key] = r
+        return residuals
+
+    def engine_report(self) -> dict[str, object]:
+        """Which engine ran: as configured, per term group (after the first evaluation), why any fell back, compilation."""
+        report: dict[str, object] = {
+            "setup": self.engine.describe(),
+            "terms": {term.label: term.engine.describe() for term in self._terms if term.engine is not None},
+            "notes": list(self.engine_notes),
+            "compile": isinstance(self._evaluate_terms, Compiled),
+        }
+        if isinstance(self._evaluate_terms, Compiled) and self._evaluate_terms.failure is not None:
+            report["compile_failure"] = self._evaluate_terms.failure
+        return report
+
+    def _prepare(self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float]) -> None:
+        """Choose each term's engine and learn its derivatives by probing a few of its points."""
+        if self._prepared_for is model:
+            return
+        engine, note = self.engine.choose(model)
+        notes = [note] if note else []
+        for term in self._terms:
+            term.engine, term.needs, note = self._probe(term, model, coefficients, engine)
+            if note:
+                notes.append(note)
+        for note in notes:
+            if note not in self.engine_notes:
+                warnings.warn(f"derivative engine: {note}", stacklevel=3)
+                self.engine_notes.append(note)
+        self._prepared_for = model
+
+    def _probe(
+        self, term: _Term, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float], engine: Engine
+    ) -> tuple[Engine, frozenset[Request], str]:
+        """The engine a term runs on, the derivatives it asks for, and a note if it fell back."""
+        full = term.source.batch
+        batch = Batch(*(None if t is None else t[:_PROBE_POINTS] for t in (full.points, full.normals, full.data)))
+
+        def needs(candidate: Engine) -> frozenset[Request]:
+            field = self.problem.field(model, batch.points, engine=candidate, coefficients=coefficients, max_order=self.max_order)
+            term.evaluate(field, batch)
+            return frozenset(field.requested)
+
+        try:
+            return engine, needs(engine), ""
+        except (JetsUnavailable, RuntimeError) as err:
+            if isinstance(engine, Autograd):
+                raise
+            reason = str(err).splitlines()[0]
+            fallback = self.engine.fallback
+            found = needs(fallback or Autograd())  # a residual broken on autograd too raises here
+            if fallback is None:
+                raise ValueError(
+                    f"loss term {term.label!r} cannot run on {engine!r} ({reason}); use engine='auto' "
+                    f"(autograd where jets cannot run) or Autograd()"
+                ) from None
+            return fallback, found, f"loss term {term.label!r} runs on {fallback.describe()} ({reason})"
 
     def _coefficients(self, model: nn.Module) -> dict[str, torch.Tensor | float]:
         """The model's coefficients; a bare network gets the problem's initial values."""
@@ -277,11 +365,15 @@ class PINNLoss(Objective):
     def residual_size(self, model: nn.Module, points: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
         """``sqrt(sum_k r_k^2)`` of the PDE residuals at numpy points (N, d), float64 (N,)."""
         coefficients = self._coefficients(model)
+        self._prepare(model, coefficients)
+        pde = self._terms[0]
         like = self.pde_points_tensor()
         sizes = []
         for start in range(0, points.shape[0], chunk):
             x = torch.as_tensor(points[start : start + chunk], dtype=like.dtype, device=like.device)
-            field = self.problem.field(model, x, engine=self.engine, coefficients=coefficients, max_order=self.max_order)
+            field = self.problem.field(
+                model, x, engine=pde.engine, coefficients=coefficients, max_order=self.max_order, needs=pde.needs
+            )
             terms = self.problem.residuals(field)
             total = sum(r.detach() ** 2 for r in terms.values())
             sizes.append(torch.sqrt(total).double().cpu().numpy())  # type: ignore[union-attr]

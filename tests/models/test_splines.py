@@ -109,3 +109,58 @@ def test_a_training_step_leaves_no_reference_cycles():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def _scatter_local(index_shape, interval, values, order):
+    """The dense (N, C, nb) basis from local bases: slot s of interval j is basis j - k + s."""
+    n, c, nb = index_shape
+    dense = torch.zeros(n, c, nb + 2 * order, dtype=values.dtype)
+    slots = interval[:, :, None] + torch.arange(order + 1)  # padded index j + s
+    return dense.scatter_add(2, slots, values)[:, :, order : order + nb]
+
+
+@pytest.mark.parametrize("layout", ["extended", "clamped"])
+def test_local_bases_equal_the_dense_bases_everywhere(layout):
+    from pinnkan.models.splines import knots_from_grid, local_bases
+
+    rng = torch.Generator().manual_seed(0)
+    lo, hi = torch.tensor([-1.0, 0.0], dtype=F64), torch.tensor([1.0, 2.0], dtype=F64)
+    inner = torch.sort(torch.rand(2, 5, dtype=F64, generator=rng), 1).values
+    grid = torch.cat([lo[:, None], lo[:, None] + (hi - lo)[:, None] * inner, hi[:, None]], 1)  # non-uniform
+    knots = knots_from_grid(grid, 3, layout)
+    x = torch.rand(300, 2, dtype=F64, generator=rng) * 4 - 1.5  # inside, in the tails and outside the span
+    x[:4] = torch.stack([lo, hi, knots[:, 0], knots[:, -1]])  # the ends of the grid and of the span
+    interval, values = local_bases(x, knots, 3, 3)
+    nb = knots.shape[1] - 4
+    for r in range(4):
+        dense = bspline_basis_derivative(x, knots, 3, r)
+        local = _scatter_local((300, 2, nb), interval, values[r], 3)
+        scale = max(1.0, float(dense.abs().max()))
+        assert float((local - dense).abs().max()) <= 1e-12 * scale, r
+
+
+def test_local_bases_do_not_depend_on_the_grid_size_and_pass_gradcheck():
+    from pinnkan.models.splines import combine_bases, local_bases
+
+    x = torch.rand(12, 2, dtype=F64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    for grid in (5, 64):
+        knots = _knots([-1.0, -1.0], [1.0, 1.0], grid, 3)
+        interval, values = local_bases(x, knots, 3, 2)
+        assert values.shape == (3, 12, 2, 4)  # k + 1 slots whatever G is
+    assert torch.autograd.gradcheck(lambda p: local_bases(p, knots, 3, 2)[1], (x.clone().requires_grad_(True),))
+    coef = torch.randn(2, 64 + 3, 3, dtype=F64, requires_grad=True)
+    values = values.detach().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda v, c: combine_bases(v, interval, c), (values, coef))
+
+
+def test_combine_bases_equals_the_dense_spline_sum():
+    from pinnkan.models.splines import combine_bases, local_bases
+
+    knots = _knots([-1.0, 0.0, 0.0], [1.0, 1.0, 3.0], 9, 3)
+    x = torch.rand(100, 3, dtype=F64, generator=torch.Generator().manual_seed(2)) * torch.tensor([2.0, 1.0, 3.0]) - torch.tensor([1.0, 0.0, 0.0])
+    coef = torch.randn(3, 12, 4, dtype=F64, generator=torch.Generator().manual_seed(3))
+    interval, values = local_bases(x, knots, 3, 1)
+    expected = torch.stack([torch.einsum("ncb,cbo->no", bspline_basis_derivative(x, knots, 3, r), coef) for r in range(2)])
+    assert torch.allclose(combine_bases(values, interval, coef), expected, atol=1e-12)
+    with pytest.raises(ValueError, match=r"values \(A, N, C, k\+1\)"):
+        combine_bases(values[0], interval, coef)

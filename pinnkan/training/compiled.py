@@ -1,0 +1,54 @@
+"""Running a function through ``torch.compile``, with a warning and the eager function where that fails.
+
+Compilation needs a working compiler toolchain and a Python that TorchDynamo
+supports; neither is guaranteed on a user's machine, and a failure there should
+cost speed, not the run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Generic, ParamSpec, TypeVar
+
+import torch
+
+__all__ = ["Compiled"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Compiled(Generic[P, R]):
+    """``function`` compiled by ``torch.compile`` on first use; eager from the first failure on.
+
+    Parameters
+    ----------
+    function : callable
+        What to compile (its backward is compiled too when it is differentiated).
+
+    Attributes
+    ----------
+    failure : str or None
+        Why compilation was given up, or None while it works.
+    """
+
+    def __init__(self, function: Callable[P, R]) -> None:
+        self._function = function
+        self.failure: str | None = None
+        try:
+            self._compiled: Callable[P, R] = torch.compile(function)
+        except RuntimeError as err:  # e.g. a Python that TorchDynamo does not support
+            self._give_up(err)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self.failure is None:
+            try:
+                return self._compiled(*args, **kwargs)
+            except Exception as err:  # noqa: BLE001 - any compiler failure; a real error recurs below
+                self._give_up(err)
+        return self._function(*args, **kwargs)
+
+    def _give_up(self, err: BaseException) -> None:
+        self.failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        warnings.warn(f"torch.compile is unavailable here ({self.failure}); running eagerly", stacklevel=3)

@@ -196,7 +196,7 @@ def _select_outputs(layer: KANLayer, keep: list[int]) -> None:
 def _select_inputs(layer: KANLayer, keep: list[int]) -> None:
     layer.base_weight = nn.Parameter(layer.base_weight[keep].contiguous())
     layer.spline_coef = nn.Parameter(layer.spline_coef[keep].contiguous())
-    layer.knots = layer.knots[keep].contiguous()
+    layer.set_knots(layer.knots[keep].contiguous())
     layer.edge_mask = layer.edge_mask[keep].contiguous()
     layer.select_symbolic(inputs=keep)
     layer.in_features = len(keep)

@@ -92,7 +92,7 @@ class ChebyKANLayer(nn.Module):
         return torch.stack(polys, dim=-1)
 
     def basis_derivatives(self, x: torch.Tensor, order: int) -> torch.Tensor:
-        """``d^r T_n(x) / dx^r`` for ``r = 0 .. order``, shape (order + 1, N, in, d + 1).
+        """``d^r T_n(x) / dx^r`` for ``r = 0 .. order``, shape (order + 1, N, d + 1, in).
 
         Differentiating the recurrence: ``T_{n+1}^(r) = 2 x T_n^(r) + 2 r T_n^(r-1) - T_{n-1}^(r)``.
         """
@@ -106,7 +106,7 @@ class ChebyKANLayer(nn.Module):
                     nxt = nxt + 2 * r * rows[r - 1][m]
                 polys.append(nxt)
             rows.append(polys[: self.degree + 1])
-        return torch.stack([torch.stack(polys, dim=-1) for polys in rows])
+        return torch.stack([torch.stack(polys, dim=1) for polys in rows])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layer: (N, in) -> (N, out)."""
@@ -116,8 +116,8 @@ class ChebyKANLayer(nn.Module):
     def forward_jet(self, jet: Jet) -> Jet:
         """Apply the layer to a jet (K, N, in) -> (K, N, out)."""
         k, n, _ = jet.data.shape
-        bases = jet.compose(list(self.basis_derivatives(jet.value, jet.plan.order)))  # (K, N, in, d + 1)
-        out = bases.reshape(k * n, -1) @ self.coef.reshape(-1, self.out_features)
+        bases = jet.compose(list(self.basis_derivatives(jet.value, jet.plan.order)))  # (K, N, d + 1, in)
+        out = bases.reshape(k * n, -1) @ self.coef.transpose(0, 1).reshape(-1, self.out_features)
         return Jet(jet.plan, out.reshape(k, n, -1) + jet.on_value(self.bias))
 
     def extra_repr(self) -> str:

@@ -218,9 +218,9 @@ class Jet:
     def compose(
         self, derivatives: Sequence[torch.Tensor], factors: list[list[tuple[int, torch.Tensor | None]]] | None = None
     ) -> torch.Tensor:
-        """Components of ``phi(h)`` from ``derivatives[r] = phi^(r)(value)``: shape (K, N, w, ...).
+        """Components of ``phi(h)`` from ``derivatives[r] = phi^(r)(value)``: shape (K, N, ..., w).
 
-        ``derivatives[r]`` has shape (N, w) or (N, w, m) (then each of the ``m`` trailing
+        ``derivatives[r]`` has shape (N, w) or (N, m, w) (then each of the ``m`` middle
         entries is a separate function of the channel, e.g. spline bases); it needs
         ``len(derivatives) > plan.order``. ``factors`` may pass precomputed
         :meth:`chain_factors`.
@@ -236,7 +236,7 @@ class Jet:
                 if product is None:
                     term = derivatives[r]
                 else:
-                    term = product.reshape(*product.shape, *([1] * extra)) * derivatives[r]
+                    term = product.reshape(product.shape[0], *([1] * extra), product.shape[1]) * derivatives[r]
                 total = term if total is None else total + term
             out.append(total)
         return torch.stack(out)  # type: ignore[arg-type]

@@ -40,15 +40,14 @@ from .activations import derivatives, elementwise_derivatives
 from .base import ModelSpec, Network, box_bounds, check_input, check_positive_int
 from .functions import LIBRARY
 from .jets import Jet
+from .local_splines import combine_bases, is_uniform, local_bases
 from .splines import (
     KNOT_LAYOUTS,
     KnotLayout,
     bspline_basis,
-    combine_bases,
     fit_coefficients,
     grid_of,
     knots_from_grid,
-    local_bases,
 )
 
 __all__ = ["KANLayer", "KAN", "KANSpec", "find_kan"]
@@ -111,6 +110,7 @@ class KANLayer(nn.Module):
         hi_t = torch.full((in_features,), hi, **factory)
         grid = _uniform_samples(lo_t, hi_t, grid_size + 1).T  # (in, G + 1)
         self.register_buffer("knots", knots_from_grid(grid, spline_order, knot_layout))
+        self._uniform = is_uniform(self.knots)
         # 1 for a live edge, 0 for a pruned one; ``pruned`` says whether any is 0, so
         # that unpruned layers skip the masking in the hot path.
         self.register_buffer("edge_mask", torch.ones(in_features, out_features, **factory))
@@ -126,6 +126,11 @@ class KANLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_features, **factory))
         nn.init.uniform_(self.base_weight, -bound, bound)
         nn.init.normal_(self.spline_coef, std=spline_init_std * bound)
+
+    def set_knots(self, knots: torch.Tensor) -> None:
+        """Use new knot vectors (C, M); every change of the knots goes through here or ``load_state_dict``."""
+        self.knots = knots
+        self._uniform = is_uniform(knots)
 
     @property
     def grid_size(self) -> int:
@@ -206,8 +211,8 @@ class KANLayer(nn.Module):
         out = (base.reshape(k * n, -1) @ weight).reshape(k, n, -1)
         spline = self._spline_input_jet(jet)
         spline_factors = factors if spline is jet else spline.chain_factors()
-        interval, bases = local_bases(spline.value, self.knots, self.spline_order, order)
-        values = spline.compose(list(bases), spline_factors)  # (K, N, in, k + 1)
+        interval, bases = local_bases(spline.value, self.knots, self.spline_order, order, uniform=self._uniform)
+        values = spline.compose(list(bases), spline_factors)  # (K, N, k + 1, in)
         out = out + combine_bases(values, interval, coef) + jet.on_value(self.bias)
         if self.symbolic:
             out = out + self._symbolic_jet(jet)
@@ -295,6 +300,7 @@ class KANLayer(nn.Module):
         if stored is not None and stored.shape != self.symbolic_affine.shape:
             self.symbolic_affine = nn.Parameter(self.symbolic_affine.new_zeros(stored.shape))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._uniform = is_uniform(self.knots)
 
     def _symbolic_values(self, x: torch.Tensor) -> torch.Tensor:
         """Values of the locked edges, zero elsewhere, shape (N, in, out)."""
@@ -387,7 +393,7 @@ class KANLayer(nn.Module):
         if self.knot_layout == "clamped":
             samples = torch.clamp(samples, grid[:, 0], grid[:, -1])
         coef = fit_coefficients(samples, target, knots, self.spline_order)
-        self.knots = knots.to(dtype)
+        self.set_knots(knots.to(dtype))
         # lstsq returns column-major solutions; optimisers such as L-BFGS need contiguous grads.
         self.spline_coef = nn.Parameter(coef.to(dtype).contiguous())
 

@@ -116,12 +116,13 @@ def _scatter_local(index_shape, interval, values, order):
     n, c, nb = index_shape
     dense = torch.zeros(n, c, nb + 2 * order, dtype=values.dtype)
     slots = interval[:, :, None] + torch.arange(order + 1)  # padded index j + s
-    return dense.scatter_add(2, slots, values)[:, :, order : order + nb]
+    return dense.scatter_add(2, slots, values.transpose(1, 2))[:, :, order : order + nb]
 
 
 @pytest.mark.parametrize("layout", ["extended", "clamped"])
 def test_local_bases_equal_the_dense_bases_everywhere(layout):
-    from pinnkan.models.splines import knots_from_grid, local_bases
+    from pinnkan.models.local_splines import local_bases
+    from pinnkan.models.splines import knots_from_grid
 
     rng = torch.Generator().manual_seed(0)
     lo, hi = torch.tensor([-1.0, 0.0], dtype=F64), torch.tensor([1.0, 2.0], dtype=F64)
@@ -139,28 +140,67 @@ def test_local_bases_equal_the_dense_bases_everywhere(layout):
         assert float((local - dense).abs().max()) <= 1e-12 * scale, r
 
 
-def test_local_bases_do_not_depend_on_the_grid_size_and_pass_gradcheck():
-    from pinnkan.models.splines import combine_bases, local_bases
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_combine_bases_equals_the_dense_sums_and_passes_gradcheck(uniform, outputs):
+    from pinnkan.models.local_splines import combine_bases, local_bases
+
+    g = torch.Generator().manual_seed(2)
+    knots = _knots([-1.0, 0.0, 0.0], [1.0, 1.0, 3.0], 9, 3)
+    if not uniform:
+        knots = knots + 0.01 * torch.sin(torch.arange(knots.shape[1], dtype=F64))  # still increasing
+    x = torch.rand(40, 3, dtype=F64, generator=g) * torch.tensor([2.6, 1.4, 3.6]) - torch.tensor([1.3, 0.2, 0.3])
+    coef = torch.randn(3, 12, outputs, dtype=F64, generator=g)
+    interval, values = local_bases(x, knots, 3, 2, uniform=uniform)
+    expected = torch.stack([torch.einsum("ncb,cbo->no", bspline_basis_derivative(x, knots, 3, r), coef) for r in range(3)])
+    assert torch.allclose(combine_bases(values, interval, coef), expected, atol=1e-12)
+    leaf = values.detach().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda v, c: combine_bases(v, interval, c), (leaf, coef.clone().requires_grad_(True)))
+    assert torch.autograd.gradcheck(
+        lambda p: local_bases(p, knots, 3, 2, uniform=uniform)[1], (x[:10].clone().requires_grad_(True),)
+    )
+    with pytest.raises(ValueError, match=r"values \(A, N, k\+1, C\)"):
+        combine_bases(values[0], interval, coef)
+
+
+def test_local_bases_do_not_depend_on_the_grid_size():
+    from pinnkan.models.local_splines import local_bases
 
     x = torch.rand(12, 2, dtype=F64, generator=torch.Generator().manual_seed(1)) * 2 - 1
     for grid in (5, 64):
-        knots = _knots([-1.0, -1.0], [1.0, 1.0], grid, 3)
-        interval, values = local_bases(x, knots, 3, 2)
-        assert values.shape == (3, 12, 2, 4)  # k + 1 slots whatever G is
-    assert torch.autograd.gradcheck(lambda p: local_bases(p, knots, 3, 2)[1], (x.clone().requires_grad_(True),))
-    coef = torch.randn(2, 64 + 3, 3, dtype=F64, requires_grad=True)
-    values = values.detach().requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda v, c: combine_bases(v, interval, c), (values, coef))
+        interval, values = local_bases(x, _knots([-1.0, -1.0], [1.0, 1.0], grid, 3), 3, 2)
+        assert values.shape == (3, 12, 4, 2)  # k + 1 slots whatever G is
+        assert int(interval.max()) <= grid + 2 * 3 - 1
 
 
-def test_combine_bases_equals_the_dense_spline_sum():
-    from pinnkan.models.splines import combine_bases, local_bases
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+def test_cardinal_pieces_on_uniform_knots_equal_the_dense_bases(order):
+    from pinnkan.models.local_splines import is_uniform, local_bases
 
-    knots = _knots([-1.0, 0.0, 0.0], [1.0, 1.0, 3.0], 9, 3)
-    x = torch.rand(100, 3, dtype=F64, generator=torch.Generator().manual_seed(2)) * torch.tensor([2.0, 1.0, 3.0]) - torch.tensor([1.0, 0.0, 0.0])
-    coef = torch.randn(3, 12, 4, dtype=F64, generator=torch.Generator().manual_seed(3))
-    interval, values = local_bases(x, knots, 3, 1)
-    expected = torch.stack([torch.einsum("ncb,cbo->no", bspline_basis_derivative(x, knots, 3, r), coef) for r in range(2)])
-    assert torch.allclose(combine_bases(values, interval, coef), expected, atol=1e-12)
-    with pytest.raises(ValueError, match=r"values \(A, N, C, k\+1\)"):
-        combine_bases(values[0], interval, coef)
+    knots = _knots([-1.0, 0.0], [1.0, 3.0], 6, order)
+    assert is_uniform(knots)
+    x = torch.rand(400, 2, dtype=F64, generator=torch.Generator().manual_seed(4)) * 6 - 2
+    x[:2] = torch.stack([knots[:, 0], knots[:, -1]])  # both ends of the span
+    interval, values = local_bases(x, knots, order, order + 1, uniform=True)
+    nb = knots.shape[1] - order - 1
+    for r in range(order + 1):
+        dense = bspline_basis_derivative(x, knots, order, r)
+        local = _scatter_local((400, 2, nb), interval, values[r], order)
+        assert float((local - dense).abs().max()) <= 1e-11 * max(1.0, float(dense.abs().max())), r
+    assert float(values[order + 1].abs().max()) == 0.0
+
+
+def test_uniform_spacing_is_recognised_and_tracked_through_grid_changes():
+    from pinnkan.models.local_splines import is_uniform
+
+    net = KAN((2, 3, 1), grid_size=5, dtype=F64)
+    assert all(layer._uniform for layer in net.layers)
+    assert not KAN((2, 3, 1), knot_layout="clamped").layers[0]._uniform
+    net.extend_grid(10)
+    assert all(layer._uniform for layer in net.layers)
+    net.update_grid(torch.rand(50, 2, dtype=F64) ** 3)
+    assert not net.layers[0]._uniform
+    fresh = KAN((2, 3, 1), grid_size=10, dtype=F64)
+    fresh.load_state_dict(net.state_dict())
+    assert not fresh.layers[0]._uniform and fresh.layers[1]._uniform == net.layers[1]._uniform
+    assert not is_uniform(torch.tensor([[0.0, 1.0, 2.0, 3.5]], dtype=F64))

@@ -1,0 +1,358 @@
+"""Sparse B-spline evaluation: only the ``k + 1`` bases that can be non-zero at a point, and their derivatives.
+
+A point in the knot interval ``[t_j, t_{j+1})`` sees only ``B_{j-k} .. B_j``. Evaluating
+those and reading only the matching coefficients makes the cost of a KAN layer
+independent of its grid size, where the dense basis of :mod:`pinnkan.models.splines`
+grows with it.
+
+* :func:`local_bases` finds each point's interval and evaluates its ``k + 1`` bases
+  and their derivatives. On a uniform grid they are the pieces of the cardinal
+  B-spline, fixed polynomials of the local coordinate ``u = (x - t_j) / h``; on any
+  other grid (clamped ends, grids updated to data) the local triangle of the
+  Cox–de Boor recursion runs on the ``2k + 2`` knots around the interval.
+* :func:`combine_bases` forms ``y_a = sum_s sum_c values[a, s, c] coef[c, j_c - k + s]``
+  for stacked sets ``a`` of basis values (a jet's components), reading only the
+  ``k + 1`` coefficients next to each point.
+
+Both agree with :func:`~pinnkan.models.splines.bspline_basis_derivative` to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import torch
+
+from .splines import _reciprocal
+
+__all__ = ["local_bases", "combine_bases", "is_uniform"]
+
+# Spline orders with a precomputed cardinal table; higher orders use the recursion.
+_MAX_CARDINAL_ORDER = 7
+# Numbers in the largest temporary of one chunk of the coefficient gradient (about
+# 4 MB in float32): it stays in cache and the allocator reuses it instead of
+# mapping fresh pages at every step.
+_CHUNK_NUMBERS = 1 << 20
+
+
+def _derivative_tables(order: int) -> np.ndarray:
+    """``d^r/du^r`` of the cardinal pieces for ``r = 0 .. k``, as matrices from powers of ``u`` to slots: (k+1, k+1, k+1).
+
+    Slot ``s`` on an interval with local coordinate ``u`` is
+    ``N_k(u + m) = (1/k!) sum_{i=0}^{m} (-1)^i C(k+1, i) (u + m - i)^k`` with ``m = k - s``.
+    """
+    k = order
+    pieces = np.zeros((k + 1, k + 1))  # (slot, power)
+    for s in range(k + 1):
+        m = k - s
+        for i in range(m + 1):
+            a = m - i  # (u + a)^k = sum_p C(k, p) a^(k-p) u^p
+            for p in range(k + 1):
+                pieces[s, p] += (-1) ** i * math.comb(k + 1, i) * math.comb(k, p) * a ** (k - p)
+    pieces /= math.factorial(k)
+    tables = np.zeros((k + 1, k + 1, k + 1))  # (r, power, slot)
+    for r in range(k + 1):
+        for p in range(r, k + 1):
+            tables[r, p - r] += pieces[:, p] * math.perm(p, r)  # u^p -> p!/(p-r)! u^(p-r)
+    return tables
+
+
+_CARDINAL = {k: _derivative_tables(k) for k in range(1, _MAX_CARDINAL_ORDER + 1)}
+
+
+def is_uniform(knots: torch.Tensor) -> bool:
+    """Whether every channel's knots are equally spaced (to a few rounding errors), ``knots`` (C, M)."""
+    steps = knots[:, 1:] - knots[:, :-1]
+    first = steps[:, :1]
+    tolerance = 64 * torch.finfo(knots.dtype).eps * (knots.abs().max(dim=1, keepdim=True).values + first)
+    return bool(torch.all(first > 0) and torch.all((steps - first).abs() <= tolerance))
+
+
+def local_bases(
+    x: torch.Tensor, knots: torch.Tensor, order: int, derivatives: int, *, uniform: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k + 1`` B-spline bases that can be non-zero at each point, and their derivatives.
+
+    Slot ``s`` of a point in interval ``j`` holds ``B_{j-k+s}``. Near the ends of the
+    knot span some slots name no basis (``j - k + s`` outside ``0 .. M - k - 2``); they
+    hold finite numbers that :func:`combine_bases` multiplies by zero coefficients.
+    Points outside the knot span get zeros. The last non-empty interval is closed on
+    the right, as in :func:`~pinnkan.models.splines.bspline_basis`. Differentiable in
+    ``x`` once (the backward uses the next derivative); the knots receive no gradient.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (N, C)
+    knots : torch.Tensor, shape (C, M)
+        Non-decreasing knot vectors.
+    order : int
+        Spline order ``k``.
+    derivatives : int
+        Highest derivative wanted, ``>= 0`` (derivatives above ``k`` are zero).
+    uniform : bool
+        The knots are equally spaced (see :func:`is_uniform`): evaluate the cardinal
+        pieces instead of the recursion.
+
+    Returns
+    -------
+    interval : torch.Tensor of int64, shape (N, C)
+        The knot interval ``j`` of each point, in ``0 .. M - 2``.
+    values : torch.Tensor, shape (derivatives + 1, N, k + 1, C)
+        ``values[r, n, s, c] = d^r B_{j-k+s}(x[n, c]) / dx^r``; channels last, so that
+        elementwise work runs along them.
+
+    Examples
+    --------
+    >>> from pinnkan.models.splines import uniform_knots
+    >>> knots = uniform_knots(torch.tensor([0.0]), torch.tensor([1.0]), 4, 3)
+    >>> interval, values = local_bases(torch.tensor([[0.6]]), knots, 3, 1, uniform=True)
+    >>> int(interval), round(float(values[0].sum()), 6), abs(float(values[1].sum())) < 1e-6
+    (5, 1.0, True)
+    """
+    if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
+        raise ValueError(f"derivatives must be an int >= 0, got {derivatives!r}")
+    if x.ndim != 2 or knots.ndim != 2 or x.shape[1] != knots.shape[0]:
+        raise ValueError(f"expected x of shape (N, C) and knots of shape (C, M); got {tuple(x.shape)} and {tuple(knots.shape)}")
+    inside = ((x >= knots[:, 0]) & (x <= knots[:, -1])).to(x.dtype)  # (N, C)
+    if uniform and order <= _MAX_CARDINAL_ORDER:
+        with torch.no_grad():
+            m = knots.shape[1]
+            t0, step = knots[:, 0], knots[:, 1] - knots[:, 0]
+            interval = torch.floor((x - t0) / step).clamp(0, m - 2).to(torch.int64)
+            start = t0 + interval * step
+        return interval, _CardinalBases.apply(x, start, step, inside, order, derivatives)
+    with torch.no_grad():
+        interval, local = _locate(x.detach(), knots, order)
+    return interval, _LocalBases.apply(x, local, inside, order, derivatives)
+
+
+def combine_bases(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """``y[a, n, o] = sum_s sum_c values[a, n, s, c] coef[c, j - k + s, o]`` with ``j = interval[n, c]``.
+
+    The spline branch of a KAN layer from the local bases of :func:`local_bases`, for
+    ``A`` stacked sets of basis values at once (a jet's components). Each point reads
+    only its ``k + 1`` coefficients per channel, so neither the work nor the memory
+    grows with the grid size; slots without a basis meet zero coefficients.
+    Differentiable once in ``values`` and ``coef``.
+
+    Parameters
+    ----------
+    values : torch.Tensor, shape (A, N, k + 1, C)
+    interval : torch.Tensor of int64, shape (N, C)
+        Knot interval of each point, ``0 .. G + 2k - 1``.
+    coef : torch.Tensor, shape (C, G + k, O)
+        Spline coefficients.
+
+    Returns
+    -------
+    torch.Tensor, shape (A, N, O)
+    """
+    if (values.ndim != 4 or coef.ndim != 3 or values.shape[3] != coef.shape[0]
+            or interval.shape != (values.shape[1], values.shape[3])):
+        raise ValueError(
+            f"expected values (A, N, k+1, C), interval (N, C) and coef (C, nb, O); got {tuple(values.shape)}, "
+            f"{tuple(interval.shape)} and {tuple(coef.shape)}"
+        )
+    return _combine(values.contiguous(), interval.contiguous(), coef.contiguous())
+
+
+def _locate(x: torch.Tensor, knots: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Knot interval (N, C) and the knots ``t_{j-k} .. t_{j+k+1}`` around it, (N, 2k+2, C)."""
+    c, m = knots.shape
+    k = order
+    knots = knots.contiguous()
+    nonempty = knots[:, 1:] > knots[:, :-1]  # (C, M-1)
+    last = (m - 2) - torch.flip(nonempty, [1]).to(torch.int64).argmax(1)  # last non-empty interval, (C,)
+    j = torch.searchsorted(knots, x.T.contiguous(), right=True) - 1  # (C, N), in -1 .. M-1
+    j = torch.minimum(j, last[:, None]).clamp(min=0).T  # (N, C)
+    # End-padded knots, so that every point has 2k + 2 knots around its interval.
+    padded = torch.cat([knots[:, :1].expand(c, k), knots, knots[:, -1:].expand(c, k)], dim=1)  # (C, M + 2k)
+    start = j + torch.arange(c, device=x.device) * padded.shape[1]  # (N, C)
+    local = torch.take(padded, start[:, None, :] + torch.arange(2 * k + 2, device=x.device)[:, None])
+    return j, local
+
+
+def _local_recursion(x: torch.Tensor, local: torch.Tensor, order: int, derivatives: int) -> list[torch.Tensor]:
+    """Derivatives ``0 .. derivatives`` of the degree-k bases ``B_{j-k} .. B_j``, each (N, k+1, C).
+
+    ``local[:, q] = t_{j-k+q}``. Level ``p`` uses ``1 / (t_{i+p} - t_i)`` for the bases
+    ``i = j-p+1 .. j`` of degree ``p - 1``, both in the value recursion
+    ``B_{i,p} = w_{i,p} B_{i,p-1} + (1 - w_{i+1,p}) B_{i+1,p-1}`` and in the derivative
+    ``B'_{i,p} = p (B_{i,p-1} / (t_{i+p} - t_i) - B_{i+1,p-1} / (t_{i+p+1} - t_{i+1}))``.
+    """
+    k = order
+    xe = x.unsqueeze(1)  # (N, 1, C)
+    zero = torch.zeros_like(xe)
+    current = [torch.ones_like(xe)]  # derivatives 0 .. min(p, derivatives) at level p, each (N, p+1, C)
+    for p in range(1, k + 1):
+        low = local[:, k - p + 1 : k + 1]  # t_i for i = j-p+1 .. j
+        inv = _reciprocal(local[:, k + 1 : k + p + 1] - low)
+        v = (xe - low) * inv * current[0]
+        nxt = [torch.cat([zero, v], 1) + torch.cat([current[0] - v, zero], 1)]
+        for r in range(1, min(p, derivatives) + 1):
+            a = (p * inv) * current[r - 1]
+            nxt.append(torch.cat([zero, a], 1) - torch.cat([a, zero], 1))
+        current = nxt
+    return current + [torch.zeros_like(current[0])] * (derivatives + 1 - len(current))
+
+
+def _cardinal(u: torch.Tensor, step: torch.Tensor, inside: torch.Tensor, order: int, derivatives: int) -> torch.Tensor:
+    """Derivatives ``0 .. derivatives`` of the cardinal pieces at the local coordinate ``u`` (N, C): (R+1, N, k+1, C).
+
+    Zero at points outside the span (``inside`` is 0 there), since every power of ``u`` is.
+    """
+    k = order
+    powers = [inside]
+    for _ in range(k):
+        powers.append(powers[-1] * u)
+    count = min(derivatives, k) + 1
+    tables = _CARDINAL[k]
+    inv = 1.0 / step  # d/dx = (1/h) d/du
+    rows = []
+    for r in range(count):
+        scale = inv**r
+        for s in range(k + 1):
+            terms = [float(tables[r, p, s]) * powers[p] for p in range(k + 1 - r) if tables[r, p, s] != 0.0]
+            rows.append(sum(terms[1:], terms[0]) * scale)  # type: ignore[arg-type]
+    values = torch.stack(rows, dim=1).reshape(u.shape[0], count, k + 1, u.shape[1]).transpose(0, 1)
+    if count <= derivatives:
+        values = torch.cat([values, values.new_zeros(derivatives + 1 - count, *values.shape[1:])])
+    return values
+
+
+class _LocalBases(torch.autograd.Function):
+    """``x -> (B^(0) .. B^(R))`` of the local bases; the backward uses ``B^(1) .. B^(R+1)``."""
+
+    @staticmethod
+    def forward(ctx, x, local, inside, order, derivatives):  # type: ignore[override]
+        values = torch.stack(_local_recursion(x.detach(), local, order, derivatives + 1)) * inside[:, None, :]
+        ctx.save_for_backward(values[1:])
+        return values[:-1]  # (R+1, N, k+1, C)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        (slopes,) = ctx.saved_tensors
+        return (grad * slopes).sum((0, 2)), None, None, None, None
+
+
+class _CardinalBases(torch.autograd.Function):
+    """:class:`_LocalBases` on equally spaced knots, from the cardinal pieces."""
+
+    @staticmethod
+    def forward(ctx, x, start, step, inside, order, derivatives):  # type: ignore[override]
+        values = _cardinal((x.detach() - start) / step, step, inside, order, derivatives + 1)
+        ctx.save_for_backward(values[1:])
+        return values[:-1]  # (R+1, N, k+1, C)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        (slopes,) = ctx.saved_tensors
+        return (grad * slopes).sum((0, 2)), None, None, None, None, None
+
+
+def _columns(interval: torch.Tensor, nb: int, slots: int) -> torch.Tensor:
+    """Row of the zero-padded coefficients (see :func:`_padded`) read by each (point, slot, channel), (N, S, C) int32."""
+    c = interval.shape[1]
+    index = interval.to(torch.int32)
+    columns = index[:, None, :] + torch.arange(slots, dtype=torch.int32, device=index.device)[:, None]
+    return columns + torch.arange(c, dtype=torch.int32, device=index.device) * (nb + 2 * (slots - 1))
+
+
+def _padded(coef: torch.Tensor, slots: int) -> torch.Tensor:
+    """The coefficients with ``k`` zero rows before and after each channel's, flattened to (C * (nb + 2k), O)."""
+    k = slots - 1
+    return torch.nn.functional.pad(coef, (0, 0, k, k)).reshape(-1, coef.shape[2])
+
+
+def _csr(values: torch.Tensor, columns: torch.Tensor, width: int) -> torch.Tensor:
+    """One set of values (N, S, C) at ``columns`` (N, S, C) as a CSR matrix (N, width)."""
+    n = values.shape[0]
+    per_row = values.shape[1] * values.shape[2]
+    starts = torch.arange(0, n * per_row + 1, per_row, dtype=torch.int32, device=values.device)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(starts, columns.reshape(-1), values.reshape(-1), size=(n, width))
+
+
+# combine_bases is an opaque operator: eager kernels (sparse matrix products, MKL's
+# on the CPU) that torch.compile calls as they are, its own gathers and scatters
+# being slower there; the elementwise work around it is still fused. With a single
+# output the products are plain gathers and elementwise products instead.
+@torch.library.custom_op("pinnkan::combine_bases", mutates_args=())
+def _combine(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    a, n, slots, _ = values.shape
+    o = coef.shape[2]
+    columns = _columns(interval, coef.shape[1], slots)
+    padded = _padded(coef, slots)
+    if o == 1:
+        read = padded[:, 0][columns.long()]  # (N, S, C)
+        return (values * read).sum((2, 3)).unsqueeze(-1)
+    out = values.new_empty(a, n, o)
+    for i in range(a):
+        torch.mm(_csr(values[i], columns, padded.shape[0]), padded, out=out[i])
+    return out
+
+
+@_combine.register_fake
+def _(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    return values.new_empty(values.shape[0], values.shape[1], coef.shape[2])
+
+
+@torch.library.custom_op("pinnkan::combine_bases_backward", mutates_args=())
+def _combine_backward(
+    grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    a, n, slots, c = values.shape
+    nb, o = coef.shape[1:]
+    k = slots - 1
+    columns = _columns(interval, nb, slots)
+    padded = _padded(coef, slots)
+    if o == 1:
+        grad_values = grad[..., None] * padded[:, 0][columns.long()]  # (A, N, S, C)
+        flat = coef.new_zeros(padded.shape[0])
+        flat.index_add_(0, columns.reshape(-1).long(), (values * grad[..., None]).sum(0).reshape(-1))
+        return grad_values, flat.reshape(c, nb + 2 * k, 1)[:, k : k + nb].contiguous()
+    # d/d values: each stored entry's coefficient row against the output gradient.
+    grad_values = values.new_empty(values.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for i in range(a):
+            sampled = torch.sparse.sampled_addmm(_csr(values[i], columns, padded.shape[0]), grad[i], padded.T, beta=0.0)
+            grad_values[i] = sampled.values().reshape(values.shape[1:])
+    # d/d coef: per point and channel the outer product (slot, output), summed into the
+    # window of its interval; window j holds the coefficients j - k .. j.
+    windows = coef.new_zeros(c * (nb + k), slots * o)
+    rows = (interval + torch.arange(c, device=interval.device) * (nb + k)).reshape(-1)  # (N * C,)
+    step = max(1, _CHUNK_NUMBERS // (c * slots * max(o, a)))
+    for start in range(0, n, step):
+        part = slice(start, start + step)
+        local = values[:, part].permute(1, 3, 2, 0).contiguous().reshape(-1, c * slots, a)  # (n, C * slots, A)
+        outer = torch.bmm(local, grad[:, part].transpose(0, 1).contiguous()).reshape(-1, slots * o)
+        windows.index_add_(0, rows[start * c : (start + step) * c], outer)
+    windows = windows.reshape(c, nb + k, slots, o)
+    grad_coef = coef.new_zeros(c, nb + 2 * k, o)
+    for s in range(slots):  # window j's slot s is padded row j + s
+        grad_coef[:, s : s + nb + k] += windows[:, :, s]
+    return grad_values, grad_coef[:, k : k + nb].contiguous()
+
+
+@_combine_backward.register_fake
+def _(grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return values.new_empty(values.shape), coef.new_empty(coef.shape)
+
+
+def _combine_setup(ctx, inputs, output) -> None:  # type: ignore[no-untyped-def]
+    ctx.save_for_backward(*inputs)
+
+
+def _combine_grad(ctx, grad):  # type: ignore[no-untyped-def]
+    values, interval, coef = ctx.saved_tensors
+    grad_values, grad_coef = _combine_backward(grad.contiguous(), values, interval, coef)
+    return grad_values, None, grad_coef
+
+
+_combine.register_autograd(_combine_grad, setup_context=_combine_setup)

@@ -3,12 +3,14 @@
 One step is the heat1d residual (u_t - 0.4 u_xx) on N interior points, its initial
 and boundary conditions in the loss (N / 8 points each), the backward pass and an
 Adam update. Models: KAN [2,16,16,1] at G = 8 and G = 64, and an MLP [2,h,h,h,1]
-with h chosen for about the parameter count of the G = 8 KAN. Every (model, N,
-engine) is timed once per round and the rounds interleave them, so the ratios come
-from one run; the table gives medians over the rounds after warm-up. Peak memory
-is measured per configuration in a fresh process: how far three steps after
-warm-up raise the resident set above where they start, per 1,000 points. Prints a markdown table and writes
-``benchmarks/engines.json``. Usage::
+with h chosen for about the parameter count of the G = 8 KAN. Engines: nested
+autograd, forward jets, and jets with the residuals (forward and backward) through
+torch.compile. Every (model, N, engine) is timed once per round and the rounds
+interleave them, so the ratios come from one run; the table gives medians over the
+rounds after warm-up (compilation happens in the warm-up). Peak memory is measured
+per configuration in a fresh process: how far three steps after warm-up raise the
+resident set above where they start, per 1,000 points. Prints a markdown table and
+writes ``benchmarks/engines.json``. Usage::
 
     python scripts/bench_engines.py [--points 1024 4096 16384] [--repeats 20] [--dtype float32]
 """
@@ -29,11 +31,12 @@ import torch
 
 from pinnkan import KANSpec, MLPSpec, Points, load_problem
 from pinnkan.models.base import ModelSpec
-from pinnkan.pde.engines import Autograd, Engine
+from pinnkan.pde.engines import Autograd, Engine, Jets
 from pinnkan.run.folder import versions
 from pinnkan.training.losses import PINNLoss
 
-ENGINES: dict[str, Engine] = {"autograd": Autograd()}
+# name -> (engine, compile)
+ENGINES: dict[str, tuple[Engine, bool]] = {"autograd": (Autograd(), False), "jet": (Jets(), False), "jet+compile": (Jets(), True)}
 KAN_GRIDS = (8, 64)
 WARMUP = 3
 
@@ -78,8 +81,9 @@ class Step:
             bounds = tuple(b.tolist() for b in problem.domain.bounds())
             self.model = spec.build(2, 1, bounds, dtype=dtype)
         points = Points(interior=config.n_points, boundary=max(config.n_points // 8, 1))
+        engine, compile = ENGINES[config.engine]
         self.loss = PINNLoss(
-            problem, problem.conditions, points, rng=np.random.default_rng(0), dtype=dtype, engine=ENGINES[config.engine]
+            problem, problem.conditions, points, rng=np.random.default_rng(0), dtype=dtype, engine=engine, compile=compile
         )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.params = sum(p.numel() for p in self.model.parameters())

@@ -59,7 +59,11 @@ def _derivative_tables(order: int) -> np.ndarray:
     return tables
 
 
-_CARDINAL = {k: _derivative_tables(k) for k in range(1, _MAX_CARDINAL_ORDER + 1)}
+# Plain floats, not arrays: torch.compile treats them as constants.
+_CARDINAL: dict[int, tuple[tuple[tuple[float, ...], ...], ...]] = {
+    k: tuple(tuple(tuple(float(v) for v in row) for row in table) for table in _derivative_tables(k))
+    for k in range(1, _MAX_CARDINAL_ORDER + 1)
+}
 
 
 def is_uniform(knots: torch.Tensor) -> bool:
@@ -214,7 +218,7 @@ def _cardinal(u: torch.Tensor, step: torch.Tensor, inside: torch.Tensor, order: 
     for r in range(count):
         scale = inv**r
         for s in range(k + 1):
-            terms = [float(tables[r, p, s]) * powers[p] for p in range(k + 1 - r) if tables[r, p, s] != 0.0]
+            terms = [tables[r][p][s] * powers[p] for p in range(k + 1 - r) if tables[r][p][s] != 0.0]
             rows.append(sum(terms[1:], terms[0]) * scale)  # type: ignore[arg-type]
     values = torch.stack(rows, dim=1).reshape(u.shape[0], count, k + 1, u.shape[1]).transpose(0, 1)
     if count <= derivatives:

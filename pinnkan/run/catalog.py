@@ -9,8 +9,10 @@ The built-in files ship as the package ``pinnkan.problems`` (the repository's
 
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
 import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,12 +61,20 @@ def load_problem(name_or_path: str | Path) -> ProblemFile:
 
 
 def _load_file(path: Path) -> ProblemFile:
-    module_name = f"pinnkan_problem_{path.stem}"
+    # A module name per file, registered like any import: tools that look functions
+    # up by their module (torch.compile does) find the problem file's.
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    module_name = f"pinnkan_problem_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ValueError(f"cannot load {path} as a Python file")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
     problem = getattr(module, "problem", None)
     if not isinstance(problem, Problem):
         raise ValueError(f"{path} must define `problem = Problem(...)` at module level")

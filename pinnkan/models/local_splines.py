@@ -159,7 +159,10 @@ def combine_bases(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tens
             f"expected values (A, N, k+1, C), interval (N, C) and coef (C, nb, O); got {tuple(values.shape)}, "
             f"{tuple(interval.shape)} and {tuple(coef.shape)}"
         )
-    return _combine(values.contiguous(), interval.contiguous(), coef.contiguous())
+    inputs = (values.contiguous(), interval.contiguous(), coef.contiguous())
+    if torch.compiler.is_compiling():
+        return _combine(*inputs)
+    return _Combine.apply(*inputs)  # the same kernels without the operator's dispatch
 
 
 def _locate(x: torch.Tensor, knots: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,13 +217,18 @@ def _cardinal(u: torch.Tensor, step: torch.Tensor, inside: torch.Tensor, order: 
     count = min(derivatives, k) + 1
     tables = _CARDINAL[k]
     inv = 1.0 / step  # d/dx = (1/h) d/du
-    rows = []
-    for r in range(count):
-        scale = inv**r
-        for s in range(k + 1):
-            terms = [tables[r][p][s] * powers[p] for p in range(k + 1 - r) if tables[r][p][s] != 0.0]
-            rows.append(sum(terms[1:], terms[0]) * scale)  # type: ignore[arg-type]
-    values = torch.stack(rows, dim=1).reshape(u.shape[0], count, k + 1, u.shape[1]).transpose(0, 1)
+    if torch.compiler.is_compiling():  # sums of powers, which compile into one loop
+        rows = []
+        for r in range(count):
+            scale = inv**r
+            for s in range(k + 1):
+                terms = [tables[r][p][s] * powers[p] for p in range(k + 1 - r) if tables[r][p][s] != 0.0]
+                rows.append(sum(terms[1:], terms[0]) * scale)  # type: ignore[arg-type]
+        values = torch.stack(rows, dim=1).reshape(u.shape[0], count, k + 1, u.shape[1]).transpose(0, 1)
+    else:  # one small matrix product: fewer operations for eager code
+        table = torch.tensor(tables[:count], dtype=u.dtype, device=u.device)  # (R, power, slot)
+        values = torch.einsum("pnc,rps->rnsc", torch.stack(powers), table)
+        values = values * torch.stack([inv**r for r in range(count)])[:, None, None, :]
     if count <= derivatives:
         values = torch.cat([values, values.new_zeros(derivatives + 1 - count, *values.shape[1:])])
     return values
@@ -282,12 +290,9 @@ def _csr(values: torch.Tensor, columns: torch.Tensor, width: int) -> torch.Tenso
         return torch.sparse_csr_tensor(starts, columns.reshape(-1), values.reshape(-1), size=(n, width))
 
 
-# combine_bases is an opaque operator: eager kernels (sparse matrix products, MKL's
-# on the CPU) that torch.compile calls as they are, its own gathers and scatters
-# being slower there; the elementwise work around it is still fused. With a single
-# output the products are plain gathers and elementwise products instead.
-@torch.library.custom_op("pinnkan::combine_bases", mutates_args=())
-def _combine(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+# The products of combine_bases: sparse CSR matrix products (MKL's on the CPU), or
+# for a single output plain gathers and elementwise products.
+def _combine_forward(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
     a, n, slots, _ = values.shape
     o = coef.shape[2]
     columns = _columns(interval, coef.shape[1], slots)
@@ -301,13 +306,7 @@ def _combine(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -
     return out
 
 
-@_combine.register_fake
-def _(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
-    return values.new_empty(values.shape[0], values.shape[1], coef.shape[2])
-
-
-@torch.library.custom_op("pinnkan::combine_bases_backward", mutates_args=())
-def _combine_backward(
+def _combine_gradients(
     grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     a, n, slots, c = values.shape
@@ -342,6 +341,42 @@ def _combine_backward(
     for s in range(slots):  # window j's slot s is padded row j + s
         grad_coef[:, s : s + nb + k] += windows[:, :, s]
     return grad_values, grad_coef[:, k : k + nb].contiguous()
+
+
+class _Combine(torch.autograd.Function):
+    """:func:`combine_bases` in eager code."""
+
+    @staticmethod
+    def forward(ctx, values, interval, coef):  # type: ignore[override]
+        ctx.save_for_backward(values, interval, coef)
+        return _combine_forward(values, interval, coef)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        values, interval, coef = ctx.saved_tensors
+        grad_values, grad_coef = _combine_gradients(grad.contiguous(), values, interval, coef)
+        return grad_values, None, grad_coef
+
+
+# Under torch.compile the same kernels are opaque operators: it calls them as they
+# are (its own gathers and scatters are slower on the CPU), and still fuses the
+# elementwise work around them.
+@torch.library.custom_op("pinnkan::combine_bases", mutates_args=())
+def _combine(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    return _combine_forward(values, interval, coef)
+
+
+@_combine.register_fake
+def _(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    return values.new_empty(values.shape[0], values.shape[1], coef.shape[2])
+
+
+@torch.library.custom_op("pinnkan::combine_bases_backward", mutates_args=())
+def _combine_backward(
+    grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return _combine_gradients(grad, values, interval, coef)
 
 
 @_combine_backward.register_fake

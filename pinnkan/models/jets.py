@@ -130,7 +130,14 @@ class Jet:
         Which derivatives ``data`` holds, in order.
     data : torch.Tensor, shape (K, N, w)
         ``data[k]`` is the derivative ``plan.indices[k]``; ``data[0]`` the value.
+
+    Attributes
+    ----------
+    points : torch.Tensor or None
+        For a jet of the coordinates (:meth:`of_inputs`), the points it was made from.
     """
+
+    points: torch.Tensor | None = None
 
     def __init__(self, plan: JetPlan, data: torch.Tensor) -> None:
         if data.ndim != 3 or data.shape[0] != plan.size:
@@ -158,7 +165,9 @@ class Jet:
         for axis in range(plan.dim):
             if (axis,) in plan:
                 data[plan.position((axis,))] = eye[axis]
-        return cls(plan, data)
+        jet = cls(plan, data)
+        jet.points = points
+        return jet
 
     @property
     def value(self) -> torch.Tensor:

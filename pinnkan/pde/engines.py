@@ -252,7 +252,8 @@ class _JetDerivatives(Derivatives):
     ) -> None:
         super().__init__()
         self._model = model
-        self._points = points.detach()
+        # The term's own point tensor (not a detached copy): it identifies the point set.
+        self._points = points.detach() if points.requires_grad else points
         self._outputs = outputs
         self._max_order = max_order
         self._wanted = {axes for _, axes in needs}

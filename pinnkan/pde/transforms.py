@@ -8,6 +8,8 @@ and ``D`` vanishing exactly where they are imposed.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -60,13 +62,6 @@ class OutputTransform:
                 f"return a tensor of the same shape, one column per output"
             )
         return out
-
-    def apply_jet(self, points: torch.Tensor, names: tuple[str, ...], raw: Jet) -> Jet:
-        """The constrained outputs' jet from the points (N, d), their coordinate names and the raw outputs' jet.
-
-        A general transform has no jet rule; :class:`HardConstraint` has one.
-        """
-        raise TypeError(self.jet_obstacle())
 
     def jet_obstacle(self) -> str | None:
         """Why jets cannot pass this transform, or None."""
@@ -132,12 +127,15 @@ class HardConstraint(OutputTransform):
     def _combine(self, c: Coordinates, raw: torch.Tensor) -> torch.Tensor:
         return _as_column(self.particular(c), raw) + _as_column(self.distance(c), raw) * raw
 
-    def apply_jet(self, points: torch.Tensor, names: tuple[str, ...], raw: Jet) -> Jet:
-        """``g + D N`` on jets: ``g`` and ``D`` differentiated by autograd (they hold no parameters), Leibniz for the product."""
-        like = raw.value
-        particular = _coordinate_jet(self.particular, points, raw.plan, names, like)
-        distance = _coordinate_jet(self.distance, points, raw.plan, names, like)
-        return particular + distance.multiply(raw)
+    def coordinate_jets(self, points: torch.Tensor, names: tuple[str, ...], plan: JetPlan, width: int) -> tuple[Jet, Jet]:
+        """The jets of ``particular`` and ``distance`` at ``points`` (N, d), ``width`` columns each.
+
+        They hold no parameters: nested autograd on the points computes them, and the
+        results carry no graph. ``u = g + D N`` then has the jet ``g + D * N`` (Leibniz).
+        """
+        like = points.new_empty(points.shape[0], width)
+        return (_coordinate_jet(self.particular, points, plan, names, like),
+                _coordinate_jet(self.distance, points, plan, names, like))
 
     def jet_obstacle(self) -> str | None:
         return None
@@ -155,6 +153,10 @@ class ConstrainedModel(nn.Module):
         Name of each input column.
     """
 
+    # Jets of a hard constraint's g and D per point set: the points rarely change, and
+    # recomputing them takes nested autograd at every step.
+    _CACHED_POINT_SETS = 16
+
     def __init__(self, net: nn.Module, transform: OutputTransform, coordinates: tuple[str, ...]) -> None:
         super().__init__()
         if not isinstance(transform, OutputTransform):
@@ -162,6 +164,12 @@ class ConstrainedModel(nn.Module):
         self.net = net
         self.transform = transform
         self.coordinates = tuple(coordinates)
+        self._coordinate_jets: OrderedDict[int, tuple[weakref.ref, int, JetPlan, int, Jet, Jet]] = OrderedDict()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_coordinate_jets"] = OrderedDict()  # weak references do not pickle; the cache refills
+        return state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Constrained outputs (N, m) at points (N, d)."""
@@ -169,7 +177,28 @@ class ConstrainedModel(nn.Module):
 
     def forward_jet(self, jet: Jet) -> Jet:
         """The constrained outputs' jet from the jet of the coordinates (made by :meth:`Jet.of_inputs`)."""
-        return self.transform.apply_jet(jet.value, self.coordinates, self.net.forward_jet(jet))  # type: ignore[operator]
+        if not isinstance(self.transform, HardConstraint):
+            raise TypeError(self.transform.jet_obstacle())
+        raw = self.net.forward_jet(jet)  # type: ignore[operator]
+        points = jet.points if jet.points is not None else jet.value
+        particular, distance = self._constraint_jets(points, raw.plan, raw.width)
+        return particular + distance.multiply(raw)
+
+    @torch.compiler.disable  # nested autograd inside compiled code is not traced faithfully
+    def _constraint_jets(self, points: torch.Tensor, plan: JetPlan, width: int) -> tuple[Jet, Jet]:
+        """The hard constraint's coordinate jets at ``points``, reused while the point set is unchanged."""
+        key = id(points)
+        entry = self._coordinate_jets.get(key)
+        if entry is not None:
+            ref, version, cached_plan, cached_width, particular, distance = entry
+            if ref() is points and version == points._version and cached_plan == plan and cached_width == width:
+                self._coordinate_jets.move_to_end(key)
+                return particular, distance
+        particular, distance = self.transform.coordinate_jets(points, self.coordinates, plan, width)  # type: ignore[attr-defined]
+        self._coordinate_jets[key] = (weakref.ref(points), points._version, plan, width, particular, distance)
+        while len(self._coordinate_jets) > self._CACHED_POINT_SETS:
+            self._coordinate_jets.popitem(last=False)
+        return particular, distance
 
     def jet_obstacle(self) -> str | None:
         """Why jets cannot pass this model (its network or its transform), or None."""
@@ -190,7 +219,7 @@ def _coordinate_jet(
     function holds nothing to train.
     """
     with torch.enable_grad():
-        x = points.detach().requires_grad_(True)
+        x = points.detach().clone().requires_grad_(True)
         columns = _as_column(function(coordinate_dict(x, names)), like)  # (N, m) or (N, 1)
         if columns.shape[1] != like.shape[1]:
             columns = columns.expand(-1, like.shape[1])

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..kan_tools.regularization import Regularization
 from ..pde.conditions import Batch, Condition
-from ..pde.engines import Auto, Autograd, Engine, JetsUnavailable, Request
+from ..pde.engines import Auto, Autograd, Engine, Jets, JetsUnavailable, Request
 from ..pde.fields import Field
 from ..pde.geometry import Sampler, Sobol, UniformRandom
 from ..pde.pinn import PINN
@@ -114,8 +114,10 @@ class PINNLoss(Objective):
     max_order : int, optional
         Highest derivative order the model supports (see :class:`~pinnkan.pde.fields.Field`).
     compile : bool
-        Run the residuals (forward and backward) through ``torch.compile``; where
-        compilation is unavailable, a warning and the eager code.
+        Run the residuals of the terms on jets (forward and backward) through
+        ``torch.compile``; where compilation is unavailable, a warning and the eager
+        code. Terms on autograd stay eager: nested autograd inside compiled code is
+        not traced faithfully.
     """
 
     def __init__(
@@ -148,7 +150,7 @@ class PINNLoss(Objective):
         self.engine = engine or Auto()
         self.engine_notes: list[str] = []
         self._prepared_for: nn.Module | None = None
-        self._evaluate_terms = Compiled(self._term_residuals) if compile else self._term_residuals
+        self._compiled = Compiled(self._residuals_of) if compile else None
         self.resampling = resampling
         self.regularization = regularization
         self.max_order = max_order
@@ -182,7 +184,12 @@ class PINNLoss(Objective):
         """Per-point residuals of every term, and the points they belong to: name -> (N,), name -> (N, d)."""
         coefficients = self._coefficients(model)
         self._prepare(model, coefficients)
-        residuals = self._evaluate_terms(model, coefficients)
+        on_jets = tuple(t for t in self._terms if isinstance(t.engine, Jets))
+        others = tuple(t for t in self._terms if not isinstance(t.engine, Jets))
+        found = self._residuals_of(model, coefficients, others) if others else {}
+        if on_jets:
+            found.update((self._compiled or self._residuals_of)(model, coefficients, on_jets))
+        residuals = {name: found[name] for term in self._terms for name in self._keys(term)}
         where: dict[str, torch.Tensor] = {}
         for term in self._terms:
             points = term.source.batch.points
@@ -190,9 +197,11 @@ class PINNLoss(Objective):
                 where[name] = points[: residuals[name].shape[0]]
         return residuals, where
 
-    def _term_residuals(self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float]) -> dict[str, torch.Tensor]:
+    def _residuals_of(
+        self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float], terms: tuple[_Term, ...]
+    ) -> dict[str, torch.Tensor]:
         residuals: dict[str, torch.Tensor] = {}
-        for term in self._terms:
+        for term in terms:
             batch = term.source.batch
             field = self.problem.field(
                 model, batch.points, engine=term.engine, coefficients=coefficients, max_order=self.max_order, needs=term.needs
@@ -207,10 +216,10 @@ class PINNLoss(Objective):
             "setup": self.engine.describe(),
             "terms": {term.label: term.engine.describe() for term in self._terms if term.engine is not None},
             "notes": list(self.engine_notes),
-            "compile": isinstance(self._evaluate_terms, Compiled),
+            "compile": self._compiled is not None,
         }
-        if isinstance(self._evaluate_terms, Compiled) and self._evaluate_terms.failure is not None:
-            report["compile_failure"] = self._evaluate_terms.failure
+        if self._compiled is not None and self._compiled.failure is not None:
+            report["compile_failure"] = self._compiled.failure
         return report
 
     def _prepare(self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float]) -> None:

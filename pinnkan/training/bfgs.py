@@ -213,11 +213,8 @@ class DenseBFGS(torch.optim.Optimizer):
                 h = torch.eye(len(g), dtype=g.dtype, device=g.device) * (ys / float(y @ y))
             rho = 1.0 / ys
             hy = h @ y
-            h = (
-                h
-                - rho * (torch.outer(s, hy) + torch.outer(hy, s))
-                + (rho * rho * float(y @ hy) + rho) * torch.outer(s, s)
-            )
+            # Three rank-one updates in place: no temporaries the size of H.
+            h.addr_(s, hy, alpha=-rho).addr_(hy, s, alpha=-rho).addr_(s, s, alpha=rho * rho * float(y @ hy) + rho)
         state["H"] = h
         tol = group["tolerance_change"]
         state["converged"] = float(s.abs().max()) <= tol or abs(f_new - f) <= tol

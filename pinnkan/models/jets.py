@@ -243,10 +243,10 @@ class Jet:
             total = None
             for r, product in terms:
                 if product is None:
-                    term = derivatives[r]
-                else:
-                    term = product.reshape(product.shape[0], *([1] * extra), product.shape[1]) * derivatives[r]
-                total = term if total is None else total + term
+                    total = derivatives[r] if total is None else total + derivatives[r]
+                    continue
+                product = product.reshape(product.shape[0], *([1] * extra), product.shape[1])
+                total = product * derivatives[r] if total is None else torch.addcmul(total, product, derivatives[r])
             out.append(total)
         return torch.stack(out)  # type: ignore[arg-type]
 

@@ -239,9 +239,12 @@ class _LocalBases(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, local, inside, order, derivatives):  # type: ignore[override]
-        values = torch.stack(_local_recursion(x.detach(), local, order, derivatives + 1)) * inside[:, None, :]
-        ctx.save_for_backward(values[1:])
-        return values[:-1]  # (R+1, N, k+1, C)
+        extra = int(x.requires_grad)  # the next derivative, only for a backward
+        values = torch.stack(_local_recursion(x.detach(), local, order, derivatives + extra)) * inside[:, None, :]
+        if extra:
+            ctx.save_for_backward(values[1:])
+            return values[:-1]  # (R+1, N, k+1, C)
+        return values
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -255,9 +258,12 @@ class _CardinalBases(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, start, step, inside, order, derivatives):  # type: ignore[override]
-        values = _cardinal((x.detach() - start) / step, step, inside, order, derivatives + 1)
-        ctx.save_for_backward(values[1:])
-        return values[:-1]  # (R+1, N, k+1, C)
+        extra = int(x.requires_grad)  # the next derivative, only for a backward
+        values = _cardinal((x.detach() - start) / step, step, inside, order, derivatives + extra)
+        if extra:
+            ctx.save_for_backward(values[1:])
+            return values[:-1]  # (R+1, N, k+1, C)
+        return values
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -307,23 +313,25 @@ def _combine_forward(values: torch.Tensor, interval: torch.Tensor, coef: torch.T
 
 
 def _combine_gradients(
-    grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor
+    grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor, need_values: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients for ``values`` (zeros unless ``need_values``: a first layer's values hold no parameters) and ``coef``."""
     a, n, slots, c = values.shape
     nb, o = coef.shape[1:]
     k = slots - 1
     columns = _columns(interval, nb, slots)
     padded = _padded(coef, slots)
     if o == 1:
-        grad_values = grad[..., None] * padded[:, 0][columns.long()]  # (A, N, S, C)
+        read = padded[:, 0][columns.long()]  # (N, S, C)
+        grad_values = grad[..., None] * read if need_values else torch.zeros_like(values)  # (A, N, S, C)
         flat = coef.new_zeros(padded.shape[0])
         flat.index_add_(0, columns.reshape(-1).long(), (values * grad[..., None]).sum(0).reshape(-1))
         return grad_values, flat.reshape(c, nb + 2 * k, 1)[:, k : k + nb].contiguous()
     # d/d values: each stored entry's coefficient row against the output gradient.
-    grad_values = values.new_empty(values.shape)
+    grad_values = values.new_empty(values.shape) if need_values else torch.zeros_like(values)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for i in range(a):
+        for i in range(a if need_values else 0):
             sampled = torch.sparse.sampled_addmm(_csr(values[i], columns, padded.shape[0]), grad[i], padded.T, beta=0.0)
             grad_values[i] = sampled.values().reshape(values.shape[1:])
     # d/d coef: per point and channel the outer product (slot, output), summed into the
@@ -355,8 +363,9 @@ class _Combine(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):  # type: ignore[override]
         values, interval, coef = ctx.saved_tensors
-        grad_values, grad_coef = _combine_gradients(grad.contiguous(), values, interval, coef)
-        return grad_values, None, grad_coef
+        need = ctx.needs_input_grad[0]
+        grad_values, grad_coef = _combine_gradients(grad.contiguous(), values, interval, coef, need)
+        return grad_values if need else None, None, grad_coef
 
 
 # Under torch.compile the same kernels are opaque operators: it calls them as they
@@ -374,13 +383,13 @@ def _(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch
 
 @torch.library.custom_op("pinnkan::combine_bases_backward", mutates_args=())
 def _combine_backward(
-    grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor
+    grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor, need_values: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    return _combine_gradients(grad, values, interval, coef)
+    return _combine_gradients(grad, values, interval, coef, need_values)
 
 
 @_combine_backward.register_fake
-def _(grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _(grad, values, interval, coef, need_values):  # type: ignore[no-untyped-def]
     return values.new_empty(values.shape), coef.new_empty(coef.shape)
 
 
@@ -390,8 +399,9 @@ def _combine_setup(ctx, inputs, output) -> None:  # type: ignore[no-untyped-def]
 
 def _combine_grad(ctx, grad):  # type: ignore[no-untyped-def]
     values, interval, coef = ctx.saved_tensors
-    grad_values, grad_coef = _combine_backward(grad.contiguous(), values, interval, coef)
-    return grad_values, None, grad_coef
+    need = ctx.needs_input_grad[0]
+    grad_values, grad_coef = _combine_backward(grad.contiguous(), values, interval, coef, need)
+    return grad_values if need else None, None, grad_coef
 
 
 _combine.register_autograd(_combine_grad, setup_context=_combine_setup)

@@ -183,7 +183,8 @@ def solve(
         weighting=copy.deepcopy(setup.weightings()),
         resampling=setup.resampling,
         regularization=setup.regularization,
-        max_order=model.approximator.smoothness,  # type: ignore[arg-type]
+        # A user's own module may not say how smooth it is: then nothing is checked.
+        max_order=getattr(model.approximator, "smoothness", None),
     )
     trainer = Trainer(
         model,

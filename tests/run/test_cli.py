@@ -70,6 +70,7 @@ def test_cli_solve_user_problem_file(tmp_path, capsys):
         (["solve", "heat1d", "--weighting", "magic"], "--weighting takes one or more of"),
         (["solve", "heat1d", "--weighting", "equal,gradnorm"], "(equal alone)"),
         (["solve", "heat1d", "--resampling", "often"], "invalid choice"),
+        (["solve", "heat1d", "--engine", "symbolic"], "invalid choice"),
     ],
 )
 def test_cli_errors_name_the_fix(argv, message, capsys, tmp_path):
@@ -131,3 +132,52 @@ def test_weighting_and_resampling_from_the_command_line(tmp_path):
     assert report["hard_constraint"].startswith("none")
     assert set(report["condition_errors"]) == {"initial", "dirichlet_boundary"}
     assert set(report["final_losses"]) == {"total", "pde", "initial", "dirichlet_boundary"}
+
+
+def test_engines_from_the_command_line_agree_and_are_recorded(tmp_path):
+    reports = {}
+    for engine in ("autograd", "jets", "auto"):
+        args = ["solve", "heat1d", "--engine", engine, "--steps", "20,3", "--dtype", "float64",
+                "--out", str(tmp_path / engine), "--no-progress"]
+        assert main(args) == 0
+        reports[engine] = json.loads((tmp_path / engine / "report.json").read_text())
+    assert reports["autograd"]["engine"]["terms"] == {"pde": "autograd"}
+    assert reports["jets"]["engine"]["terms"] == {"pde": "jets"}
+    assert reports["auto"]["engine"] == {"setup": "auto", "terms": {"pde": "jets"}, "notes": [], "compile": False}
+    assert reports["jets"]["final_losses"]["total"] == pytest.approx(reports["autograd"]["final_losses"]["total"], rel=1e-6)
+
+
+USER_MODULE = """
+import torch
+from pinnkan import Interval, Problem, Dirichlet, Setup, Adam, Points
+from pinnkan.models.base import ModelSpec
+
+class Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(1, 1)
+    def forward(self, x):
+        return torch.tanh(self.layer(x))
+
+class TinySpec(ModelSpec):
+    kind = "tiny"
+    def build(self, in_features, out_features, bounds, *, dtype=None, device=None):
+        return Tiny().to(dtype=dtype)
+
+problem = Problem(name="decay", domain=Interval(0.0, 1.0, name="t"), residual=lambda f: f.u_t + f.u,
+                  conditions=[Dirichlet("t_min", 1.0)], exact=lambda c: torch.exp(-c["t"]))
+setup = Setup(model=TinySpec(), points=Points(interior=32, boundary=1), stages=(Adam(steps=5),), hard=False)
+"""
+
+
+def test_a_users_module_runs_on_autograd_and_explicit_jets_say_why_not(tmp_path, capsys):
+    problem_file = tmp_path / "tiny.py"
+    problem_file.write_text(USER_MODULE)
+    with pytest.warns(UserWarning, match="autograd: Tiny is not one of pinnkan's networks"):
+        assert main(["solve", str(problem_file), "--out", str(tmp_path / "auto"), "--no-progress"]) == 0
+    report = json.loads((tmp_path / "auto" / "report.json").read_text())
+    assert report["engine"]["terms"] == {"pde": "autograd", "dirichlet_t_min": "autograd"}
+    assert report["engine"]["notes"] == ["autograd: Tiny is not one of pinnkan's networks (it has no forward_jet)"]
+    capsys.readouterr()
+    assert main(["solve", str(problem_file), "--engine", "jets", "--out", str(tmp_path / "jets"), "--no-progress"]) == 2
+    assert "Jets() cannot run here: Tiny is not one of pinnkan's networks" in capsys.readouterr().err

@@ -213,8 +213,11 @@ class DenseBFGS(torch.optim.Optimizer):
                 h = torch.eye(len(g), dtype=g.dtype, device=g.device) * (ys / float(y @ y))
             rho = 1.0 / ys
             hy = h @ y
-            # Three rank-one updates in place: no temporaries the size of H.
-            h.addr_(s, hy, alpha=-rho).addr_(hy, s, alpha=-rho).addr_(s, s, alpha=rho * rho * float(y @ hy) + rho)
+            # H - rho (s hy^T + hy s^T) + c s s^T = H + U M U^T with U = [s, hy]: one pass over H, in place.
+            c = rho * rho * float(y @ hy) + rho
+            u = torch.stack([s, hy], dim=1)  # (P, 2)
+            m = torch.tensor([[c, -rho], [-rho, 0.0]], dtype=h.dtype, device=h.device)
+            h.addmm_(u @ m, u.T)
         state["H"] = h
         tol = group["tolerance_change"]
         state["converged"] = float(s.abs().max()) <= tol or abs(f_new - f) <= tol

@@ -113,7 +113,7 @@ def test_extend_refines_the_grid_and_plot_draws_the_run(tmp_path, capsys):
     args = ["solve", "heat1d", "--steps", "100,50", "--extend", "10", "--out", str(tmp_path), "--no-progress"]
     assert main(args) == 0
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["model"].startswith("KAN[2,32,1] G=10")
+    assert report["model"].startswith("KAN[2,24,1] G=10")
     assert report["steps"] <= 200 and "extended the grid from G=5 to G=10" in report["message"]
     assert [s["stage"] for s in report["setup"]["stages"]] == ["Adam", "BFGS", "ExtendGrid", "BFGS"]
     capsys.readouterr()

@@ -314,7 +314,7 @@ def _combine_forward(values: torch.Tensor, interval: torch.Tensor, coef: torch.T
     padded = _padded(coef, slots)
     if o == 1:
         read = padded[:, 0][columns.long()].reshape(n, -1, 1)  # (N, S * C, 1)
-        return torch.bmm(values.reshape(a, n, -1).transpose(0, 1), read).squeeze(-1).T.unsqueeze(-1)
+        return torch.bmm(values.reshape(a, n, -1).transpose(0, 1), read).transpose(0, 1).contiguous()  # (A, N, 1)
     out = values.new_empty(a, n, o)
     for i in range(a):
         torch.mm(_csr(values[i], columns, padded.shape[0]), padded, out=out[i])
@@ -332,12 +332,12 @@ def _combine_gradients(
     padded = _padded(coef, slots)
     if o == 1:
         read = padded[:, 0][columns.long()]  # (N, S, C)
-        grad_values = grad[..., None] * read if need_values else torch.zeros_like(values)  # (A, N, S, C)
+        grad_values = (grad[..., None] * read).contiguous() if need_values else values.new_zeros(values.shape)
         flat = coef.new_zeros(padded.shape[0])
         flat.index_add_(0, columns.reshape(-1).long(), (values * grad[..., None]).sum(0).reshape(-1))
         return grad_values, flat.reshape(c, nb + 2 * k, 1)[:, k : k + nb].contiguous()
     # d/d values: each stored entry's coefficient row against the output gradient.
-    grad_values = values.new_empty(values.shape) if need_values else torch.zeros_like(values)
+    grad_values = values.new_empty(values.shape) if need_values else values.new_zeros(values.shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for i in range(a if need_values else 0):

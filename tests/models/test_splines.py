@@ -204,3 +204,20 @@ def test_uniform_spacing_is_recognised_and_tracked_through_grid_changes():
     fresh.load_state_dict(net.state_dict())
     assert not fresh.layers[0]._uniform and fresh.layers[1]._uniform == net.layers[1]._uniform
     assert not is_uniform(torch.tensor([[0.0, 1.0, 2.0, 3.5]], dtype=F64))
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_the_spline_operators_pass_opcheck(outputs):
+    """The operators torch.compile sees: schema, fake kernels (shapes and strides), autograd."""
+    from pinnkan.models import local_splines
+
+    g = torch.Generator().manual_seed(6)
+    knots = _knots([-1.0, -1.0], [1.0, 1.0], 6, 3)
+    x = torch.rand(20, 2, dtype=F64, generator=g) * 2 - 1
+    interval, values = local_splines.local_bases(x, knots, 3, 1, uniform=True)
+    values = values.detach().contiguous().requires_grad_(True)  # as combine_bases passes them
+    coef = torch.randn(2, 9, outputs, dtype=F64, generator=g, requires_grad=True)
+    torch.library.opcheck(local_splines._combine, (values, interval, coef))
+    grad = torch.randn(2, 20, outputs, dtype=F64, generator=g)
+    for need in (True, False):
+        torch.library.opcheck(local_splines._combine_backward, (grad, values.detach(), interval, coef.detach(), need))

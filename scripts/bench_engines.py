@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pinnkan import KANSpec, MLPSpec, Points, load_problem
+from pinnkan import KANSpec, MLPSpec, Points, Problem, load_problem
 from pinnkan.models.base import ModelSpec
 from pinnkan.pde.engines import Autograd, Engine, Jets
 from pinnkan.run.folder import versions
@@ -71,10 +71,13 @@ def mlp_like_kan() -> MLPSpec:
 
 
 class Step:
-    """A model, its loss on the heat problem and an Adam optimiser: one call is one step."""
+    """A model, its loss on the heat problem and an Adam optimiser: one call is one step.
 
-    def __init__(self, config: Config, dtype: torch.dtype) -> None:
-        problem = load_problem("heat1d").problem
+    All steps share one problem object: torch.compile keeps its compiled variants per
+    residual function (eight by default), and a problem loaded afresh brings new functions.
+    """
+
+    def __init__(self, config: Config, dtype: torch.dtype, problem: Problem) -> None:
         spec = KANSpec(hidden=(16, 16), grid_size=config.grid_size) if config.model == "kan" else mlp_like_kan()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
@@ -118,7 +121,7 @@ def peak_memory(config: Config, dtype: str) -> float:
 
 def _memory_child(key: str, dtype: torch.dtype) -> None:
     config = Config.parse(key)
-    step = Step(config, dtype)
+    step = Step(config, dtype, load_problem("heat1d").problem)
     for _ in range(WARMUP):  # thread pools, allocator caches: paid once, not per point
         step()
     Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) to the current set
@@ -146,7 +149,8 @@ def main() -> None:
         for model, grid in [*(("kan", g) for g in KAN_GRIDS), ("mlp", None)]
         for engine in ENGINES
     ]
-    steps = {c: Step(c, dtype) for c in configs}
+    problem = load_problem("heat1d").problem
+    steps = {c: Step(c, dtype, problem) for c in configs}
     times: dict[Config, list[float]] = {c: [] for c in configs}
     for _ in range(WARMUP + args.repeats):
         for config, step in steps.items():

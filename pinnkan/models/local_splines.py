@@ -31,10 +31,9 @@ __all__ = ["local_bases", "combine_bases", "is_uniform"]
 
 # Spline orders with a precomputed cardinal table; higher orders use the recursion.
 _MAX_CARDINAL_ORDER = 7
-# Numbers in the largest temporary of one chunk of the coefficient gradient (about
-# 4 MB in float32): it stays in cache and the allocator reuses it instead of
-# mapping fresh pages at every step.
-_CHUNK_NUMBERS = 1 << 20
+# Numbers in the largest buffer of one chunk of the coefficient gradient (1 MB in
+# float32): it stays in cache, and one buffer serves every chunk.
+_CHUNK_NUMBERS = 1 << 18
 
 
 def _derivative_tables(order: int) -> np.ndarray:
@@ -347,12 +346,15 @@ def _combine_gradients(
     # window of its interval; window j holds the coefficients j - k .. j.
     windows = coef.new_zeros(c * (nb + k), slots * o)
     rows = (interval + torch.arange(c, device=interval.device) * (nb + k)).reshape(-1)  # (N * C,)
-    step = max(1, _CHUNK_NUMBERS // (c * slots * max(o, a)))
+    step = min(n, max(1, _CHUNK_NUMBERS // (c * slots * max(o, a))))
+    # Buffers reused by every chunk: fresh large temporaries would each cost page faults.
+    local = values.new_empty(step, c, slots, a)
+    outer = values.new_empty(step, c * slots, o)
     for start in range(0, n, step):
-        part = slice(start, start + step)
-        local = values[:, part].permute(1, 3, 2, 0).contiguous().reshape(-1, c * slots, a)  # (n, C * slots, A)
-        outer = torch.bmm(local, grad[:, part].transpose(0, 1).contiguous()).reshape(-1, slots * o)
-        windows.index_add_(0, rows[start * c : (start + step) * c], outer)
+        m = min(step, n - start)
+        local[:m].copy_(values[:, start : start + m].permute(1, 3, 2, 0))  # (m, C, S, A)
+        torch.bmm(local[:m].view(m, c * slots, a), grad[:, start : start + m].transpose(0, 1).contiguous(), out=outer[:m])
+        windows.index_add_(0, rows[start * c : (start + m) * c], outer[:m].view(-1, slots * o))
     windows = windows.reshape(c, nb + k, slots, o)
     grad_coef = coef.new_zeros(c, nb + 2 * k, o)
     for s in range(slots):  # window j's slot s is padded row j + s

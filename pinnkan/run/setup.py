@@ -74,7 +74,9 @@ class Setup:
         they can run, autograd elsewhere), ``Jets()`` or ``Autograd()``.
     compile : bool
         Run the residuals and their backward pass through ``torch.compile`` (the
-        first steps pay for compilation; a warning and eager code where it is unavailable).
+        first steps pay for compilation; a warning and eager code where it is
+        unavailable). torch.compile keeps a few compiled variants per residual
+        function (eight by default); past them it warns and runs eagerly.
     hard : bool
         Build conditions into the model's output: the problem's own hard constraint,
         or one made automatically from face-wise Dirichlet and initial conditions.

@@ -199,7 +199,7 @@ class KANLayer(nn.Module):
         """Apply the layer to a jet (K, N, in) -> (K, N, out).
 
         Each edge's derivatives come from the closed-form derivatives of its base
-        function and of the ``k + 1`` local B-spline bases (:func:`~pinnkan.models.splines.local_bases`),
+        function and of the ``k + 1`` local B-spline bases (:func:`~pinnkan.models.local_splines.local_bases`),
         combined by Faà di Bruno's formula; the spline branch reads only the
         coefficients next to each point, so its cost does not grow with the grid.
         """

@@ -177,3 +177,27 @@ def test_jet_data_shape_is_checked():
     with pytest.raises(ValueError, match=r"shape \(N, 1\)"):
         Jet.of_inputs(torch.zeros(4, 2), plan)
     assert math.isclose(float(Jet.of_inputs(torch.ones(1, 1), plan).component((0,))), 1.0)
+
+
+@pytest.mark.parametrize("layout", ["extended", "clamped"])
+def test_float32_jets_are_as_accurate_as_float32_autograd(layout):
+    """Against float64: the jets' rounding error stays at autograd's (not ten times it)."""
+    torch.manual_seed(4)
+    net64 = KAN((2, 32, 1), grid_size=10, knot_layout=layout, dtype=F64)
+    with torch.no_grad():
+        for p in net64.parameters():
+            p.mul_(3.0)  # a rough function, where rounding shows
+    net32 = KAN((2, 32, 1), grid_size=10, knot_layout=layout)
+    net32.load_state_dict({k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v
+                           for k, v in net64.state_dict().items()})
+    x = _points(2000, 2, seed=5) * 2 - 1
+    indices = [(1,), (0, 0)]
+    plan = JetPlan.closure(2, indices)
+    exact = net64.forward_jet(Jet.of_inputs(x, plan))
+    jets = net32.forward_jet(Jet.of_inputs(x.float(), plan))
+    autograd = _autograd_derivatives(net32, x.float(), indices)
+    for index in indices:
+        truth = exact.component(index)[:, 0]
+        error_jets = float((jets.component(index)[:, 0].double() - truth).norm() / truth.norm())
+        error_autograd = float((autograd[(0, index)].detach().double() - truth).norm() / truth.norm())
+        assert error_jets <= 1.5 * error_autograd, (index, error_jets, error_autograd)

@@ -7,6 +7,7 @@ cost speed, not the run.
 
 from __future__ import annotations
 
+import types
 import warnings
 from collections.abc import Callable
 from typing import Generic, ParamSpec, TypeVar
@@ -25,7 +26,12 @@ class Compiled(Generic[P, R]):
     Parameters
     ----------
     function : callable
-        What to compile (its backward is compiled too when it is differentiated).
+        What to compile (its backward is compiled too when it is differentiated). A
+        function or bound method is compiled through its own copy of the code object:
+        TorchDynamo keeps the compiled variants of a code object in one cache of
+        ``torch._dynamo.config.recompile_limit`` entries (8 by default), so without the
+        copy every instance of a class would share it, and the ninth loss of a process
+        would silently run uncompiled.
 
     Attributes
     ----------
@@ -37,7 +43,7 @@ class Compiled(Generic[P, R]):
         self._function = function
         self.failure: str | None = None
         try:
-            self._compiled: Callable[P, R] = torch.compile(function)
+            self._compiled: Callable[P, R] = torch.compile(_with_own_code(function))
         except RuntimeError as err:  # e.g. a Python that TorchDynamo does not support
             self._give_up(err)
 
@@ -52,3 +58,15 @@ class Compiled(Generic[P, R]):
     def _give_up(self, err: BaseException) -> None:
         self.failure = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         warnings.warn(f"torch.compile is unavailable here ({self.failure}); running eagerly", stacklevel=3)
+
+
+def _with_own_code(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` (a function or bound method) rebuilt on a copy of its code object; others unchanged."""
+    bound_to = getattr(function, "__self__", None) if isinstance(function, types.MethodType) else None
+    plain = function.__func__ if bound_to is not None else function
+    if not isinstance(plain, types.FunctionType):
+        return function
+    copy = types.FunctionType(plain.__code__.replace(), plain.__globals__, plain.__name__, plain.__defaults__, plain.__closure__)
+    copy.__kwdefaults__ = plain.__kwdefaults__
+    copy.__qualname__ = plain.__qualname__
+    return types.MethodType(copy, bound_to) if bound_to is not None else copy  # type: ignore[return-value]

@@ -75,3 +75,18 @@ def test_a_failing_compiler_warns_once_and_runs_eagerly(monkeypatch):
         loss = _loss(problem, problem.conditions, Jets(), True)
         total, _ = loss(KAN((2, 4, 1), dtype=F32))
     assert math.isfinite(float(total)) and loss.engine_report()["compile_failure"].startswith("RuntimeError")
+
+
+def test_every_loss_of_a_process_compiles_its_own_variants(monkeypatch):
+    # TorchDynamo caches at most recompile_limit variants per code object; losses sharing
+    # one code object would run uncompiled (a dynamo log line, no error) once it is full.
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)
+    counters = torch._dynamo.utils.counters
+    problem = _problem()
+    net = KAN((2, 4, 1), grid_size=5, dtype=F32)
+    for _ in range(2):
+        graphs = counters["stats"]["unique_graphs"]
+        eager = _evaluate(_loss(problem, problem.conditions, Jets(), False), net)
+        compiled = _evaluate(_loss(problem, problem.conditions, Jets(), True), net)
+        assert counters["stats"]["unique_graphs"] > graphs
+        assert math.isclose(compiled[0], eager[0], rel_tol=1e-5)

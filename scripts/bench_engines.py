@@ -7,10 +7,12 @@ with h chosen for about the parameter count of the G = 8 KAN. Engines: nested
 autograd, forward jets, and jets with the residuals (forward and backward) through
 torch.compile. Every (model, N, engine) is timed once per round and the rounds
 interleave them, so the ratios come from one run; the table gives medians over the
-rounds after warm-up (compilation happens in the warm-up). Peak memory is measured
-per configuration in a fresh process: how far three steps after warm-up raise the
-resident set above where they start, per 1,000 points. Prints a markdown table and
-writes ``benchmarks/engines.json``. Usage::
+rounds after warm-up (compilation happens in the warm-up). Peak memory per 1,000
+points is the most that the tensors allocated during one step hold at once, from the
+allocations and frees the PyTorch profiler records (exact and repeatable, unlike the
+resident set; how the resident set of a whole run behaves is what
+``scripts/memory_study.py`` measures). Prints a markdown table and writes
+``benchmarks/engines.json``. Usage::
 
     python scripts/bench_engines.py [--points 1024 4096 16384] [--repeats 20] [--dtype float32]
 """
@@ -20,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,34 +101,22 @@ class Step:
         return time.perf_counter() - start
 
 
-def _status_mib(field: str) -> float:
-    """A memory figure of this process from /proc/self/status (``VmRSS``, ``VmHWM``) in MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status (Linux only)")
+def tensor_peak_mib(step: Step, n_points: int) -> float:
+    """MiB per 1,000 points that the tensors allocated during one step hold at most at once.
 
-
-def peak_memory(config: Config, dtype: str) -> float:
-    """MiB per 1,000 points by which a few steps raise the resident set's peak (in a fresh process)."""
-    result = subprocess.run(
-        [sys.executable, __file__, "--memory-of", config.key(), "--dtype", dtype],
-        capture_output=True, text=True, check=True,
-    )
-    return float(result.stdout.strip().splitlines()[-1])
-
-
-def _memory_child(key: str, dtype: torch.dtype) -> None:
-    config = Config.parse(key)
-    step = Step(config, dtype, load_problem("heat1d").problem)
-    for _ in range(WARMUP):  # thread pools, allocator caches: paid once, not per point
+    Each profiled operator's own allocations net of its frees (``self_cpu_memory_usage``,
+    which includes the profiler's ``[memory]`` records of frees outside operators) are
+    summed in the order the operators started.
+    """
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.profiler.profile(activities=activities, profile_memory=True) as profile:
         step()
-    Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) to the current set
-    before = _status_mib("VmRSS")
-    for _ in range(3):
-        step()
-    print((_status_mib("VmHWM") - before) / (config.n_points / 1000))
+    changes = sorted((e.time_range.start, e.self_cpu_memory_usage) for e in profile.events() if e.self_cpu_memory_usage)
+    held = peak = 0
+    for _, change in changes:
+        held += change
+        peak = max(peak, held)
+    return peak / 2**20 / (n_points / 1000)
 
 
 def main() -> None:
@@ -137,12 +125,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--out", default="benchmarks/engines.json")
-    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
     dtype = getattr(torch, args.dtype)
-    if args.memory_of:
-        _memory_child(args.memory_of, dtype)
-        return
     configs = [
         Config(model, grid, n, engine)
         for n in args.points
@@ -165,7 +149,7 @@ def main() -> None:
             "engine": config.engine,
             "params": step.params,
             "step_ms": ms,
-            "peak_mib_per_1k_points": peak_memory(config, args.dtype),
+            "peak_mib_per_1k_points": tensor_peak_mib(step, config.n_points),
         })
     fastest_mlp = {
         r["n_points"]: min(q["step_ms"] for q in records if q["model"] == "mlp" and q["n_points"] == r["n_points"])

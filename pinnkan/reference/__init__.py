@@ -3,6 +3,7 @@
 from .burgers import burgers_exact_grid, burgers_hopf_cole, solve_burgers_1d
 from .grid import GridSolution
 from .heat import DirichletEnd, NeumannEnd, solve_heat_1d
+from .wave import solve_wave_1d
 
 __all__ = [
     "DirichletEnd",
@@ -12,4 +13,5 @@ __all__ = [
     "burgers_hopf_cole",
     "solve_burgers_1d",
     "solve_heat_1d",
+    "solve_wave_1d",
 ]

@@ -1,10 +1,13 @@
-"""Input checks shared by the reference solvers: positive numbers, ranges, grid counts."""
+"""Input checks shared by the reference solvers: positive numbers, ranges, grid counts, boundary data."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+
+TimeFunction = float | Callable[[float], float]
 
 
 def positive(value: float, name: str) -> float:
@@ -32,3 +35,11 @@ def count(value: int, name: str, minimum: int = 3) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def time_value(f: TimeFunction, t: float) -> float:
+    """Boundary data ``f`` (a number or a function of t) at time ``t``, or a ValueError unless finite."""
+    value = float(f(t)) if callable(f) else float(f)
+    if not math.isfinite(value):
+        raise ValueError(f"boundary data is not finite at t = {t}; check the end conditions")
+    return value

@@ -6,7 +6,6 @@ is one sparse product and one triangular solve pair. Numpy in, numpy out.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,12 +13,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from ._checks import count, interval, positive
+from ._checks import TimeFunction, count, interval, positive, time_value
 from .grid import GridSolution
 
 __all__ = ["DirichletEnd", "NeumannEnd", "solve_heat_1d"]
-
-TimeFunction = float | Callable[[float], float]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,9 +119,9 @@ def solve_heat_1d(
         # Neumann ghost node: u_{-1} = u_1 - 2 dx h(t), u_{n} = u_{n-2} + 2 dx h(t).
         g = np.zeros(nx)
         if isinstance(left, NeumannEnd):
-            g[0] = -2.0 * dx * _at(left.flux, t) / dx**2
+            g[0] = -2.0 * dx * time_value(left.flux, t) / dx**2
         if isinstance(right, NeumannEnd):
-            g[-1] = 2.0 * dx * _at(right.flux, t) / dx**2
+            g[-1] = 2.0 * dx * time_value(right.flux, t) / dx**2
         return g
 
     x_stride, t_stride = (nx - 1) // (save_nx - 1), nt // (save_nt - 1)
@@ -136,7 +133,7 @@ def solve_heat_1d(
         g_new = ghost(t_new)
         b_vec = rhs @ u + 0.5 * alpha * dt * (g_old + g_new)
         for i, end in dirichlet:
-            b_vec[i] = _at(end.value, t_new)
+            b_vec[i] = time_value(end.value, t_new)
         u = solver.solve(b_vec)
         g_old = g_new
         if n % t_stride == 0:
@@ -155,10 +152,3 @@ def _laplacian(nx: int, left: End, right: End) -> sp.csr_matrix:
     if isinstance(right, NeumannEnd):
         lower[-1] = 2.0
     return sp.diags([lower, main, upper], [-1, 0, 1], format="csr")
-
-
-def _at(f: TimeFunction, t: float) -> float:
-    value = float(f(t)) if callable(f) else float(f)
-    if not math.isfinite(value):
-        raise ValueError(f"boundary data is not finite at t = {t}; check the end conditions")
-    return value

@@ -43,3 +43,12 @@ def time_value(f: TimeFunction, t: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"boundary data is not finite at t = {t}; check the end conditions")
     return value
+
+
+def save_strides(nx: int, nt: int, save_nx: int, save_nt: int) -> tuple[int, int]:
+    """Grid strides ``(x, t)`` that keep ``save_nx x save_nt`` points, or a ValueError naming a fitting size."""
+    if (nx - 1) % (save_nx - 1):
+        raise ValueError(f"(nx - 1) must be a multiple of (save_nx - 1); e.g. nx = {(save_nx - 1) * 10 + 1}")
+    if nt % (save_nt - 1):
+        raise ValueError(f"nt must be a multiple of (save_nt - 1); e.g. nt = {(save_nt - 1) * 20}")
+    return (nx - 1) // (save_nx - 1), nt // (save_nt - 1)

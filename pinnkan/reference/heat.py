@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from ._checks import TimeFunction, count, interval, positive, time_value
+from ._checks import TimeFunction, count, interval, positive, save_strides, time_value
 from .grid import GridSolution
 
 __all__ = ["DirichletEnd", "NeumannEnd", "solve_heat_1d"]
@@ -91,10 +91,7 @@ def solve_heat_1d(
             raise TypeError(f"{name} must be DirichletEnd(value=...) or NeumannEnd(flux=...), got {end!r}")
     nx, nt = count(nx, "nx"), count(nt, "nt")
     save_nx, save_nt = count(save_nx, "save_nx", 2), count(save_nt, "save_nt", 2)
-    if (nx - 1) % (save_nx - 1):
-        raise ValueError(f"(nx - 1) must be a multiple of (save_nx - 1); e.g. nx = {(save_nx - 1) * 10 + 1}")
-    if nt % (save_nt - 1):
-        raise ValueError(f"nt must be a multiple of (save_nt - 1); e.g. nt = {(save_nt - 1) * 20}")
+    x_stride, t_stride = save_strides(nx, nt, save_nx, save_nt)
 
     x = np.linspace(a, b, nx)
     dx, dt = (b - a) / (nx - 1), (t1 - t0) / nt
@@ -124,7 +121,6 @@ def solve_heat_1d(
             g[-1] = 2.0 * dx * time_value(right.flux, t) / dx**2
         return g
 
-    x_stride, t_stride = (nx - 1) // (save_nx - 1), nt // (save_nt - 1)
     saved = np.empty((save_nx, save_nt))
     saved[:, 0] = u[::x_stride]
     g_old = ghost(t0)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..models.jets import Jet, JetPlan, jet_obstacle
-from .conditions import Condition, OnPart
+from .conditions import Condition, Dirichlet, OnPart
 from .fields import coordinate_dict
 
 __all__ = ["OutputTransform", "HardConstraint", "ConstrainedModel"]
@@ -73,10 +73,16 @@ class OutputTransform:
     def covers(self, condition: Condition) -> bool:
         """Whether the transform meets ``condition`` exactly.
 
-        ``"boundary"`` covers every spatial part (all parts but ``"initial"``).
+        A condition named in ``parts`` is covered; so is a value condition (``Dirichlet``,
+        ``Initial``) on a listed part, where ``"boundary"`` stands for every spatial part
+        (all parts but ``"initial"``). A condition on derivatives (``Neumann``, ``Robin``,
+        ``InitialVelocity``) is covered only when named: fixing the value on a part does
+        not fix a derivative there.
         """
         if condition.name in self.parts:
             return True
+        if not isinstance(condition, Dirichlet):
+            return False
         location = condition.location
         if not isinstance(location, OnPart) or not isinstance(location.part, str):
             return False

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pinnkan import Box, Dirichlet, Disk, Initial, Interval, Neumann, SpaceTime
+from pinnkan import Box, Dirichlet, Disk, HardConstraint, Initial, InitialVelocity, Interval, Neumann, SpaceTime
 from pinnkan.pde.auto_constraint import auto_constraint
 from pinnkan.pde.fields import coordinate_dict
 from pinnkan.pde.transforms import ConstrainedModel
@@ -67,6 +67,19 @@ def test_space_time_with_time_dependent_ends_and_an_initial_value():
     for part in ("initial", "x_min", "x_max"):
         assert _max_violation(domain, constraint, part, exact) < 1e-12, part
     assert not constraint.covers(conditions[3])  # the Neumann condition stays in the loss
+
+
+def test_derivative_conditions_on_covered_parts_stay_in_the_loss():
+    domain = SpaceTime(Interval(0.0, 1.0), (0.0, 1.0))
+    velocity, neumann = InitialVelocity(0.0), Neumann("x_max", 0.0)
+    constraint, _ = auto_constraint(domain, [Initial(0.0), Dirichlet("boundary", 0.0), velocity], ("u",))
+    assert constraint.covers(Initial(0.0)) and not constraint.covers(velocity)
+    explicit = HardConstraint(particular=lambda c: 0 * c["x"], distance=lambda c: c["t"] * c["x"] * (1 - c["x"]),
+                              parts=("initial", "boundary"))
+    assert explicit.covers(Dirichlet("x_max", 0.0)) and explicit.covers(Initial(0.0))
+    assert not explicit.covers(velocity) and not explicit.covers(neumann)
+    named = HardConstraint(particular=lambda c: 0 * c["x"], distance=lambda c: c["t"] ** 2, parts=("initial_velocity",))
+    assert named.covers(velocity)  # a user who builds u_t in names the condition
 
 
 def test_one_face_only_uses_a_one_sided_distance():

@@ -50,4 +50,4 @@ def test_inverse_problem_data_are_the_truth_with_one_percent_noise():
 
 
 def test_list_has_the_shipped_problems():
-    assert {"heat1d", "heat1d_inverse", "poisson_lshape", "advection_diffusion1d", "burgers1d", "helmholtz2d"} <= set(NAMES)
+    assert {"heat1d", "heat1d_inverse", "poisson_lshape", "advection_diffusion1d", "burgers1d", "helmholtz2d", "wave1d"} <= set(NAMES)

@@ -1,0 +1,54 @@
+"""1-D wave equation: u_tt = 4 u_xx on [0, 1] x [0, 1], zero ends, at rest at t = 0.
+
+Exact solution: u = sin(pi x) cos(2 pi t) + 0.5 sin(4 pi x) cos(8 pi t). Reference: leapfrog
+on 2,001 points and 8,000 steps (c dt / dx = 0.5), 7.9e-6 relative L2 from the exact solution. The
+initial value and the zero ends are built into the output; the initial velocity stays in the
+loss, balanced by gradient norms.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from pinnkan import (
+    BFGS,
+    Adam,
+    Dirichlet,
+    Initial,
+    InitialVelocity,
+    Interval,
+    KANSpec,
+    Points,
+    Problem,
+    Setup,
+    SpaceTime,
+)
+from pinnkan.reference import solve_wave_1d
+
+SPEED = 2.0
+
+
+def _initial(x):
+    """u(x, 0), for tensors and numpy arrays alike."""
+    sin = torch.sin if isinstance(x, torch.Tensor) else np.sin
+    return sin(math.pi * x) + 0.5 * sin(4 * math.pi * x)
+
+
+problem = Problem(
+    name="wave1d",
+    description="u_tt = 4 u_xx, x in [0,1], t in [0,1], u(x,0) = sin(pi x) + 0.5 sin(4 pi x), u_t(x,0) = 0, zero ends",
+    domain=SpaceTime(Interval(0.0, 1.0), (0.0, 1.0)),
+    residual=lambda f: f.u_tt - SPEED**2 * f.u_xx,
+    conditions=[Initial(lambda c: _initial(c["x"])), InitialVelocity(0.0), Dirichlet("boundary", 0.0)],
+    exact=lambda c: torch.sin(math.pi * c["x"]) * torch.cos(2 * math.pi * c["t"])
+    + 0.5 * torch.sin(4 * math.pi * c["x"]) * torch.cos(8 * math.pi * c["t"]),
+    reference=lambda: solve_wave_1d(speed=SPEED, x_range=(0.0, 1.0), t_range=(0.0, 1.0), initial=_initial),
+)
+
+# First measured setup (float32, seed 0): 9.5e-3 relative L2 in 186-202 s (two runs).
+setup = Setup(
+    model=KANSpec(hidden=(32,), grid_size=10),
+    points=Points(interior=3000, boundary=300),
+    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=3000)),
+)

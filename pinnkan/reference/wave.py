@@ -107,13 +107,13 @@ def solve_wave_1d(
         acc[1:-1] = speed**2 * (u[2:] - 2.0 * u[1:-1] + u[:-2]) / dx**2
         if reaction is not None:
             with np.errstate(over="ignore", invalid="ignore"):
-                r = np.asarray(reaction(u), dtype=np.float64)
-            if r.shape == (nx,) and not np.all(np.isfinite(r)):
+                r = _on_grid(reaction(u), nx, "reaction(u)", finite=False)
+            if not np.all(np.isfinite(r)):
                 raise ValueError(
                     f"reaction(u) is not finite at t = {t:.6g}: the solution is blowing up (use a larger nt) "
                     "or the reaction is undefined for its values"
                 )
-            acc[1:-1] += _on_grid(r, nx, "reaction(u)")[1:-1]
+            acc[1:-1] += r[1:-1]
         if source is not None:
             acc[1:-1] += _on_grid(source(x, t), nx, "source(x, t)")[1:-1]
         return acc
@@ -127,13 +127,13 @@ def solve_wave_1d(
     previous = u
     u = with_ends(u + dt * v + 0.5 * dt**2 * acceleration(u, t0), t0 + dt)
     for n in range(1, nt + 1):
-        if not np.all(np.isfinite(u)):
-            raise ValueError(f"the solution is not finite at t = {t0 + n * dt:.6g}; use a larger nt")
         if n % t_stride == 0:
             saved[:, n // t_stride] = u[::x_stride]
         if n < nt:
             t = t0 + n * dt
             previous, u = u, with_ends(2.0 * u - previous + dt**2 * acceleration(u, t), t + dt)
+    if not np.all(np.isfinite(saved)):
+        raise ValueError("the solution is not finite; use a larger nt")
     times = np.linspace(t0, t1, save_nt)
     return GridSolution(("x", "t"), (x[::x_stride], times), saved, "fd")
 
@@ -144,11 +144,14 @@ def _fewest_steps(speed: float, dx: float, duration: float, courant: float, mult
     return multiple * math.ceil(steps / multiple)
 
 
-def _on_grid(values: np.ndarray, nx: int, what: str) -> np.ndarray:
-    """``values`` (one per grid point, or one number for all) as floats, or a ValueError naming ``what``."""
+def _on_grid(values: np.ndarray, nx: int, what: str, *, finite: bool = True) -> np.ndarray:
+    """``values`` (one per grid point, or one number for all) as floats, or a ValueError naming ``what``.
+
+    With ``finite`` the values must also be finite.
+    """
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 0:
         array = np.full(nx, float(array))
-    if array.shape != (nx,) or not np.all(np.isfinite(array)):
+    if array.shape != (nx,) or (finite and not np.all(np.isfinite(array))):
         raise ValueError(f"{what} must return {nx} finite values for {nx} points")
     return array

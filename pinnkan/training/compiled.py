@@ -62,11 +62,12 @@ class Compiled(Generic[P, R]):
 
 def _with_own_code(function: Callable[P, R]) -> Callable[P, R]:
     """``function`` (a function or bound method) rebuilt on a copy of its code object; others unchanged."""
-    bound_to = getattr(function, "__self__", None) if isinstance(function, types.MethodType) else None
-    plain = function.__func__ if bound_to is not None else function
-    if not isinstance(plain, types.FunctionType):
+    if isinstance(function, types.MethodType):
+        return types.MethodType(_with_own_code(function.__func__), function.__self__)  # type: ignore[return-value]
+    if not isinstance(function, types.FunctionType):
         return function
-    copy = types.FunctionType(plain.__code__.replace(), plain.__globals__, plain.__name__, plain.__defaults__, plain.__closure__)
-    copy.__kwdefaults__ = plain.__kwdefaults__
-    copy.__qualname__ = plain.__qualname__
-    return types.MethodType(copy, bound_to) if bound_to is not None else copy  # type: ignore[return-value]
+    code = function.__code__.replace()
+    copy = types.FunctionType(code, function.__globals__, function.__name__, function.__defaults__, function.__closure__)
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__ = function.__qualname__
+    return copy  # type: ignore[return-value]

@@ -1,8 +1,11 @@
 """Finite-difference reference solvers (numpy and scipy only, no torch)."""
 
 from .burgers import burgers_exact_grid, burgers_hopf_cole, solve_burgers_1d
+from .elliptic import solve_helmholtz_2d, solve_poisson_2d
 from .grid import GridSolution
 from .heat import DirichletEnd, NeumannEnd, solve_heat_1d
+from .heat2d import solve_heat_2d
+from .reaction_diffusion import solve_reaction_diffusion_1d
 from .wave import solve_wave_1d
 
 __all__ = [
@@ -13,5 +16,9 @@ __all__ = [
     "burgers_hopf_cole",
     "solve_burgers_1d",
     "solve_heat_1d",
+    "solve_heat_2d",
+    "solve_helmholtz_2d",
+    "solve_poisson_2d",
+    "solve_reaction_diffusion_1d",
     "solve_wave_1d",
 ]

@@ -1,4 +1,4 @@
-"""Input checks shared by the reference solvers: positive numbers, ranges, grid counts, boundary data."""
+"""Input checks shared by the reference solvers: numbers, ranges, grid counts, functions and their values."""
 
 from __future__ import annotations
 
@@ -47,8 +47,55 @@ def time_value(f: TimeFunction, t: float) -> float:
 
 def save_strides(nx: int, nt: int, save_nx: int, save_nt: int) -> tuple[int, int]:
     """Grid strides ``(x, t)`` that keep ``save_nx x save_nt`` points, or a ValueError naming a fitting size."""
-    if (nx - 1) % (save_nx - 1):
-        raise ValueError(f"(nx - 1) must be a multiple of (save_nx - 1); e.g. nx = {(save_nx - 1) * 10 + 1}")
+    x_stride = space_stride(nx, save_nx, "x")
     if nt % (save_nt - 1):
         raise ValueError(f"nt must be a multiple of (save_nt - 1); e.g. nt = {(save_nt - 1) * 20}")
-    return (nx - 1) // (save_nx - 1), nt // (save_nt - 1)
+    return x_stride, nt // (save_nt - 1)
+
+
+def space_stride(n: int, save_n: int, axis: str) -> int:
+    """Grid stride along ``axis`` that keeps ``save_n`` of ``n`` points, or a ValueError naming a fitting size."""
+    if (n - 1) % (save_n - 1):
+        raise ValueError(
+            f"(n{axis} - 1) must be a multiple of (save_n{axis} - 1); e.g. n{axis} = {(save_n - 1) * 10 + 1}"
+        )
+    return (n - 1) // (save_n - 1)
+
+
+def nonnegative(value: float, name: str) -> float:
+    """``value`` as a float, or a TypeError/ValueError naming ``name`` unless it is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def function(f: Callable, name: str, arguments: str) -> Callable:
+    """``f``, or a TypeError naming ``name`` unless it is callable."""
+    if not callable(f):
+        raise TypeError(f"{name} must be a function of {arguments}, got {type(f).__name__}")
+    return f
+
+
+def number_or_function(value: float | Callable, name: str, arguments: str) -> float | Callable:
+    """``value`` (a function, or a finite number as a float), or a TypeError/ValueError naming ``name``."""
+    if callable(value):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number or a function of {arguments}, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def on_points(values: object, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """``values`` (one per point, or one number for all) as floats of ``shape``, or a ValueError naming ``what``."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 0:
+        array = np.full(shape, float(array))
+    if array.shape != shape:
+        raise ValueError(f"{what} must return one value per point, shape {shape}; got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} returned NaN or infinity; it must be finite at every grid point")
+    return array

@@ -25,6 +25,7 @@ from .training.trainer import History
 __all__ = [
     "plot_solution",
     "plot_error_over_time",
+    "plot_snapshots",
     "plot_history",
     "plot_activations",
     "plot_network",
@@ -131,6 +132,59 @@ def plot_error_over_time(comparison: Comparison, path: PathLike | None = None) -
     ax.set_title(f"error per time slice (reference: {comparison.grid.source})")
     ax.legend(title="output")
     ax.grid(True, which="both", alpha=0.3)
+    if path is not None:
+        _save(fig, path)
+    return fig
+
+
+def plot_snapshots(comparison: Comparison, path: PathLike | None = None, *, times: int = 5) -> Figure:
+    """Profiles in space at a few times: reference (solid) and prediction (dashed), one panel per output.
+
+    For a grid of one space axis and the time axis. The times are evenly spread over
+    the time axis (first and last included); each has one colour, shared by its
+    reference and prediction lines.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        What :func:`pinnkan.compare.compare` returned, with a time axis.
+    path : path, optional
+        PNG file to write; None draws the figure without saving it.
+    times : int
+        How many times to draw, at least 2.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _check_comparison(comparison, "plot_snapshots")
+    grid, time_axis = comparison.grid, comparison.time_axis
+    if time_axis is None or len(grid.axes) != 2:
+        raise ValueError(
+            f"plot_snapshots draws grids of one space axis and a time axis; this one has axes {grid.axes} "
+            f"and time axis {time_axis!r} (use plot_solution for planes)"
+        )
+    if isinstance(times, bool) or not isinstance(times, int) or times < 2:
+        raise ValueError(f"times must be an int >= 2, got {times!r}")
+    t = grid.axes.index(time_axis)
+    space = grid.axes[1 - t]
+    x, stamps = grid.coords[1 - t], grid.coords[t]
+    indices = sorted({round(i) for i in np.linspace(0, len(stamps) - 1, min(times, len(stamps)))})
+    names = list(comparison.outputs)
+    fig = _new_figure((5.2 * len(names) + 1.6, 4.0))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        errors = comparison.outputs[name]
+        for colour, k in enumerate(indices):
+            ref = np.take(np.where(grid.inside, errors.reference, np.nan), k, axis=t)
+            pred = np.take(errors.prediction, k, axis=t)
+            ax.plot(x, ref, color=f"C{colour}", lw=1.8, alpha=0.6, label=f"{time_axis} = {stamps[k]:.3g}")
+            ax.plot(x, pred, color=f"C{colour}", lw=1.1, ls="--")
+        ax.set_xlabel(space)
+        ax.set_ylabel(name)
+        ax.set_title(f"{name}: reference (solid, {grid.source}) and prediction (dashed)", fontsize="medium")
+        ax.grid(True, alpha=0.3)
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
     if path is not None:
         _save(fig, path)
     return fig

@@ -1,6 +1,7 @@
-"""1-D heat equation: u_t = 0.4 u_xx on [0, 1] x [0, 1], u(x, 0) = sin(pi x), u = 0 at x = 0, 1.
+"""1-D heat equation: u_t = alpha u_xx on [0, 1] x [0, 1], u(x, 0) = sin(pi x), u = 0 at x = 0, 1.
 
-Exact solution: u = exp(-0.4 pi^2 t) sin(pi x). Reference: Crank-Nicolson.
+Exact solution: u = exp(-alpha pi^2 t) sin(pi x), alpha = 0.4 by default. Reference: Crank-Nicolson
+on 2,001 points and 2,000 steps, 8.2e-8 relative L2 from the exact solution at alpha = 0.4.
 """
 
 import math
@@ -23,28 +24,33 @@ from pinnkan import (
 )
 from pinnkan.reference import solve_heat_1d
 
-ALPHA = 0.4
 
-problem = Problem(
-    name="heat1d",
-    description="u_t = 0.4 u_xx, x in [0,1], t in [0,1], u(x,0) = sin(pi x), zero ends",
-    domain=SpaceTime(Interval(0.0, 1.0), (0.0, 1.0)),
-    residual=lambda f: f.u_t - ALPHA * f.u_xx,
-    conditions=[
-        Initial(lambda c: torch.sin(math.pi * c["x"])),
-        Dirichlet("boundary", 0.0),
-    ],
-    # u = sin(pi x) + t x (1 - x) N(x, t) meets all three conditions exactly.
-    hard_constraint=HardConstraint(
-        particular=lambda c: torch.sin(math.pi * c["x"]),
-        distance=lambda c: c["t"] * c["x"] * (1.0 - c["x"]),
-        parts=("initial", "boundary"),
-    ),
-    exact=lambda c: torch.exp(-ALPHA * math.pi**2 * c["t"]) * torch.sin(math.pi * c["x"]),
-    reference=lambda: solve_heat_1d(
-        alpha=ALPHA, x_range=(0.0, 1.0), t_range=(0.0, 1.0), initial=lambda x: np.sin(np.pi * x)
-    ),
-)
+def build(*, alpha: float = 0.4) -> Problem:
+    """The problem for diffusivity ``alpha``."""
+    return Problem(
+        name="heat1d",
+        description=f"u_t = {alpha:g} u_xx, x in [0,1], t in [0,1], u(x,0) = sin(pi x), zero ends",
+        domain=SpaceTime(Interval(0.0, 1.0), (0.0, 1.0)),
+        residual=lambda f: f.u_t - alpha * f.u_xx,
+        conditions=[
+            Initial(lambda c: torch.sin(math.pi * c["x"])),
+            Dirichlet("boundary", 0.0),
+        ],
+        # u = sin(pi x) + t x (1 - x) N(x, t) meets all three conditions exactly.
+        hard_constraint=HardConstraint(
+            particular=lambda c: torch.sin(math.pi * c["x"]),
+            distance=lambda c: c["t"] * c["x"] * (1.0 - c["x"]),
+            parts=("initial", "boundary"),
+        ),
+        exact=lambda c: torch.exp(-alpha * math.pi**2 * c["t"]) * torch.sin(math.pi * c["x"]),
+        reference=lambda: solve_heat_1d(
+            alpha=alpha, x_range=(0.0, 1.0), t_range=(0.0, 1.0), initial=lambda x: np.sin(np.pi * x)
+        ),
+        reference_error=8.2e-8 if alpha == 0.4 else None,
+    )
+
+
+problem = build()
 
 # Tuned for accuracy per second on a 2-core CPU with forward jets: Adam finds the
 # basin, dense BFGS (673 parameters) then drives the residual down where L-BFGS

@@ -9,7 +9,7 @@ from matplotlib.image import imread
 from torch import nn
 
 from pinnkan.compare import compare
-from pinnkan.plotting import plot_error_over_time, plot_history, plot_solution
+from pinnkan.plotting import plot_error_over_time, plot_history, plot_snapshots, plot_solution
 from pinnkan.reference.grid import GridSolution, grid_points
 from pinnkan.training.trainer import History
 
@@ -297,3 +297,28 @@ def test_history_errors_name_the_fix():
         plot_history(_records(extras=False))
     with pytest.raises(ValueError, match="record 1 lacks 'step' or 'total'"):
         plot_history(History(records=[{"step": 1.0, "total": 1.0}, {"total": 0.5}]))
+
+
+def test_snapshots_draw_reference_and_prediction_at_evenly_spread_times(tmp_path):
+    c = _space_time()  # t in [0, 0.5] on 11 points, x on 21; the prediction adds 0.01 x t
+    fig = plot_snapshots(c, tmp_path / "snapshots.png", times=3)
+    assert _ink(tmp_path / "snapshots.png") > 0.02
+    (ax,) = fig.axes
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines[::2]] == ["t = 0", "t = 0.25", "t = 0.5"]
+    x = np.linspace(0, 1, 21)
+    for (reference, prediction), t in zip(zip(lines[::2], lines[1::2]), [0.0, 0.25, 0.5]):
+        np.testing.assert_allclose(reference.get_xdata(), x)
+        np.testing.assert_allclose(reference.get_ydata(), np.exp(-PI**2 * t) * np.sin(PI * x), atol=1e-12)
+        np.testing.assert_allclose(prediction.get_ydata() - reference.get_ydata(), 0.01 * t * x, atol=1e-12)
+        assert reference.get_color() == prediction.get_color() and prediction.get_linestyle() == "--"
+    assert ax.get_xlabel() == "x" and ax.get_ylabel() == "u"
+
+
+def test_snapshots_refuse_planes_and_too_few_times():
+    x = np.linspace(0, 1, 5)
+    plane = compare(_Func(lambda p: p[:, 0] * p[:, 1]), GridSolution.from_function(lambda p: p[:, 0] * p[:, 1], ("x", "y"), (x, x)))
+    with pytest.raises(ValueError, match="one space axis and a time axis"):
+        plot_snapshots(plane)
+    with pytest.raises(ValueError, match="times must be an int >= 2"):
+        plot_snapshots(_space_time(), times=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -66,6 +66,13 @@ class Problem:
         One line shown by ``pinnkan list``.
     reference_points : int
         Grid points per coordinate when the exact solution serves as the reference.
+    reference_error : float, optional
+        The finite-difference reference's own relative L2 error, as measured against
+        the exact solution or a finer solve (recorded in ``report.json``; 0 for an
+        exact reference). None: not stated.
+    parameters : mapping of str to value
+        The values the problem was built with (``build(**parameters)`` of its file);
+        recorded in ``report.json``.
     """
 
     name: str
@@ -79,6 +86,8 @@ class Problem:
     reference: Callable[[], GridSolution] | None = None
     description: str = ""
     reference_points: int = 101
+    reference_error: float | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -106,6 +115,14 @@ class Problem:
             raise TypeError("exact must be a function of the coordinates returning a tensor")
         if self.reference is not None and not callable(self.reference):
             raise TypeError("reference must be a function returning a GridSolution")
+        if self.reference_error is not None:
+            if isinstance(self.reference_error, bool) or not isinstance(self.reference_error, (int, float)):
+                raise TypeError(f"reference_error must be a number (a relative L2 error), got {self.reference_error!r}")
+            if not (0.0 <= self.reference_error < 1.0):
+                raise ValueError(f"reference_error is a relative L2 error in [0, 1), got {self.reference_error!r}")
+        if self.reference is None and self.exact is not None and self.reference_error is None:
+            object.__setattr__(self, "reference_error", 0.0)  # the exact solution is the reference
+        object.__setattr__(self, "parameters", dict(self.parameters))
         object.__setattr__(self, "_term_groups", _probe(self))
 
     @property

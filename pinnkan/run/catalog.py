@@ -3,6 +3,10 @@
 A problem file is a Python file that defines ``problem`` (a :class:`~pinnkan.Problem`)
 and optionally ``setup`` (a :class:`~pinnkan.Setup` with tuned settings; without
 one, every setting is chosen for the problem, see :mod:`pinnkan.run.setup`).
+A file whose problem has parameters also defines ``build(*, name=default, ...)``,
+which returns the problem for other values (keyword-only arguments with
+defaults), and sets ``problem = build()``; ``load_problem(name, nu=0.02)`` and
+``pinnkan solve NAME --param nu=0.02`` call it.
 The built-in files ship as the package ``pinnkan.problems`` (the repository's
 ``problems/`` folder); the library itself never imports them.
 """
@@ -12,9 +16,12 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import importlib.util
+import inspect
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..pde.problem import Problem
 from .setup import Setup
@@ -29,6 +36,9 @@ class ProblemFile:
     problem: Problem
     setup: Setup
     path: Path
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """Every parameter of ``build`` with the value it was built with (empty without ``build``);
+    also ``problem.parameters``."""
 
 
 def _builtin_folder() -> Path:
@@ -42,8 +52,23 @@ def list_problems() -> dict[str, Path]:
     }
 
 
-def load_problem(name_or_path: str | Path) -> ProblemFile:
-    """Load a built-in problem by name (``"heat1d"``) or a problem file by path."""
+def load_problem(name_or_path: str | Path, **parameters: Any) -> ProblemFile:
+    """Load a built-in problem by name (``"heat1d"``) or a problem file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        A built-in name (see :func:`list_problems`) or a ``.py`` file.
+    **parameters
+        Values for the keyword arguments of the file's ``build`` function; none
+        gives the file's ``problem`` as it stands.
+
+    Examples
+    --------
+    >>> spec = load_problem("burgers1d", nu=0.005)
+    >>> spec.parameters["nu"]
+    0.005
+    """
     text = str(name_or_path)
     path = Path(text)
     if text.endswith(".py") or path.suffix == ".py":
@@ -57,10 +82,32 @@ def load_problem(name_or_path: str | Path) -> ProblemFile:
                 f"or pass a path to a problem file ending in .py"
             )
         path = builtin[text]
-    return _load_file(path)
+    return _load_file(path, parameters)
 
 
-def _load_file(path: Path) -> ProblemFile:
+def _defaults(build: Callable[..., Problem], path: Path) -> dict[str, Any]:
+    """The keyword arguments of a problem file's ``build`` and their defaults."""
+    defaults = {}
+    for name, p in inspect.signature(build).parameters.items():
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY or p.default is inspect.Parameter.empty:
+            raise ValueError(
+                f"{path}: every argument of build() must be keyword-only with a default, "
+                f"e.g. `def build(*, {name}=1.0)`; {name!r} is not"
+            )
+        defaults[name] = p.default
+    return defaults
+
+
+def _like(value: Any, default: Any, what: str) -> Any:
+    """``value`` if it has the type of ``default`` (an int where a float is expected becomes a float)."""
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if default is not None and type(value) is not type(default):
+        raise TypeError(f"{what} takes a {type(default).__name__} like its default {default!r}, got {value!r}")
+    return value
+
+
+def _load_file(path: Path, parameters: Mapping[str, Any]) -> ProblemFile:
     # A module name per file, registered like any import: tools that look functions
     # up by their module (torch.compile does) find the problem file's.
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
@@ -78,7 +125,26 @@ def _load_file(path: Path) -> ProblemFile:
     problem = getattr(module, "problem", None)
     if not isinstance(problem, Problem):
         raise ValueError(f"{path} must define `problem = Problem(...)` at module level")
+    build = getattr(module, "build", None)
+    if build is not None and not callable(build):
+        raise ValueError(f"{path}: `build` must be a function returning the Problem, got {type(build).__name__}")
+    if build is None:
+        if parameters:
+            raise ValueError(f"{path} takes no parameters (it defines no build() function); drop {sorted(parameters)}")
+        values: dict[str, Any] = {}
+    else:
+        values = _defaults(build, path)
+        unknown = sorted(set(parameters) - set(values))
+        if unknown:
+            raise ValueError(f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters are {values}")
+        for name, value in parameters.items():
+            values[name] = _like(value, values[name], f"{path.stem}'s parameter {name!r}")
+        if parameters:
+            problem = build(**{n: values[n] for n in parameters})
+            if not isinstance(problem, Problem):
+                raise ValueError(f"{path}: build() must return a Problem, got {type(problem).__name__}")
+        problem = replace(problem, parameters=values)
     setup = getattr(module, "setup", None) or Setup()
     if not isinstance(setup, Setup):
         raise ValueError(f"{path}: `setup` must be a Setup, got {type(setup).__name__}")
-    return ProblemFile(problem, setup, path)
+    return ProblemFile(problem, setup, path, values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 from collections.abc import Sequence
@@ -70,6 +71,17 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _parameter(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE, e.g. nu=0.02, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        parsed = value.strip()  # a word stays a string
+    return name.strip(), parsed
+
+
 def _weighting(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",")]
     unknown = [n for n in names if n not in WEIGHTINGS]
@@ -89,6 +101,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the built-in problems")
     solve_p = sub.add_parser("solve", help="train on a problem, compare, write a run folder")
     solve_p.add_argument("problem", help="built-in problem name or path to a problem file (.py)")
+    solve_p.add_argument(
+        "--param",
+        type=_parameter,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of the problem (repeatable), e.g. --param nu=0.02; `pinnkan list` shows them",
+    )
     solve_p.add_argument("--out", help="run folder (default: runs/NAME)")
     solve_p.add_argument("--steps", type=_steps, help="steps per stage, e.g. 5000,500")
     solve_p.add_argument("--seed", type=int, default=0, help="seed for points and initialisation")
@@ -169,7 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems = list_problems()
         width = max(map(len, problems), default=0)
         for name, path in problems.items():
-            print(f"{name:{width}s}  {load_problem(path).problem.description}")
+            spec = load_problem(path)
+            print(f"{name:{width}s}  {spec.problem.description}")
+            if spec.parameters:
+                print(f"{'':{width}s}  parameters: " + ", ".join(f"{k}={v!r}" for k, v in spec.parameters.items()))
         return 0
     if args.command == "plot":
         try:
@@ -180,7 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(str(p) for p in written))
         return 0
     try:
-        spec = load_problem(args.problem)
+        names = [name for name, _ in args.param]
+        if len(set(names)) != len(names):
+            raise ValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once")
+        spec = load_problem(args.problem, **dict(args.param))
         setup = _setup(spec.setup, spec.problem, args)
         out = check_output_folder(args.out or f"runs/{spec.problem.name}")
         solution = solve(

@@ -52,7 +52,7 @@ def write_run_folder(solution: Solution, folder: Path) -> None:
     training points and coordinate names, for ``pinnkan plot``; load it with
     ``torch.load(path, weights_only=False)`` only from run folders you trust.
     """
-    from ..plotting import plot_error_over_time, plot_history, plot_solution
+    from ..plotting import plot_error_over_time, plot_history, plot_snapshots, plot_solution
 
     report = solution.report()
     _write_text(folder / "report.json", json.dumps(report, indent=2, default=str) + "\n")
@@ -65,6 +65,8 @@ def write_run_folder(solution: Solution, folder: Path) -> None:
         plot_solution(comparison, folder / "solution.png")
         if comparison.time_axis is not None:
             plot_error_over_time(comparison, folder / "error_over_time.png")
+            if len(comparison.grid.axes) == 2:
+                plot_snapshots(comparison, folder / "snapshots.png")
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -90,6 +90,8 @@ class Solution:
         net = self.net
         report: dict[str, object] = {
             "problem": self.problem.name,
+            "parameters": dict(self.problem.parameters),
+            "reference_error": self.problem.reference_error,
             "success": self.train.success,
             "message": self.train.message,
             "train_seconds": self.train.seconds,

@@ -21,6 +21,8 @@ class _Exact(torch.nn.Module):
 
     def forward(self, p):
         values = self.problem.exact({n: p[:, i] for i, n in enumerate(self.problem.coordinates)})
+        if isinstance(values, dict):  # a system: one column per output
+            return torch.stack([values[name] for name in self.problem.outputs], dim=1)
         return values[:, None] if values.ndim == 1 else values
 
 

@@ -1,0 +1,52 @@
+"""Allen-Cahn: u_t = eps u_xx - 5 u^3 + 5 u on a periodic [-1, 1], t in [0, 1], u(x, 0) = x^2 cos(pi x).
+
+eps = 1e-4 by default: the solution sharpens into flat states u = +-1 joined by thin interfaces,
+the case where plain PINNs collapse to u = 0. The initial value is built into the output; periodicity
+(value and slope) is a loss term, and causal weighting makes later times wait for earlier ones.
+Reference: Crank-Nicolson with Newton's method on 2,001 points and 2,000 steps, periodic, 5.0e-6
+relative L2 against a solve at four times the resolution (eps = 1e-4).
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from pinnkan import BFGS, Adam, Causal, Initial, Interval, KANSpec, Periodic, Points, Problem, Setup, SpaceTime
+from pinnkan.reference import solve_reaction_diffusion_1d
+
+
+def initial(x):
+    cos = torch.cos if isinstance(x, torch.Tensor) else np.cos
+    return x**2 * cos(math.pi * x)
+
+
+def build(*, eps: float = 1e-4) -> Problem:
+    """The problem with interface parameter ``eps`` (the diffusivity)."""
+    return Problem(
+        name="allen_cahn1d",
+        description=f"u_t = {eps:g} u_xx - 5u^3 + 5u, periodic x in [-1,1], t in [0,1], u0 = x^2 cos(pi x)",
+        domain=SpaceTime(Interval(-1.0, 1.0), (0.0, 1.0)),
+        residual=lambda f: f.u_t - eps * f.u_xx + 5 * f.u**3 - 5 * f.u,
+        conditions=[Initial(lambda c: initial(c["x"])), Periodic("x")],
+        reference=lambda: solve_reaction_diffusion_1d(
+            diffusion=eps,
+            reaction=lambda u: 5 * u * (1 - u * u),
+            reaction_derivative=lambda u: 5 - 15 * u * u,
+            x_range=(-1.0, 1.0),
+            t_range=(0.0, 1.0),
+            initial=initial,
+            periodic=True,
+        ),
+        reference_error=5.0e-6 if eps == 1e-4 else None,
+    )
+
+
+problem = build()
+
+setup = Setup(
+    model=KANSpec(hidden=(32,), grid_size=10),
+    points=Points(interior=4000, boundary=200),
+    stages=(Adam(steps=2000, lr=1e-2, final_lr=1e-3), BFGS(steps=2000)),
+    weighting=Causal(epsilon=1.0, slabs=16),
+)

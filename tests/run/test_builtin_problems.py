@@ -55,7 +55,7 @@ def test_inverse_problem_data_are_the_truth_with_one_percent_noise():
 
 
 def test_list_has_the_shipped_problems():
-    assert {"heat1d", "heat1d_inverse", "poisson_lshape", "advection_diffusion1d", "burgers1d", "helmholtz2d", "wave1d"} <= set(NAMES)
+    assert {"heat1d", "heat1d_inverse", "poisson_lshape", *TARGETS} <= set(NAMES)
 
 
 # The accuracy target of each problem (issue 9; benchmarks/problems.json measures them).

@@ -52,7 +52,8 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
       equal aspect); grid points outside the domain stay blank and the domain's
       outline is drawn;
     - three axes, one of them time: the plane at the first, middle and last time
-      (rows) for prediction, reference and error (columns).
+      (rows) for prediction, reference and error (columns); each time has its own
+      value scale, the error column one scale for all times.
 
     Prediction and reference share a colour scale; the error ``prediction - reference``
     has a symmetric diverging one. Each block is titled with the output's name, its
@@ -235,7 +236,8 @@ def plot_history(history: History, path: PathLike | None = None) -> Figure:
             style = ("-", "--", "-.")[families.index(family) % 3]  # dotted lines mark stages
             ax.semilogy(*_series(history, name, positive=True), style, label=name, color=colour.get(term), lw=0.9)
         shown = np.concatenate([line.get_ydata() for line in ax.get_lines()])
-        if np.nanmax(shown) < 10 * np.nanmin(shown):  # within a decade a log axis only adds clutter
+        shown = shown[np.isfinite(shown)]  # weights that underflowed to zero are left out of a log axis
+        if shown.size and shown.max() < 10 * shown.min():  # within a decade a log axis only adds clutter
             ax.set_yscale("linear")
         ax.set_ylabel("weighting")
         _legend(ax, len(weights))
@@ -494,41 +496,43 @@ def _draw_maps(
 def _draw_snapshots(
     sub, comparison: Comparison, name: str, prediction: np.ndarray, reference: np.ndarray
 ) -> None:
-    """Rows of times, columns prediction, reference, error."""
+    """Rows of times, columns prediction, reference, error.
+
+    Each row has its own value scale (a decaying solution would leave later rows one
+    flat colour on a shared scale); the error column shares one scale, so the rows
+    show where the error is largest.
+    """
     grid, time_axis = comparison.grid, comparison.time_axis
     t = grid.axes.index(time_axis)  # type: ignore[arg-type]
     h, v = _space_axes(comparison)
     indices = _snapshot_indices(grid, time_axis)
     axes = sub.subplots(len(indices), 3, sharex=True, sharey=True, squeeze=False)
-    lo, hi = _value_limits(prediction, reference)
     error_limits = _symmetric(prediction - reference)
     masked = grid.mask is not None
     for row, k in enumerate(indices):
         # np.take drops the time axis; the two space axes keep their order (h before v).
         pred, ref, inside = (np.take(a, k, axis=t) for a in (prediction, reference, grid.inside))
         when = f"{time_axis} = {grid.coords[t][k]:.3g}"
+        limits = _value_limits(pred, ref)
         panels = [
-            (f"prediction, {when}", pred, _VALUES_CMAP, (lo, hi)),
-            (f"reference, {when}", ref, _VALUES_CMAP, (lo, hi)),
+            (f"prediction, {when}", pred, _VALUES_CMAP, limits),
+            (f"reference, {when}", ref, _VALUES_CMAP, limits),
             (f"error, {when}", pred - ref, _ERROR_CMAP, error_limits),
         ]
-        for col, (title, values, cmap, limits) in enumerate(panels):
+        meshes = []
+        for col, (title, values, cmap, lims) in enumerate(panels):
             ax = axes[row, col]
-            mesh = _heat_map(ax, grid.coords[h], grid.coords[v], values, inside, cmap, limits, masked)
+            meshes.append(_heat_map(ax, grid.coords[h], grid.coords[v], values, inside, cmap, lims, masked))
             ax.set_title(title, fontsize="medium")
             ax.set_aspect("equal")
             if col == 0:
                 ax.set_ylabel(grid.axes[v])
             if row == len(indices) - 1:
                 ax.set_xlabel(grid.axes[h])
-            if col == 1:
-                values_mesh = mesh
-            if col == 2:
-                error_mesh = mesh
+        sub.colorbar(meshes[1], ax=list(axes[row, :2]), label=f"{name}, {when}", fraction=0.05, pad=0.02)
     # aspect: a colour bar beside several rows runs their full height.
     long = 20 * len(indices)
-    sub.colorbar(values_mesh, ax=list(axes[:, :2].ravel()), label=name, fraction=0.05, pad=0.02, aspect=long)
-    sub.colorbar(error_mesh, ax=list(axes[:, 2]), label=f"error in {name}", fraction=0.1, pad=0.02, aspect=long)
+    sub.colorbar(meshes[2], ax=list(axes[:, 2]), label=f"error in {name}", fraction=0.1, pad=0.02, aspect=long)
 
 
 def _heat_map(ax, across, up, values, inside, cmap, limits, outline):

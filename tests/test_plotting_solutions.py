@@ -177,13 +177,18 @@ def test_plane_over_time_draws_first_middle_and_last_time(tmp_path):
     for sub, name in zip(fig.subfigs, ("u", "v")):
         errors = c.outputs[name]
         panels = _maps(sub)
-        assert len(panels) == 9 and sum(ax.get_label() == "<colorbar>" for ax in sub.axes) == 2
+        # a value bar per time, one error bar
+        assert len(panels) == 9 and sum(ax.get_label() == "<colorbar>" for ax in sub.axes) == 4
         assert [ax.get_title() for ax in panels[::3]] == ["prediction, t = 0", "prediction, t = 0.5", "prediction, t = 1"]
         assert [ax.get_title() for ax in panels[6:]] == ["prediction, t = 1", "reference, t = 1", "error, t = 1"]
         assert all(ax.get_aspect() == 1.0 for ax in panels)
         assert panels[6].get_xlabel() == "x" and panels[3].get_ylabel() == "y"
         np.testing.assert_allclose(_mesh(panels[3]).get_array(), errors.prediction[:, :, 2].T)
         np.testing.assert_allclose(_mesh(panels[7]).get_array(), errors.reference[:, :, 4].T)
+        for row, k in enumerate([0, 2, 4]):  # each time its own value scale, shared by prediction and reference
+            pred, ref = errors.prediction[:, :, k], errors.reference[:, :, k]
+            lo, hi = min(pred.min(), ref.min()), max(pred.max(), ref.max())
+            assert _mesh(panels[3 * row]).get_clim() == _mesh(panels[3 * row + 1]).get_clim() == pytest.approx((lo, hi))
         limits = {_mesh(ax).get_clim() for ax in panels[2::3]}
         assert len(limits) == 1  # one error scale for all times
         lo, hi = limits.pop()

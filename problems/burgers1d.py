@@ -6,8 +6,9 @@ compared on every fourth x point. The initial value and the zero ends are built 
 
 The setup uses an MLP: B-spline KANs on a uniform grid cannot form the front (measured, float32,
 seed 0, Adam 2000 + BFGS 1500: KAN[2,32,1] G=10 2.1e-1, KAN[2,16,16,1] G=5 1.1e-1, KAN[2,16,1]
-G=40 2.9e-1, against 5.1e-3 for this MLP, 1.9e-2 in a later run); grids that follow the front
-are future work.
+G=40 2.9e-1, against 1.9e-2 for this MLP on 4,000 points); grids that follow the front are future
+work. In float64 on 8,000 points with 6,000 BFGS steps the MLP reaches 5.0e-4 (seed 0): the loss
+falls steadily through BFGS (1.4e-2 after Adam, 3.5e-4 after 1,000 BFGS steps, 2.5e-6 at the end).
 """
 
 import math
@@ -55,6 +56,7 @@ problem = build()
 
 setup = Setup(
     model=MLPSpec(hidden=(32, 32, 32)),
-    points=Points(interior=4000, boundary=200),
-    stages=(Adam(steps=2000, lr=1e-2, final_lr=1e-3), BFGS(steps=1500)),
+    points=Points(interior=8000, boundary=200),
+    stages=(Adam(steps=2000, lr=1e-2, final_lr=1e-3), BFGS(steps=6000)),
+    dtype="float64",
 )

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from pinnkan import BFGS, Adam, Causal, Initial, Interval, KANSpec, Periodic, Points, Problem, Setup, SpaceTime
+from pinnkan import BFGS, Adam, Causal, ExtendGrid, Initial, Interval, KANSpec, Periodic, Points, Problem, Setup, SpaceTime
 from pinnkan.reference import solve_reaction_diffusion_1d
 
 
@@ -44,9 +44,21 @@ def build(*, eps: float = 1e-4) -> Problem:
 
 problem = build()
 
+# Measured (float32, seed 0): KAN[2,32,1] G=10, 4,000 points, Adam 2000 + BFGS 2000, causal
+# (epsilon 1): 0.25 relative L2; this setup (grid extended to 20 and 40) 0.18; the same with causal
+# epsilon 100: 1.06 (collapse). Not the 1e-2 target: the error grows from the start (1.3% at t = 0.05,
+# 25% at t = 1), fastest around x = 0 where u stays near the unstable state 0 and residual errors grow
+# like exp(5 t); the PDE loss plateaus near 1e-3.
 setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=10),
-    points=Points(interior=4000, boundary=200),
-    stages=(Adam(steps=2000, lr=1e-2, final_lr=1e-3), BFGS(steps=2000)),
+    points=Points(interior=6000, boundary=200),
+    stages=(
+        Adam(steps=1500, lr=1e-2, final_lr=1e-3),
+        BFGS(steps=1000),
+        ExtendGrid(grid_size=20),
+        BFGS(steps=1000),
+        ExtendGrid(grid_size=40),
+        BFGS(steps=1000),
+    ),
     weighting=Causal(epsilon=1.0, slabs=16),
 )

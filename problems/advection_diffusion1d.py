@@ -27,6 +27,8 @@ from pinnkan import (
 
 def build(*, c: float = 1.0, nu: float = 0.05) -> Problem:
     """The problem for speed ``c`` and diffusivity ``nu``."""
+    if not (math.isfinite(c) and nu > 0):
+        raise ValueError(f"c must be finite and nu > 0 (a diffusivity), got c = {c}, nu = {nu}")
 
     def exact(p):
         s = p["x"] - c * p["t"]

@@ -56,7 +56,7 @@ def build(*, a: float = 0.5) -> Problem:
             t_range=(0.0, 0.5),
             initial=initial,
         ),
-        reference_error=4.3e-6 if a == 0.5 else None,
+        reference_error=4.3e-6,
     )
 
 

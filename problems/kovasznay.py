@@ -31,6 +31,8 @@ def solution(re: float):
 
 def build(*, re: float = 20.0) -> Problem:
     """The problem at Reynolds number ``re``."""
+    if not re > 0:
+        raise ValueError(f"re must be > 0 (a Reynolds number), got {re}")
     exact = solution(re)
     return Problem(
         name="kovasznay",

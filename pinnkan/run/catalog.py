@@ -17,6 +17,7 @@ import hashlib
 import importlib.resources
 import importlib.util
 import inspect
+import numbers
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -60,8 +61,8 @@ def load_problem(name_or_path: str | Path, **parameters: Any) -> ProblemFile:
     name_or_path : str or path
         A built-in name (see :func:`list_problems`) or a ``.py`` file.
     **parameters
-        Values for the keyword arguments of the file's ``build`` function; none
-        gives the file's ``problem`` as it stands.
+        Values for the keyword arguments of the file's ``build`` function (the
+        others keep their defaults). A file without ``build`` takes none.
 
     Examples
     --------
@@ -99,12 +100,18 @@ def _defaults(build: Callable[..., Problem], path: Path) -> dict[str, Any]:
 
 
 def _like(value: Any, default: Any, what: str) -> Any:
-    """``value`` if it has the type of ``default`` (an int where a float is expected becomes a float)."""
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+    """``value`` if it is of the kind of ``default``: any real number (numpy's too) where a float
+    is expected becomes a float, any integer where an int is expected an int."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        if type(value) is type(default):
+            return value
+    elif isinstance(default, float) and isinstance(value, numbers.Real):
         return float(value)
-    if default is not None and type(value) is not type(default):
-        raise TypeError(f"{what} takes a {type(default).__name__} like its default {default!r}, got {value!r}")
-    return value
+    elif isinstance(default, int) and isinstance(value, numbers.Integral):
+        return int(value)
+    elif default is None or type(value) is type(default):
+        return value
+    raise TypeError(f"{what} takes a {type(default).__name__} like its default {default!r}, got {value!r}")
 
 
 def _load_file(path: Path, parameters: Mapping[str, Any]) -> ProblemFile:
@@ -126,24 +133,28 @@ def _load_file(path: Path, parameters: Mapping[str, Any]) -> ProblemFile:
     if not isinstance(problem, Problem):
         raise ValueError(f"{path} must define `problem = Problem(...)` at module level")
     build = getattr(module, "build", None)
-    if build is not None and not callable(build):
-        raise ValueError(f"{path}: `build` must be a function returning the Problem, got {type(build).__name__}")
     if build is None:
         if parameters:
             raise ValueError(f"{path} takes no parameters (it defines no build() function); drop {sorted(parameters)}")
         values: dict[str, Any] = {}
     else:
-        values = _defaults(build, path)
-        unknown = sorted(set(parameters) - set(values))
+        if not callable(build):
+            raise ValueError(f"{path}: `build` must be a function returning the Problem, got {type(build).__name__}")
+        defaults = _defaults(build, path)
+        unknown = sorted(set(parameters) - set(defaults))
         if unknown:
-            raise ValueError(f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters are {values}")
-        for name, value in parameters.items():
-            values[name] = _like(value, values[name], f"{path.stem}'s parameter {name!r}")
-        if parameters:
-            problem = build(**{n: values[n] for n in parameters})
-            if not isinstance(problem, Problem):
-                raise ValueError(f"{path}: build() must return a Problem, got {type(problem).__name__}")
-        problem = replace(problem, parameters=values)
+            raise ValueError(f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters are {defaults}")
+        values = {**defaults, **{n: _like(v, defaults[n], f"{path.stem}'s parameter {n!r}") for n, v in parameters.items()}}
+        # Always built from the values recorded, so the record cannot differ from the problem.
+        try:
+            problem = build(**values)
+        except (ValueError, TypeError, ArithmeticError) as err:
+            raise ValueError(f"{path.stem} with {values}: {err}") from None
+        if not isinstance(problem, Problem):
+            raise ValueError(f"{path}: build() must return a Problem, got {type(problem).__name__}")
+        # A file states its reference's error for the defaults; other values leave it unknown.
+        stated = problem.reference_error if values == defaults or problem.reference is None else None
+        problem = replace(problem, parameters=values, reference_error=stated)
     setup = getattr(module, "setup", None) or Setup()
     if not isinstance(setup, Setup):
         raise ValueError(f"{path}: `setup` must be a Setup, got {type(setup).__name__}")

@@ -195,7 +195,13 @@ def solve(
         checkpoint=None if folder is None else folder / "checkpoint.pt",
         progress=progress,
         # The points come from the seed, so a resume must use the same seed and dtype.
-        metadata={"problem": problem.name, "seed": seed, "dtype": str(dtype), "setup": setup.describe()},
+        metadata={
+            "problem": problem.name,
+            "parameters": dict(problem.parameters),
+            "seed": seed,
+            "dtype": str(dtype),
+            "setup": setup.describe(),
+        },
     )
     if resume:
         trainer.resume()

@@ -72,3 +72,26 @@ def test_cli_param_errors_are_one_line(args, message, capsys):
     assert main(["solve", "heat1d", "--steps", "1,1", "--no-progress", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_numpy_numbers_are_taken_and_bad_values_are_named_by_the_file():
+    assert load_problem("heat1d", alpha=np.float64(0.25)).parameters == {"alpha": 0.25}
+    assert type(load_problem("heat1d", alpha=np.int64(1)).parameters["alpha"]) is float
+    with pytest.raises(ValueError, match=r"fisher_kpp1d with \{'d': 0.0, 'rho': 1.0\}: d and rho must be > 0"):
+        load_problem("fisher_kpp1d", d=0.0)
+    with pytest.raises(ValueError, match="kovasznay with .*re must be > 0"):
+        load_problem("kovasznay", re=0)
+
+
+def test_the_recorded_values_are_the_ones_the_problem_was_built_with(tmp_path):
+    path = tmp_path / "decay.py"
+    path.write_text(
+        "from pinnkan import Interval, Problem\n"
+        "def build(*, rate=1.0):\n"
+        "    return Problem(name='decay', description=f'rate {rate}', domain=Interval(0.0, 1.0),\n"
+        "                   residual=lambda f: f.u_x + rate * f.u)\n"
+        "problem = build(rate=2.0)\n"
+    )
+    spec = load_problem(path)
+    assert spec.parameters == {"rate": 1.0} and spec.problem.description == "rate 1.0"
+    assert load_problem(path, rate=3).problem.description == "rate 3.0"

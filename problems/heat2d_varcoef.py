@@ -4,7 +4,7 @@ k(x, y) = 1 + a sin(pi x) sin(pi y) (a = 0.5 by default), u = 0 on the sides, u(
 sin(pi x) sin(pi y). There is no closed form: the conductivity couples the modes. Reference:
 Crank-Nicolson in flux form on 201 x 201 points and 1,000 steps, sparse LU, saved on 51 x 51 x 51;
 its error is 4.3e-6 relative L2 (a = 0.5), measured against solves at half and one and a half times
-the spacing. The initial value and the sides are built into the output.
+the resolution. The initial value and the sides are built into the output.
 """
 
 import math

@@ -163,7 +163,8 @@ def _solve(
     except RuntimeError:
         raise ValueError(
             f"the discrete problem is singular: k^2 = {k**2:.6g} is an eigenvalue of the grid's -Laplace "
-            f"(a resonance); change k or the grid (nx = {nx}, ny = {ny})"
+            f"(a resonance) on the {nx} x {ny} grid (with extrapolate=True, possibly the grid of half the "
+            f"spacing); change k, nx or ny"
         ) from None
     u[1:-1, 1:-1] = lu.solve(rhs.reshape(-1)).reshape(nx - 2, ny - 2)
     if not np.all(np.isfinite(u)):

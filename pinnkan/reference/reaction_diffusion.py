@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dgtsv
 
-from ._checks import count, interval, positive, save_strides, time_value
+from ._checks import count, function, interval, positive, save_strides, time_value
 from .grid import GridSolution
 from .heat import DirichletEnd, End, NeumannEnd, _laplacian
 from .wave import _on_grid
@@ -127,9 +127,11 @@ def solve_reaction_diffusion_1d(
     for name, end in (("left", left), ("right", right)):
         if not isinstance(end, (DirichletEnd, NeumannEnd)):
             raise TypeError(f"{name} must be DirichletEnd(value=...) or NeumannEnd(flux=...), got {end!r}")
-    for name, func in (("reaction", reaction), ("reaction_derivative", reaction_derivative)):
-        if not callable(func):
-            raise TypeError(f"{name} must be a function of u (a numpy array), got {func!r}")
+    reaction = function(reaction, "reaction", "u (a numpy array)")
+    reaction_derivative = function(reaction_derivative, "reaction_derivative", "u (a numpy array)")
+    initial = function(initial, "initial", "x (a numpy array)")
+    if source is not None:
+        source = function(source, "source", "(x, t)")
     nx, nt = count(nx, "nx", 4 if periodic else 3), count(nt, "nt", 1)
     save_nx, save_nt = count(save_nx, "save_nx", 2), count(save_nt, "save_nt", 2)
     x_stride, t_stride = save_strides(nx, nt, save_nx, save_nt)
@@ -139,6 +141,11 @@ def solve_reaction_diffusion_1d(
     x = x_all[:-1] if periodic else x_all
     m = x.size
     u = _on_grid(initial(x), m, "initial(x)")
+    for what, func in (("reaction(u)", reaction), ("reaction_derivative(u)", reaction_derivative)):
+        with np.errstate(all="ignore"):
+            at_start = np.asarray(func(u), dtype=np.float64)
+        if not np.all(np.isfinite(at_start)):
+            raise ValueError(f"{what} is not finite at the initial values; check the function and the initial data")
 
     if periodic:
         lap = _laplacian(m, DirichletEnd(), DirichletEnd())
@@ -150,7 +157,7 @@ def solve_reaction_diffusion_1d(
     rows = [i for i, _ in dirichlet]
     jacobian = _Jacobian(lap, scale, 0.5 * dt, rows, periodic)
     # Rounding in the residual grows with r = D dt / dx^2 and J^-1 damps most of it: the
-    # update stalls near eps sqrt(r) (2e-12 at r = 4e9), so never ask for less than 64 times that.
+    # update stalls near eps sqrt(r) (2e-12 at r = 1e8), so never ask for less than 64 times that.
     rtol = max(NEWTON_RTOL, 64 * np.finfo(np.float64).eps * np.sqrt(1.0 + dt * scale))
 
     def ghost(t: float) -> np.ndarray:

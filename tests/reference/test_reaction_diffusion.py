@@ -16,8 +16,9 @@ def allen_cahn(**grid):
     )
 
 
-# fisher_kpp1d: u_t = D u_xx + rho u (1 - u) and its exact Ablowitz–Zeppetella front, which moves
-# right at 5 sqrt(rho D / 6) (from x = 0 to x = 20.4 by t = 10, a third of the domain).
+# u_t = D u_xx + rho u (1 - u) and its exact Ablowitz–Zeppetella front, which moves right at
+# 5 sqrt(rho D / 6) (from x = 0 to x = 20.4 by t = 10): a longer run than the fisher_kpp1d problem's
+# [-15, 25] x [0, 4] (its reference error, 2.2e-7, is checked in tests/run/test_builtin_problems.py).
 D, RHO, C = 1.0, 1.0, 1.0
 X_RANGE, T_RANGE = (-20.0, 40.0), (0.0, 10.0)
 
@@ -83,12 +84,11 @@ def test_default_resolution_of_allen_cahn_against_a_finer_solve():
     assert coarse.shape == fine.shape == (201, 101)
     np.testing.assert_array_equal(coarse.values[0], coarse.values[-1])  # x = 1 repeats x = -1
     error = np.linalg.norm(coarse.values - fine.values) / np.linalg.norm(fine.values) * 4 / 3
-    assert error <= 1e-4, error
     assert 2e-6 < error < 1e-5, error  # the measured 5e-6: order 2 holds at the defaults
 
 
 def test_default_resolution_of_fisher_kpp_against_the_exact_front():
-    # 3.9e-6 (2001 x 2000); the bound is a hundredth of the PINN target 1e-3.
+    # 3.9e-6 (2001 x 2000) on this longer run; the bound is a hundredth of the PINN target 1e-3.
     assert fisher_error() <= 1e-5
 
 

@@ -111,7 +111,7 @@ def markdown(records: list[dict[str, object]]) -> str:
         if key == "train_seconds":
             return f"{value:.0f} s"
         if isinstance(value, float):
-            return f"{value:.1e}"
+            return f"{value:.2e}"
         return str(value)
 
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]

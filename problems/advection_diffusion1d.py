@@ -36,7 +36,7 @@ def build(*, c: float = 1.0, nu: float = 0.05) -> Problem:
 
     return Problem(
         name="advection_diffusion1d",
-        description=f"u_t + {c:g} u_x = {nu:g} u_xx on a periodic [0, 2 pi), two Fourier modes, exact solution",
+        description=f"u_t + c u_x = nu u_xx, c = {c:g}, nu = {nu:g}, periodic [0, 2 pi), two Fourier modes, exact solution",
         domain=SpaceTime(Interval(0.0, 2 * math.pi), (0.0, 1.0)),
         residual=lambda f: f.u_t + c * f.u_x - nu * f.u_xx,
         conditions=[Initial(lambda p: torch.sin(p["x"]) + 0.5 * torch.sin(2 * p["x"])), Periodic("x")],

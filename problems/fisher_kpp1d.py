@@ -35,7 +35,7 @@ def build(*, d: float = 1.0, rho: float = 1.0) -> Problem:
         raise ValueError(f"d and rho must be > 0, got d = {d}, rho = {rho}")
     return Problem(
         name="fisher_kpp1d",
-        description=f"u_t = {d:g} u_xx + {rho:g} u (1 - u), x in [-15,25], t in [0,4], exact travelling front",
+        description=f"u_t = d u_xx + rho u (1 - u), d = {d:g}, rho = {rho:g}, x in [-15,25], t in [0,4], exact travelling front",
         domain=SpaceTime(Interval(*X_RANGE), T_RANGE),
         residual=lambda f: f.u_t - d * f.u_xx - rho * f.u * (1 - f.u),
         conditions=[

@@ -31,7 +31,7 @@ def build(*, k: float = 1.0) -> Problem:
         raise ValueError(f"k must be >= 0 (only k^2 enters), got {k}")
     return Problem(
         name="helmholtz2d",
-        description=f"Laplace u + {k:g}^2 u = q on [-1,1]^2, u = sin(pi x) sin(4 pi y), zero Dirichlet",
+        description=f"Laplace u + k^2 u = q, k = {k:g}, on [-1,1]^2, u = sin(pi x) sin(4 pi y), zero Dirichlet",
         domain=Box({"x": (-1.0, 1.0), "y": (-1.0, 1.0)}),
         residual=lambda f: f.laplacian("u") + k**2 * f.u - (k**2 - 17 * math.pi**2) * exact({"x": f.x, "y": f.y}),
         conditions=[Dirichlet("boundary", 0.0)],

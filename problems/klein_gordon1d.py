@@ -50,7 +50,7 @@ def build(*, g: float = 1.0) -> Problem:
         raise ValueError(f"g must be finite, got {g}")
     return Problem(
         name="klein_gordon1d",
-        description=f"u_tt - u_xx + {g:g} u^3 = f, x in [0,1], t in [0,1], manufactured u = x cos(5 pi t) + (x t)^3",
+        description=f"u_tt - u_xx + g u^3 = f, g = {g:g}, x in [0,1], t in [0,1], manufactured u = x cos(5 pi t) + (x t)^3",
         domain=SpaceTime(Interval(0.0, 1.0), (0.0, 1.0)),
         residual=lambda f: f.u_tt - f.u_xx + g * f.u**3 - source(f.x, f.t, g),
         conditions=[

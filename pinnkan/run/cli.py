@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a parameter of the problem (repeatable), e.g. --param nu=0.02; `pinnkan list` shows them",
     )
-    solve_p.add_argument("--out", help="run folder (default: runs/NAME)")
+    solve_p.add_argument("--out", help="run folder (default: runs/NAME, runs/NAME_nu=0.005 with --param nu=0.005)")
     solve_p.add_argument("--steps", type=_steps, help="steps per stage, e.g. 5000,500")
     solve_p.add_argument("--seed", type=int, default=0, help="seed for points and initialisation")
     solve_p.add_argument(
@@ -208,7 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once")
         spec = load_problem(args.problem, **dict(args.param))
         setup = _setup(spec.setup, spec.problem, args)
-        out = check_output_folder(args.out or f"runs/{spec.problem.name}")
+        # values other than the defaults get their own default folder: runs/burgers1d_nu=0.005
+        changed = "".join(f"_{name}={value}" for name, value in args.param)
+        out = check_output_folder(args.out or f"runs/{spec.problem.name}{changed}")
         solution = solve(
             spec.problem,
             setup,

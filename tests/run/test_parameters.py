@@ -95,3 +95,10 @@ def test_the_recorded_values_are_the_ones_the_problem_was_built_with(tmp_path):
     spec = load_problem(path)
     assert spec.parameters == {"rate": 1.0} and spec.problem.description == "rate 1.0"
     assert load_problem(path, rate=3).problem.description == "rate 3.0"
+
+
+def test_other_values_get_their_own_default_run_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["solve", "heat1d", "--param", "alpha=0.3", "--steps", "2,1", "--no-progress"]) == 0
+    report = json.loads((tmp_path / "runs" / "heat1d_alpha=0.3" / "report.json").read_text())
+    assert report["parameters"] == {"alpha": 0.3} and not (tmp_path / "runs" / "heat1d").exists()

@@ -12,10 +12,19 @@ TimeFunction = float | Callable[[float], float]
 
 def positive(value: float, name: str) -> float:
     """``value`` as a float, or a TypeError/ValueError naming ``name`` unless it is a finite number > 0."""
+    return _real(value, name, allow_zero=False)
+
+
+def nonnegative(value: float, name: str) -> float:
+    """``value`` as a float, or a TypeError/ValueError naming ``name`` unless it is a finite number >= 0."""
+    return _real(value, name, allow_zero=True)
+
+
+def _real(value: float, name: str, *, allow_zero: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if not (math.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
+        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return float(value)
 
 
@@ -62,15 +71,6 @@ def space_stride(n: int, save_n: int, axis: str) -> int:
     return (n - 1) // (save_n - 1)
 
 
-def nonnegative(value: float, name: str) -> float:
-    """``value`` as a float, or a TypeError/ValueError naming ``name`` unless it is a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def function(f: Callable, name: str, arguments: str) -> Callable:
     """``f``, or a TypeError naming ``name`` unless it is callable."""
     if not callable(f):
@@ -98,4 +98,17 @@ def on_points(values: object, shape: tuple[int, ...], what: str) -> np.ndarray:
         raise ValueError(f"{what} must return one value per point, shape {shape}; got shape {array.shape}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{what} returned NaN or infinity; it must be finite at every grid point")
+    return array
+
+
+def on_grid(values: np.ndarray, nx: int, what: str, *, finite: bool = True) -> np.ndarray:
+    """``values`` (one per point of a 1-D grid, or one number for all) as floats, or a ValueError naming ``what``.
+
+    With ``finite`` the values must also be finite.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 0:
+        array = np.full(nx, float(array))
+    if array.shape != (nx,) or (finite and not np.all(np.isfinite(array))):
+        raise ValueError(f"{what} must return {nx} finite values for {nx} points")
     return array

@@ -15,10 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dgtsv
 
-from ._checks import count, function, interval, positive, save_strides, time_value
+from ._checks import count, function, interval, on_grid, positive, save_strides, time_value
 from .grid import GridSolution
 from .heat import DirichletEnd, End, NeumannEnd, _laplacian
-from .wave import _on_grid
 
 __all__ = ["solve_reaction_diffusion_1d"]
 
@@ -140,7 +139,7 @@ def solve_reaction_diffusion_1d(
     dx, dt = (b - a) / (nx - 1), (t1 - t0) / nt
     x = x_all[:-1] if periodic else x_all
     m = x.size
-    u = _on_grid(initial(x), m, "initial(x)")
+    u = on_grid(initial(x), m, "initial(x)")
     for what, func in (("reaction(u)", reaction), ("reaction_derivative(u)", reaction_derivative)):
         with np.errstate(all="ignore"):
             at_start = np.asarray(func(u), dtype=np.float64)
@@ -172,12 +171,12 @@ def solve_reaction_diffusion_1d(
     def forcing(t: float) -> np.ndarray:
         f = diffusion * ghost(t)
         if source is not None:
-            f += _on_grid(source(x, t), m, "source(x, t)")
+            f += on_grid(source(x, t), m, "source(x, t)")
         return f
 
     def evaluate(func: Callable[[np.ndarray], np.ndarray], what: str, v: np.ndarray, t: float) -> np.ndarray:
         with np.errstate(all="ignore"):
-            values = _on_grid(func(v), m, what, finite=False)
+            values = on_grid(func(v), m, what, finite=False)
         if not np.all(np.isfinite(values)):
             raise _no_convergence(t, nt, f"{what} is not finite")
         return values

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._checks import count, interval, positive, save_strides, time_value
+from ._checks import count, interval, on_grid, positive, save_strides, time_value
 from .grid import GridSolution
 from .heat import DirichletEnd
 
@@ -99,15 +99,15 @@ def solve_wave_1d(
         )
 
     x = np.linspace(a, b, nx)
-    u = _on_grid(initial(x), nx, "initial(x)")
-    v = np.zeros(nx) if velocity is None else _on_grid(velocity(x), nx, "velocity(x)")
+    u = on_grid(initial(x), nx, "initial(x)")
+    v = np.zeros(nx) if velocity is None else on_grid(velocity(x), nx, "velocity(x)")
 
     def acceleration(u: np.ndarray, t: float) -> np.ndarray:
         acc = np.zeros(nx)
         acc[1:-1] = speed**2 * (u[2:] - 2.0 * u[1:-1] + u[:-2]) / dx**2
         if reaction is not None:
             with np.errstate(over="ignore", invalid="ignore"):
-                r = _on_grid(reaction(u), nx, "reaction(u)", finite=False)
+                r = on_grid(reaction(u), nx, "reaction(u)", finite=False)
             if not np.all(np.isfinite(r)):
                 raise ValueError(
                     f"reaction(u) is not finite at t = {t:.6g}: the solution is blowing up (use a larger nt) "
@@ -115,7 +115,7 @@ def solve_wave_1d(
                 )
             acc[1:-1] += r[1:-1]
         if source is not None:
-            acc[1:-1] += _on_grid(source(x, t), nx, "source(x, t)")[1:-1]
+            acc[1:-1] += on_grid(source(x, t), nx, "source(x, t)")[1:-1]
         return acc
 
     def with_ends(u: np.ndarray, t: float) -> np.ndarray:
@@ -142,16 +142,3 @@ def _fewest_steps(speed: float, dx: float, duration: float, courant: float, mult
     """The fewest time steps, a multiple of ``multiple``, with ``speed dt / dx <= courant``."""
     steps = math.ceil(speed * duration / (courant * dx) * (1 - 1e-12))
     return multiple * math.ceil(steps / multiple)
-
-
-def _on_grid(values: np.ndarray, nx: int, what: str, *, finite: bool = True) -> np.ndarray:
-    """``values`` (one per grid point, or one number for all) as floats, or a ValueError naming ``what``.
-
-    With ``finite`` the values must also be finite.
-    """
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim == 0:
-        array = np.full(nx, float(array))
-    if array.shape != (nx,) or (finite and not np.all(np.isfinite(array))):
-        raise ValueError(f"{what} must return {nx} finite values for {nx} points")
-    return array

@@ -70,6 +70,7 @@ from .pde.problem import Problem
 from .pde.transforms import ConstrainedModel, HardConstraint, OutputTransform
 from .reference import GridSolution
 from .run.catalog import ProblemFile, list_problems, load_problem
+from .run.load import SavedRun, load_run
 from .run.setup import Setup
 from .run.solve import Solution, solve
 from .training.adaptive import RAD, RAR, Resample
@@ -171,4 +172,6 @@ __all__ = [
     "ProblemFile",
     "list_problems",
     "load_problem",
+    "SavedRun",
+    "load_run",
 ]

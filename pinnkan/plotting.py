@@ -6,9 +6,11 @@ directly, so nothing touches pyplot's global state.
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .compare import Comparison
+from .files import atomic_write
 from .kan_tools.pruning import edge_scores
 from .models.kan import KAN
 from .reference.grid import GridSolution
@@ -596,5 +599,9 @@ def _new_figure(size: tuple[float, float]) -> Figure:
 
 
 def _save(fig: Figure, path: PathLike) -> None:
+    """Write the figure atomically, in the format its file name asks for (PNG by default)."""
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=_DPI)
+    path = Path(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=_DPI, format=path.suffix.lstrip(".").lower() or "png")
+    atomic_write(path, buffer.getvalue())

@@ -97,6 +97,15 @@ class Network(nn.Module, ABC):
     def describe(self) -> str:
         """A one-line summary such as ``ChebyKAN[2,16,1] degree=6``."""
 
+    @abstractmethod
+    def spec(self) -> ModelSpec:
+        """The spec that builds a network of this one's current shape (after grid changes and pruning).
+
+        ``net.spec().build(...)`` followed by ``load_state_dict(net.state_dict())``
+        gives this network back, which is how run folders store models without
+        pickling them.
+        """
+
     def _register_bounds(self, bounds: Bounds | None, dtype: torch.dtype, device: Device) -> None:
         lo, hi = box_bounds(bounds, self.in_features)
         self.register_buffer("input_lo", torch.tensor(lo, dtype=dtype, device=device))

@@ -195,6 +195,9 @@ class ChebyKAN(Network):
         """A one-line summary, e.g. ``ChebyKAN[2,16,1] degree=6``."""
         return f"ChebyKAN[{','.join(map(str, self.widths))}] degree={self.degree}"
 
+    def spec(self) -> ChebyKANSpec:
+        return ChebyKANSpec(hidden=tuple(self.widths[1:-1]), degree=self.degree)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ChebyKANSpec(ModelSpec):

@@ -594,6 +594,16 @@ class KAN(Network):
         layout = "" if layer.knot_layout == "extended" else f" {layer.knot_layout}"
         return f"KAN[{widths}] G={layer.grid_size} k={layer.spline_order}{layout}"
 
+    def spec(self) -> KANSpec:
+        layer = self.layers[0]
+        return KANSpec(
+            hidden=tuple(self.widths[1:-1]),
+            grid_size=layer.grid_size,
+            spline_order=layer.spline_order,
+            squash_hidden=self.squash_hidden,
+            knot_layout=layer.knot_layout,
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class KANSpec(ModelSpec):

@@ -101,6 +101,9 @@ class MLP(Network):
         """A one-line summary, e.g. ``MLP[2,32,32,32,1] tanh``."""
         return f"MLP[{','.join(map(str, self.widths))}] {self.activation}"
 
+    def spec(self) -> MLPSpec:
+        return MLPSpec(hidden=tuple(self.widths[1:-1]), activation=self.activation)
+
 
 @dataclass(frozen=True, kw_only=True)
 class MLPSpec(ModelSpec):

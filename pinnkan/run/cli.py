@@ -22,6 +22,7 @@ from ..training.adaptive import RAD, RAR, Resample, Resampling
 from ..training.weighting import Causal, GradNorm, ResidualAttention, Weighting
 from .catalog import list_problems, load_problem
 from .folder import check_output_folder
+from .load import load_run
 from .setup import Setup, resolve
 from .solve import DTYPES, solve
 
@@ -169,16 +170,12 @@ def _plot(run: str) -> list[Path]:
     from ..plotting import plot_activations, plot_network
 
     folder = Path(run)
-    path = folder / "model.pt"
-    if not path.is_file():
-        raise ValueError(f"{path} does not exist; give a run folder written by `pinnkan solve`")
-    saved = torch.load(path, weights_only=False)
-    net = saved["net"]
-    if not isinstance(net, KAN):
-        raise ValueError(f"pinnkan plot draws B-spline KAN edges; this run used {net.describe()}")
+    saved = load_run(folder)
+    if not isinstance(saved.net, KAN):
+        raise ValueError(f"pinnkan plot draws B-spline KAN edges; this run used {saved.net.describe()}")
     check_output_folder(folder)
-    plot_activations(net, saved["samples"], folder / "activations.png")
-    plot_network(net, saved["samples"], folder / "network.png", names=list(saved["coordinates"]))
+    plot_activations(saved.net, saved.samples, folder / "activations.png")
+    plot_network(saved.net, saved.samples, folder / "network.png", names=list(saved.coordinates))
     return [folder / "activations.png", folder / "network.png"]
 
 

@@ -1,4 +1,4 @@
-"""Run folders: where a solve writes its report, figures and trained model."""
+"""Run folders: where a solve writes its report, figures and trained model (read back by :mod:`.load`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,10 +14,14 @@ import numpy as np
 import scipy
 import torch
 
+from ..files import atomic_write, plain, save_torch
+from ..models.base import Network
+from ..pde.transforms import ConstrainedModel
+
 if TYPE_CHECKING:
     from .solve import Solution
 
-__all__ = ["check_output_folder", "versions", "write_run_folder"]
+__all__ = ["check_output_folder", "model_payload", "versions", "write_run_folder"]
 
 
 def versions() -> dict[str, str]:
@@ -45,19 +50,22 @@ def check_output_folder(out: str | os.PathLike[str]) -> Path:
     return path
 
 
-def write_run_folder(solution: Solution, folder: Path) -> None:
-    """Write ``report.json``, the figures and ``model.pt`` into ``folder``.
+def write_run_folder(solution: Solution, folder: Path, *, figures: bool = True) -> None:
+    """Write ``report.json``, ``model.pt`` and (unless ``figures`` is False) the figures into ``folder``.
 
-    ``model.pt`` holds the trained approximator as a pickled module with the PDE
-    training points and coordinate names, for ``pinnkan plot``; load it with
-    ``torch.load(path, weights_only=False)`` only from run folders you trust.
+    Every file is written atomically. ``model.pt`` holds no pickled objects: the
+    approximator's spec and state dict, the coefficients, whether a hard
+    constraint was built in, the PDE training points and the coordinate and
+    output names, under a format header; :func:`pinnkan.run.load.load_run`
+    rebuilds the model from it.
     """
+    report = solution.report()
+    atomic_write(folder / "report.json", json.dumps(report, indent=2, default=str) + "\n")
+    save_torch(model_payload(solution), folder / "model.pt", kind="model")
+    if not figures:
+        return
     from ..plotting import plot_error_over_time, plot_history, plot_snapshots, plot_solution
 
-    report = solution.report()
-    _write_text(folder / "report.json", json.dumps(report, indent=2, default=str) + "\n")
-    model_file = {"net": solution.net, "samples": solution.samples, "coordinates": solution.problem.coordinates}
-    torch.save(model_file, folder / "model.pt")
     if solution.train.history.records:
         plot_history(solution.train.history, folder / "loss_history.png")
     comparison = solution.comparison
@@ -69,8 +77,31 @@ def write_run_folder(solution: Solution, folder: Path) -> None:
                 plot_snapshots(comparison, folder / "snapshots.png")
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def model_payload(solution: Solution) -> dict[str, object]:
+    """What ``model.pt`` holds: plain values and tensors only (see :func:`write_run_folder`)."""
+    net = solution.net
+    problem = solution.problem
+    # A model of the user's own spec is stored as its state dict only: it is
+    # rebuilt by giving load_run the spec, never by unpickling a class.
+    spec = net.spec() if isinstance(net, Network) else None
+    lo, hi = problem.domain.bounds()
+    return {
+        "spec": None if spec is None else {"kind": spec.kind, **{f.name: getattr(spec, f.name) for f in fields(spec)}},  # type: ignore[arg-type]
+        "model_class": type(net).__name__,
+        "in_features": problem.domain.dim,
+        "out_features": len(problem.outputs),
+        "bounds": (lo.tolist(), hi.tolist()),
+        "dtype": str(solution.dtype).removeprefix("torch."),
+        "net": _cpu(net.state_dict()),
+        "coefficients": _cpu(solution.model.coefficients.state_dict()),
+        "hard": isinstance(solution.model.net, ConstrainedModel),
+        "samples": solution.samples.detach().cpu(),
+        "problem": problem.name,
+        "parameters": plain(dict(problem.parameters)),
+        "coordinates": list(problem.coordinates),
+        "outputs": list(problem.outputs),
+    }
+
+
+def _cpu(state: dict[str, object]) -> dict[str, object]:
+    return {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in state.items()}

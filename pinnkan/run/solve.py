@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,11 +28,12 @@ from ..pde.pinn import PINN
 from ..pde.problem import Problem, condition_points
 from ..pde.transforms import ConstrainedModel, OutputTransform
 from ..training.losses import PINNLoss
-from ..training.trainer import Trainer, TrainResult
+from ..files import plain
+from ..training.trainer import Callback, Trainer, TrainResult
 from .folder import check_output_folder, versions, write_run_folder
 from .setup import DTYPES, Setup, dtype_name, resolve
 
-__all__ = ["Solution", "solve", "DTYPES"]
+__all__ = ["Solution", "assemble", "hard_constraint", "solve", "DTYPES"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Solution:
             "reference_error": self.problem.reference_error,
             "success": self.train.success,
             "message": self.train.message,
+            "stopped_by": self.train.stopped_by,
             "train_seconds": self.train.seconds,
             "steps": self.train.steps,
             "params": sum(p.numel() for p in self.model.parameters() if p.requires_grad),
@@ -124,6 +127,8 @@ def solve(
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
     progress: bool = True,
+    checkpoint_every: int = 1000,
+    callbacks: Sequence[Callback] = (),
 ) -> Solution:
     """Train a model for ``problem`` and compare it with the problem's reference.
 
@@ -148,6 +153,16 @@ def solve(
         Continue from ``out/checkpoint.pt``.
     progress : bool
         Show a progress bar.
+    checkpoint_every : int
+        Steps between checkpoints in ``out`` (one is also written at every stage end).
+    callbacks : sequence of callable
+        ``callback(step, record)`` after every training step (``record``: the loss terms).
+
+    Notes
+    -----
+    SIGTERM or Ctrl-C stop the training at the end of the current step: the run
+    folder then gets a checkpoint, ``report.json`` and ``model.pt`` (no figures),
+    and ``solution.train.stopped_by`` names the signal; ``resume=True`` goes on.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
@@ -163,7 +178,7 @@ def solve(
     if resume and folder is None:
         raise ValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
 
-    transform, constraint = _constraint(problem, setup)
+    transform, constraint = hard_constraint(problem, setup)
     soft = tuple(c for c in problem.conditions if transform is None or not transform.covers(c))
     setup = resolve(setup, problem, soft_conditions=len(soft))
     dtype = DTYPES[setup.dtype]  # type: ignore[index]
@@ -194,10 +209,12 @@ def solve(
         setup.stages,  # type: ignore[arg-type]
         checkpoint=None if folder is None else folder / "checkpoint.pt",
         progress=progress,
+        checkpoint_every=checkpoint_every,
+        callbacks=callbacks,
         # The points come from the seed, so a resume must use the same seed and dtype.
         metadata={
             "problem": problem.name,
-            "parameters": dict(problem.parameters),
+            "parameters": plain(dict(problem.parameters)),
             "seed": seed,
             "dtype": str(dtype),
             "setup": setup.describe(),
@@ -215,7 +232,8 @@ def solve(
         problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors, loss.engine_report()
     )
     if folder is not None:
-        write_run_folder(solution, folder)
+        # After a signal, quickly: a job scheduler's grace period is short.
+        write_run_folder(solution, folder, figures=result.stopped_by is None)
     return solution
 
 
@@ -236,7 +254,7 @@ def condition_errors(
     return errors
 
 
-def _constraint(problem: Problem, setup: Setup) -> tuple[OutputTransform | None, str]:
+def hard_constraint(problem: Problem, setup: Setup) -> tuple[OutputTransform | None, str]:
     """The output transform to build in, and a note of what it covers or why there is none."""
     if not setup.hard:
         return None, "none: every condition is enforced through the loss (hard=False)"
@@ -262,6 +280,13 @@ def _build_model(
         net = setup.model.build(  # type: ignore[union-attr]
             problem.domain.dim, len(problem.outputs), (lo.tolist(), hi.tolist()), dtype=dtype, device=device
         )
+    return assemble(problem, net, transform, dtype=dtype, device=device)
+
+
+def assemble(
+    problem: Problem, net: nn.Module, transform: OutputTransform | None, *, dtype: torch.dtype, device: torch.device | None
+) -> PINN:
+    """The trainable whole: ``net`` inside the hard constraint (if any) with the problem's coefficients."""
     body: nn.Module = net if transform is None else ConstrainedModel(net, transform, problem.coordinates)
     return PINN(body, CoefficientSet(problem.coefficients, dtype=dtype, device=device))
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import copy
 import math
 import os
+import signal
+import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..files import load_torch, save_torch
 from .bfgs import DenseBFGS
 from .objective import LossFn, Objective, as_objective
 from .stages import BFGS, LBFGS, ModelChange, Stage
@@ -62,8 +66,10 @@ class History:
 class TrainResult:
     """What a training run did.
 
-    ``success`` is False when the loss became non-finite or the run was
-    interrupted; ``message`` says what happened and what to do.
+    ``success`` is False when the loss became non-finite and could not be
+    recovered, or the run was interrupted; ``message`` says what happened and
+    what to do. ``stopped_by`` names the signal that stopped the run
+    (``"SIGTERM"`` or ``"SIGINT"``), None otherwise.
     """
 
     success: bool
@@ -71,6 +77,11 @@ class TrainResult:
     steps: int
     seconds: float
     history: History
+    stopped_by: str | None = None
+
+
+# After a non-finite loss, a retry goes on with this fraction of the learning rate.
+RETRY_LR_FACTOR = 0.5
 
 
 class Trainer:
@@ -90,7 +101,8 @@ class Trainer:
     checkpoint : path, optional
         File to write checkpoints to (atomically) and to resume from.
     checkpoint_every : int
-        Steps between checkpoints; one is also written at every stage end.
+        Steps between checkpoints; one is also written at every stage end, and when
+        SIGTERM or Ctrl-C stops the run.
     progress : bool
         Show a progress bar.
     callbacks : sequence of callable
@@ -101,6 +113,18 @@ class Trainer:
     samples : torch.Tensor, optional
         Training inputs handed to model changes that need them (e.g. grid updates);
         by default the objective's own (``loss.samples()``).
+    max_retries : int
+        How often a non-finite loss or gradient may be recovered from: the run goes
+        back to the last parameters with a finite loss, restarts the stage's
+        optimiser there with :data:`RETRY_LR_FACTOR` times the learning rate, and
+        goes on. The next failure after that stops the run.
+
+    Notes
+    -----
+    While :meth:`run` runs in the main thread, SIGTERM and the first Ctrl-C
+    (SIGINT) stop it at the end of the current step with a checkpoint; the
+    result's ``stopped_by`` names the signal. A second Ctrl-C stops at once and
+    keeps the last checkpoint.
 
     Examples
     --------
@@ -120,6 +144,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         metadata: Mapping[str, object] | None = None,
         samples: torch.Tensor | None = None,
+        max_retries: int = 3,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -137,8 +162,9 @@ class Trainer:
                 stage.check(model)
                 if stage.needs_samples and samples is None and objective.samples() is None:
                     raise ValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
+        for name, value, least in (("checkpoint_every", checkpoint_every, 1), ("max_retries", max_retries, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
         self.model = model
         self.objective = objective
         self.stages = stages
@@ -148,12 +174,18 @@ class Trainer:
         self.callbacks = tuple(callbacks)
         self.metadata = dict(metadata or {})
         self.samples = samples
+        self.max_retries = max_retries
         self.history = History()
         self._stage_index = 0
         self._stage_step = 0
         self._step = 0
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        self._notes: list[str] = []  # what the final message will say besides "finished"
+        self._changes = 0  # how often the objective changed its points
+        self._retries = 0
+        self._seconds = 0.0  # training time of earlier runs (a resumed checkpoint's)
+        self._started = time.perf_counter()
         if self.checkpoint is not None:
             _check_writable(self.checkpoint)
 
@@ -167,44 +199,44 @@ class Trainer:
         return self._step
 
     def resume(self) -> None:
-        """Load model, optimiser, history and position from the checkpoint file."""
+        """Load model, optimiser, objective, history and position from the checkpoint file.
+
+        Raises
+        ------
+        ValueError
+            Naming the file, when there is none, when it is damaged or not a
+            pinnkan checkpoint (it is never unpickled beyond tensors and plain
+            values), or when it was written with other stages or settings.
+        """
         if self.checkpoint is None or not self.checkpoint.exists():
             raise ValueError(f"no checkpoint to resume from at {self.checkpoint}; run without resume")
-        state = torch.load(self.checkpoint, map_location=_device_of(self.model), weights_only=False)
-        if state["stages"] != [s.describe() for s in self.stages]:
-            raise ValueError(
-                "the checkpoint was written with other stages; resume with the same stages "
-                f"({state['stages']})"
-            )
-        if state["metadata"] != self.metadata:
-            differ = {k: state["metadata"].get(k) for k in set(state["metadata"]) | set(self.metadata)
-                      if state["metadata"].get(k) != self.metadata.get(k)}
+        state = load_torch(self.checkpoint, kind="checkpoint", map_location=_device_of(self.model))
+        try:
+            stages, metadata, stage_index = state["stages"], state["metadata"], int(state["stage_index"])  # type: ignore[call-overload]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{self.checkpoint} is not a complete pinnkan checkpoint; delete it and run without resume") from None
+        if stages != [s.describe() for s in self.stages]:
+            raise ValueError(f"the checkpoint was written with other stages; resume with the same stages ({stages})")
+        if metadata != self.metadata:
+            differ = {k: metadata.get(k) for k in set(metadata) | set(self.metadata)  # type: ignore[union-attr]
+                      if metadata.get(k) != self.metadata.get(k)}  # type: ignore[union-attr]
             raise ValueError(f"the checkpoint was written with other settings; resume with {differ}")
         # Replay the completed model changes so that parameter shapes match.
-        for stage in self.stages[: state["stage_index"]]:
+        for stage in self.stages[:stage_index]:
             if isinstance(stage, ModelChange):
                 stage.apply(self.model, self._samples())
-        self.model.load_state_dict(state["model"])
-        self.objective.load_state_dict(state["objective"])
-        self.history = History(list(state["history"]))
-        self._stage_index = state["stage_index"]
-        self._stage_step = state["stage_step"]
-        self._step = state["step"]
-        self._optimizer = self._scheduler = None
-        if self._stage_index < len(self.stages) and isinstance(self.stages[self._stage_index], Stage):
-            self._start_stage()
-            if state["optimizer"] is not None:
-                self._optimizer.load_state_dict(state["optimizer"])  # type: ignore[union-attr]
-            if self._scheduler is not None and state["scheduler"] is not None:
-                self._scheduler.load_state_dict(state["scheduler"])
+        try:
+            self._load(state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise ValueError(
+                f"{self.checkpoint} does not fit this model and loss ({type(err).__name__}: {err}); "
+                f"delete it and run without resume"
+            ) from None
 
     def run(self) -> TrainResult:
         """Run the remaining stages; return a :class:`TrainResult`."""
-        start = time.perf_counter()
-        good = _snapshot(self.model)
-        notes = []
-        changes = 0
-        success = True
+        self._started = time.perf_counter()
+        good = self._snapshot()
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
@@ -213,80 +245,104 @@ class Trainer:
             leave=False,
         )
         try:
-            while self._stage_index < len(self.stages):
-                stage = self.stages[self._stage_index]
-                if isinstance(stage, ModelChange):
-                    notes.append(f"{stage.apply(self.model, self._samples())} after step {self.step}")
-                    good = _snapshot(self.model)
-                    self._stage_index += 1
-                    self._save()
-                    continue
-                if self._optimizer is None:
-                    self._start_stage()
-                converged = False
-                while self._stage_step < stage.steps and not converged:
-                    before = _snapshot(self.model)
-                    self.objective.before_step(self.step + 1, stage.adaptive)
-                    record = self._one_step()
-                    if not math.isfinite(record["total"]):
-                        _restore(self.model, good)
-                        bad = [k for k, v in record.items() if not math.isfinite(v)]
-                        success = False
-                        message = (
-                            f"loss became non-finite at step {self.step + 1} (terms {bad}); "
-                            f"restored the last good parameters; lower the learning rate or "
-                            f"train in float64"
-                        )
-                        return self._result(success, message, start)
-                    # The recorded (finite) loss belongs to the step's start or, for
-                    # stages that record their accepted point, to its end.
-                    good = _snapshot(self.model) if stage.records_accepted_point else before
-                    self._stage_step += 1
-                    self._step += 1
-                    record.update(self.objective.extras())
-                    self.history.records.append(record)
-                    if self.objective.after_step(self.step, self.model, stage.adaptive):
-                        changes += 1
-                    for callback in self.callbacks:
-                        callback(self.step, record)
-                    bar.update(1)
-                    if self.step % 50 == 0:
-                        bar.set_postfix(loss=f"{record['total']:.3e}", stage=type(stage).__name__)
-                    converged = self._converged(stage)
-                    if self.step % self.checkpoint_every == 0:
+            with _StopRequests() as stop:
+                while self._stage_index < len(self.stages):
+                    stage = self.stages[self._stage_index]
+                    if isinstance(stage, ModelChange):
+                        self._notes.append(f"{stage.apply(self.model, self._samples())} after step {self.step}")
+                        self._stage_index += 1
                         self._save()
-                if converged:
-                    notes.append(
-                        f"{type(stage).__name__} stopped after {self._stage_step} of "
-                        f"{stage.steps} steps (no further progress)"
-                    )
-                bar.update(stage.steps - self._stage_step)
-                self._stage_index += 1
-                self._stage_step = 0
-                self._optimizer = self._scheduler = None
-                self._save()
-            if changes:
-                notes.append(f"the points changed {changes} times during training")
-            message = "; ".join(["finished all stages", *notes])
+                        good = self._snapshot()
+                        if stop.signal is not None:
+                            return self._stopped(stop.signal)
+                        continue
+                    if self._optimizer is None:
+                        self._start_stage()
+                    converged = False
+                    while self._stage_step < stage.steps and not converged:
+                        before = self._snapshot()
+                        self.objective.before_step(self.step + 1, stage.adaptive)
+                        record = self._one_step()
+                        if not all(map(math.isfinite, record.values())):
+                            failure = self._recover(record, good)
+                            if failure is not None:
+                                return self._result(False, failure)
+                            stage = self.stages[self._stage_index]
+                            continue
+                        self._stage_step += 1
+                        self._step += 1
+                        record.update(self.objective.extras())
+                        self.history.records.append(record)
+                        # The recorded (finite) loss belongs to the step's start or, for
+                        # stages that record their accepted point, to its end.
+                        good = self._snapshot() if stage.records_accepted_point else before
+                        if self.objective.after_step(self.step, self.model, stage.adaptive):
+                            self._changes += 1
+                        for callback in self.callbacks:
+                            callback(self.step, record)
+                        bar.update(1)
+                        if self.step % 50 == 0:
+                            bar.set_postfix(loss=f"{record['total']:.3e}", stage=type(stage).__name__)
+                        converged = self._converged(stage)
+                        if self.step % self.checkpoint_every == 0:
+                            self._save()
+                        if stop.signal is not None and self._stage_step < stage.steps and not converged:
+                            self._save()
+                            return self._stopped(stop.signal)
+                    if converged:
+                        self._notes.append(
+                            f"{type(stage).__name__} stopped after {self._stage_step} of "
+                            f"{stage.steps} steps (no further progress)"
+                        )
+                    bar.update(stage.steps - self._stage_step)
+                    self._stage_index += 1
+                    self._stage_step = 0
+                    self._optimizer = self._scheduler = None
+                    self._save()
+                    if stop.signal is not None and self._stage_index < len(self.stages):
+                        return self._stopped(stop.signal)
         except KeyboardInterrupt:
-            _restore(self.model, good)
-            success = False
-            message = f"interrupted after step {self.step}; the last checkpoint is kept"
+            self._restore(good)
+            return self._result(False, f"interrupted after step {self.step}; the last checkpoint is kept")
         finally:
             bar.close()
-        return self._result(success, message, start)
+        changed = [f"the points changed {self._changes} times during training"] if self._changes else []
+        return self._result(True, "; ".join(["finished all stages", *self._notes, *changed]))
 
-    def _result(self, success: bool, message: str, start: float) -> TrainResult:
-        return TrainResult(success, message, self.step, time.perf_counter() - start, self.history)
+    def _result(self, success: bool, message: str, stopped_by: str | None = None) -> TrainResult:
+        return TrainResult(success, message, self.step, self._elapsed(), self.history, stopped_by)
+
+    def _stopped(self, signum: int) -> TrainResult:
+        name = signal.Signals(signum).name
+        where = f"; resume with the same settings to go on from step {self.step}" if self.checkpoint else ""
+        return self._result(False, f"stopped by {name} after step {self.step}, with a checkpoint{where}", name)
+
+    def _elapsed(self) -> float:
+        return self._seconds + time.perf_counter() - self._started
 
     def _samples(self) -> torch.Tensor | None:
         return self.samples if self.samples is not None else self.objective.samples()
 
-    def _start_stage(self) -> None:
+    def _start_stage(self, lr_factor: float | None = None) -> None:
+        """A fresh optimiser (and schedule) for the current stage.
+
+        With ``lr_factor`` (a retry), the schedule is moved on to the stage's
+        current step and the learning rate scaled by the factor.
+        """
         stage = self.stages[self._stage_index]
         params = [p for p in self.model.parameters() if p.requires_grad]
         self._optimizer = stage.optimizer(params)
         self._scheduler = stage.scheduler(self._optimizer)
+        if lr_factor is None:
+            return
+        if self._scheduler is not None:
+            with warnings.catch_warnings():  # stepping the schedule alone is the point here
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+                for _ in range(self._stage_step):
+                    self._scheduler.step()
+        for group in self._optimizer.param_groups:
+            if "lr" in group:
+                group["lr"] *= lr_factor
 
     def _one_step(self) -> dict[str, float]:
         optimizer = self._optimizer
@@ -299,21 +355,71 @@ class Trainer:
             values = {"total": float(total.detach())}
             values.update({k: float(v.detach()) for k, v in terms.items()})
             evaluations.append(values)
-            if torch.isfinite(total):
+            if math.isfinite(values["total"]):
                 total.backward()
+                if not _finite_gradients(optimizer):
+                    values["gradient"] = math.nan
+                    return total.detach() * math.nan  # a quasi-Newton line search backs off
             return total
 
         if isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS)):
             optimizer.step(closure)
         else:
             closure()
-            if math.isfinite(evaluations[0]["total"]):
+            if all(map(math.isfinite, evaluations[0].values())):
                 optimizer.step()
         stage = self.stages[self._stage_index]
         record = evaluations[-1] if stage.records_accepted_point else evaluations[0]
-        if self._scheduler is not None and math.isfinite(record["total"]):
+        if self._scheduler is not None and all(map(math.isfinite, record.values())):
             self._scheduler.step()
         return {"step": float(self._step + 1), "stage": float(self._stage_index), **record}
+
+    def _recover(self, record: Mapping[str, float], good: dict[str, object]) -> str | None:
+        """Go back to ``good`` after a non-finite ``record``: None to go on, else why the run stops."""
+        bad = [k for k, v in record.items() if not math.isfinite(v)]
+        step = int(record["step"])
+        what = f"the {'gradient' if bad == ['gradient'] else 'loss'} became non-finite at step {step} (terms {bad})"
+        at_start = good["step"] == 0 and step == 1
+        blocked = any(isinstance(s, ModelChange) for s in self.stages[good["stage_index"] : self._stage_index])  # type: ignore[misc]
+        self._restore(good)
+        if at_start:
+            return (
+                f"{what}, at the initial parameters: a condition's function, the residual or a coefficient "
+                f"gives inf or NaN at some points (e.g. 1/x at x = 0, log of a negative number); "
+                f"check them on the points of the terms named"
+            )
+        if self._retries >= self.max_retries or blocked:
+            tried = f"after {self._retries} retries with a lower learning rate" if self._retries else "with no retry left"
+            return (
+                f"{what} {tried}; restored the last parameters with a finite loss (step {self.step}); "
+                f"lower the learning rate (e.g. Adam(lr=1e-3)) or train in float64"
+            )
+        self._retries += 1
+        self._start_stage(lr_factor=RETRY_LR_FACTOR**self._retries)
+        self._notes.append(
+            f"{what}; went back to step {self.step} and restarted {type(self.stages[self._stage_index]).__name__} "
+            f"with {RETRY_LR_FACTOR**self._retries:g} times its learning rate"
+        )
+        return None
+
+    def _snapshot(self) -> dict[str, object]:
+        """The model, objective and position now (copies), to go back to after a non-finite loss."""
+        return {
+            "model": _copy_state(self.model.state_dict()),
+            "objective": copy.deepcopy(self.objective.state_dict()),
+            "stage_index": self._stage_index,
+            "stage_step": self._stage_step,
+            "step": self._step,
+        }
+
+    def _restore(self, snapshot: Mapping[str, object]) -> None:
+        self.model.load_state_dict(snapshot["model"])  # type: ignore[arg-type]
+        self.objective.load_state_dict(copy.deepcopy(snapshot["objective"]))  # type: ignore[arg-type]
+        self._stage_index = snapshot["stage_index"]  # type: ignore[assignment]
+        self._stage_step = snapshot["stage_step"]  # type: ignore[assignment]
+        self._step = snapshot["step"]  # type: ignore[assignment]
+        del self.history.records[self._step :]
+        self._optimizer = self._scheduler = None
 
     def _converged(self, stage: Stage) -> bool:
         optimizer = self._optimizer
@@ -329,6 +435,26 @@ class Trainer:
         change = abs(records[-1]["total"] - records[-2]["total"]) if len(records) > 1 else math.inf
         return step_size <= stage.tolerance_change or change <= stage.tolerance_change
 
+    def _load(self, state: Mapping[str, object]) -> None:
+        """Take over a checkpoint's model, objective, history and position."""
+        self.model.load_state_dict(state["model"])  # type: ignore[arg-type]
+        self.objective.load_state_dict(state["objective"])  # type: ignore[arg-type]
+        self.history = History([dict(r) for r in state["history"]])  # type: ignore[attr-defined]
+        self._stage_index = int(state["stage_index"])  # type: ignore[call-overload]
+        self._stage_step = int(state["stage_step"])  # type: ignore[call-overload]
+        self._step = int(state["step"])  # type: ignore[call-overload]
+        self._notes = list(state["notes"])  # type: ignore[call-overload]
+        self._changes = int(state["changes"])  # type: ignore[call-overload]
+        self._retries = int(state["retries"])  # type: ignore[call-overload]
+        self._seconds = float(state["seconds"])  # type: ignore[arg-type]
+        self._optimizer = self._scheduler = None
+        if self._stage_index < len(self.stages) and isinstance(self.stages[self._stage_index], Stage):
+            self._start_stage()
+            if state["optimizer"] is not None:
+                self._optimizer.load_state_dict(state["optimizer"])  # type: ignore[union-attr, arg-type]
+            if self._scheduler is not None and state["scheduler"] is not None:
+                self._scheduler.load_state_dict(state["scheduler"])  # type: ignore[arg-type]
+
     def _save(self) -> None:
         if self.checkpoint is None:
             return
@@ -343,22 +469,49 @@ class Trainer:
             "history": self.history.records,
             "metadata": self.metadata,
             "objective": self.objective.state_dict(),
+            "notes": self._notes,
+            "changes": self._changes,
+            "retries": self._retries,
+            "seconds": self._elapsed(),
         }
-        tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.checkpoint)
+        save_torch(state, self.checkpoint, kind="checkpoint")
 
 
-def _snapshot(model: nn.Module) -> dict[str, object]:
+class _StopRequests:
+    """Within ``with``: SIGTERM and a first SIGINT are noted in ``signal`` instead of stopping at once.
+
+    A second SIGINT raises KeyboardInterrupt as usual. Outside the main thread,
+    where Python cannot install handlers, nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+    def _note(self, signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+
+def _finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    return all(bool(torch.isfinite(g).all()) for g in grads)
+
+
+def _copy_state(state: Mapping[str, object]) -> dict[str, object]:
     # Modules may keep plain Python state (e.g. a KAN layer's symbolic edges) in it.
-    return {
-        k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
-        for k, v in model.state_dict().items()
-    }
-
-
-def _restore(model: nn.Module, snapshot: dict[str, object]) -> None:
-    model.load_state_dict(snapshot)
+    return {k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v) for k, v in state.items()}
 
 
 def _device_of(model: nn.Module) -> torch.device:

@@ -68,7 +68,7 @@ def test_resume_from_checkpoint_reproduces_uninterrupted_run(tmp_path, stop_at):
     )
 
 
-def test_non_finite_loss_stops_and_restores_the_last_parameters_with_a_finite_loss():
+def test_a_loss_that_stays_non_finite_stops_after_the_retries_with_the_last_finite_parameters():
     model, _ = _setup()
     seen = []
 
@@ -79,14 +79,66 @@ def test_non_finite_loss_stops_and_restores_the_last_parameters_with_a_finite_lo
             value = value * float("nan")
         return value, {"fit": value}
 
-    result = Trainer(model, loss, [Adam(steps=10, lr=0.1)], progress=False).run()
+    result = Trainer(model, loss, [Adam(steps=10, lr=0.1)], progress=False, max_retries=2).run()
     assert not result.success
-    assert "non-finite at step 4" in result.message and "float64" in result.message
-    assert result.steps == 3
-    # Evaluation 3 was the last finite one; the parameters go back to what it saw.
+    # Step 4 starts at non-finite parameters: each retry goes back to the start of step 3
+    # (the last parameters with a finite loss, which evaluation 3 saw) and redoes it.
+    assert "non-finite at step 3 (terms ['total', 'fit']) after 2 retries" in result.message
+    assert "float64" in result.message
+    assert result.steps == 2 and len(result.history.records) == 2
+    assert len(seen) == 6
+    for retry in seen[4:]:
+        for p, q in zip(retry, seen[2]):
+            assert torch.equal(p, q)
     for p, q in zip(model.parameters(), seen[2]):
         assert torch.equal(p.detach(), q)
-    assert not torch.equal(seen[2][0], seen[3][0])
+    assert not torch.equal(seen[3][0], seen[2][0])
+
+
+def test_a_passing_non_finite_loss_is_recovered_from_with_a_lower_learning_rate():
+    model, _ = _setup()
+    calls = []
+
+    def loss(m):
+        calls.append(1)
+        value = torch.sum((m(torch.linspace(-1, 1, 8, dtype=F64)[:, None]) - 0.3) ** 2)
+        if len(calls) == 6:  # one bad evaluation, e.g. an overflow
+            value = value * float("inf")
+        return value, {"fit": value}
+
+    trainer = Trainer(model, loss, [Adam(steps=10, lr=0.1)], progress=False)
+    result = trainer.run()
+    # Evaluation 6 (the start of step 6) fails: back to the start of step 5, which is redone.
+    assert result.success and result.steps == 10 and len(calls) == 12
+    assert "non-finite at step 6" in result.message and "went back to step 4" in result.message
+    assert "0.5 times its learning rate" in result.message
+    assert trainer._optimizer is None  # the stage ended
+    assert [r["step"] for r in result.history.records] == [float(i) for i in range(1, 11)]
+
+
+def test_a_loss_non_finite_at_the_initial_parameters_names_the_problem_not_the_learning_rate():
+    model, _ = _setup()
+
+    def loss(m):
+        value = torch.sum(m(torch.ones(1, 1, dtype=F64))) / torch.zeros((), dtype=F64)
+        return value, {"pde": value}
+
+    result = Trainer(model, loss, [Adam(steps=10, lr=0.1)], progress=False).run()
+    assert not result.success and result.steps == 0
+    assert "at the initial parameters" in result.message and "1/x at x = 0" in result.message
+    assert "['total', 'pde']" in result.message
+
+
+def test_a_non_finite_gradient_counts_as_a_failure():
+    model, _ = _setup()
+    x = torch.tensor([[0.0]], dtype=F64)
+
+    def loss(m):
+        value = torch.sqrt(torch.sum(m(x) * 0.0) ** 2)  # finite value, NaN gradient (sqrt at 0)
+        return value, {"fit": value}
+
+    result = Trainer(model, loss, [Adam(steps=5, lr=0.1)], progress=False).run()
+    assert not result.success and "the gradient became non-finite at step 1" in result.message
 
 
 def test_bad_stage_and_trainer_input_names_the_fix(tmp_path):

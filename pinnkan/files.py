@@ -85,17 +85,16 @@ def load_torch(
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if "weights only" in str(err).lower() or "weights_only" in str(err):
+        # The weights-only unpickler names the class or function it refused as a GLOBAL;
+        # other unpickling errors are damaged bytes.
+        if "global" in str(err).lower():
             raise ValueError(
                 f"{path} holds Python objects besides tensors and plain values, so loading it could run code; "
                 f"pinnkan does not load it. Use a {kind} written by this pinnkan, or rerun the solve"
             ) from None
-        raise ValueError(f"{path} is damaged (truncated or overwritten?) and was not loaded; {_fix(kind)}") from None
+        raise _damaged(path, kind, err) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as err:
-        raise ValueError(
-            f"{path} is damaged (truncated or overwritten?) or not a torch file, and was not loaded "
-            f"({type(err).__name__}); {_fix(kind)}"
-        ) from None
+        raise _damaged(path, kind, err) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a pinnkan {kind} (it has no pinnkan header); {_fix(kind)}")
     if state.get("kind") != kind:
@@ -121,6 +120,13 @@ def plain(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return type(value)(plain(v) for v in value)
     return value
+
+
+def _damaged(path: Path, kind: str, err: Exception) -> ValueError:
+    return ValueError(
+        f"{path} is damaged (truncated or overwritten?) or not a torch file, and was not loaded "
+        f"({type(err).__name__}); {_fix(kind)}"
+    )
 
 
 def _fix(kind: str) -> str:

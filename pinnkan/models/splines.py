@@ -263,7 +263,10 @@ def fit_coefficients(
         eye = torch.eye(nb, dtype=a.dtype, device=a.device).expand(a.shape[0], nb, nb)
         a = torch.cat([a, ridge**0.5 * eye], dim=1)
         b = torch.cat([b, b.new_zeros(b.shape[0], nb, b.shape[2])], dim=1)
-    return torch.linalg.lstsq(a, b).solution
+    # On the CPU, the default driver (gelsy) gives answers that differ in the last bits
+    # with the memory layout; gelsd (SVD) gives the same bits every run. CUDA has only gels.
+    driver = "gelsd" if a.device.type == "cpu" else None
+    return torch.linalg.lstsq(a, b, driver=driver).solution
 
 
 def _reciprocal(den: torch.Tensor) -> torch.Tensor:

@@ -405,8 +405,8 @@ class Trainer:
     def _snapshot(self) -> dict[str, object]:
         """The model, objective and position now (copies), to go back to after a non-finite loss."""
         return {
-            "model": _copy_state(self.model.state_dict()),
-            "objective": copy.deepcopy(self.objective.state_dict()),
+            "model": _copy(self.model.state_dict()),
+            "objective": _copy(self.objective.state_dict()),
             "stage_index": self._stage_index,
             "stage_step": self._stage_step,
             "step": self._step,
@@ -414,7 +414,7 @@ class Trainer:
 
     def _restore(self, snapshot: Mapping[str, object]) -> None:
         self.model.load_state_dict(snapshot["model"])  # type: ignore[arg-type]
-        self.objective.load_state_dict(copy.deepcopy(snapshot["objective"]))  # type: ignore[arg-type]
+        self.objective.load_state_dict(_copy(snapshot["objective"]))  # type: ignore[arg-type]
         self._stage_index = snapshot["stage_index"]  # type: ignore[assignment]
         self._stage_step = snapshot["stage_step"]  # type: ignore[assignment]
         self._step = snapshot["step"]  # type: ignore[assignment]
@@ -509,9 +509,18 @@ def _finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
     return all(bool(torch.isfinite(g).all()) for g in grads)
 
 
-def _copy_state(state: Mapping[str, object]) -> dict[str, object]:
-    # Modules may keep plain Python state (e.g. a KAN layer's symbolic edges) in it.
-    return {k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v) for k, v in state.items()}
+def _copy(value: object) -> object:
+    """A copy of a state dict: tensors cloned, containers rebuilt, other values deep-copied.
+
+    Much faster than ``copy.deepcopy`` on tensors, which matters once per step.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy(v) for v in value)
+    return copy.deepcopy(value)
 
 
 def _device_of(model: nn.Module) -> torch.device:

@@ -29,7 +29,7 @@ from .splines import _reciprocal
 
 __all__ = ["local_bases", "combine_bases", "is_uniform"]
 
-# Spline orders with a precomputed cardinal table; higher orders use the recursion.
+# Spline orders 1 .. 7 have a precomputed cardinal table; order 0 and higher orders use the recursion.
 _MAX_CARDINAL_ORDER = 7
 # Numbers in the largest buffer of one chunk of the coefficient gradient (1 MB in
 # float32): it stays in cache, and one buffer serves every chunk.
@@ -116,10 +116,14 @@ def local_bases(
     """
     if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
         raise ValueError(f"derivatives must be an int >= 0, got {derivatives!r}")
+    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        raise ValueError(f"spline order must be an int >= 0, got {order!r}")
     if x.ndim != 2 or knots.ndim != 2 or x.shape[1] != knots.shape[0]:
         raise ValueError(f"expected x of shape (N, C) and knots of shape (C, M); got {tuple(x.shape)} and {tuple(knots.shape)}")
     inside = ((x >= knots[:, 0]) & (x <= knots[:, -1])).to(x.dtype)  # (N, C)
-    if uniform and order <= _MAX_CARDINAL_ORDER:
+    # Order 0 has no cardinal table and is discontinuous at every knot: a point on a knot
+    # must get its interval from the stored knots (the recursion's search), not a rounded quotient.
+    if uniform and 1 <= order <= _MAX_CARDINAL_ORDER:
         with torch.no_grad():
             interval, left, width = _locate_uniform(x.detach(), knots)
         return interval, _LocalBases.apply(x, left, width, inside, order, derivatives, True)

@@ -190,6 +190,22 @@ def test_cardinal_pieces_on_uniform_knots_equal_the_dense_bases(order):
     assert float(values[order + 1].abs().max()) == 0.0
 
 
+def test_order_zero_local_bases_on_uniform_knots_are_the_indicators():
+    """Regression: ``uniform=True`` with order 0 raised a KeyError (no cardinal table for k = 0)."""
+    from pinnkan.models.local_splines import local_bases
+
+    knots = _knots([-0.3], [0.7], 10, 0)  # knots -0.3, -0.2, ..., 0.7: the quotient rounds at some of them
+    x = torch.cat([torch.rand(50, 1, dtype=F64, generator=torch.Generator().manual_seed(5)) - 0.3, knots.T])
+    for uniform in (True, False):
+        interval, values = local_bases(x, knots, 0, 1, uniform=uniform)
+        dense = bspline_basis(x, knots, 0)  # (N, 1, 10): the indicator of [t_j, t_{j+1}), the last one closed
+        assert torch.equal(interval[:, 0], dense[:, 0].argmax(1))
+        assert torch.equal(values[0, :, 0, 0], torch.ones(len(x), dtype=F64))
+        assert float(values[1].abs().max()) == 0.0
+    with pytest.raises(ValueError, match="spline order must be an int >= 0"):
+        local_bases(x, knots, -1, 0)
+
+
 def test_uniform_spacing_is_recognised_and_tracked_through_grid_changes():
     from pinnkan.models.local_splines import is_uniform
 

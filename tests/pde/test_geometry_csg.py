@@ -188,6 +188,17 @@ def test_bad_combinations_name_the_fix():
         l_shape().periodic_pairs("x", 4)
 
 
+def test_a_disk_tangent_to_a_box_has_an_empty_intersection_whatever_the_rounding():
+    """Regression: 0.6 - 0.5 rounds to just below 0.1, so the bounding boxes "overlapped" by 2e-17 and a
+    domain of area ~1e-21 came out, whose boundary could not be sampled; the exact tangent was refused."""
+    for box, disk in [
+        (Box({"x": (0, 1), "y": (0, 1)}), Disk((1.5, 0.5), 0.5)),  # bounds meet exactly at x = 1
+        (Box({"x": (0, 0.1), "y": (0, 1)}), Disk((0.6, 0.5), 0.5)),  # the disk's bounds start at 0.09999999999999998
+    ]:
+        with pytest.raises(ValueError, match="intersection .* is empty.*share at most a face"):
+            box & disk
+
+
 def test_lshape_closure_keeps_reentrant_edges_and_drops_the_cut_squares_outer_sides():
     lshape = Box({"x": (-1.0, 1.0), "y": (-1.0, 1.0)}) - Box({"x": (0.0, 1.0), "y": (0.0, 1.0)})
     points = np.array([[0.0, 0.5], [0.5, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.5], [0.5, 1.0], [1.0, 1.0], [0.5, 0.5]])

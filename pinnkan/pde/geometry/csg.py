@@ -31,7 +31,7 @@ from scipy.stats import qmc
 
 from ._checks import points_array
 from ._rejection import pick, pilot_acceptance
-from .base import Domain
+from .base import TOLERANCE, Domain
 from .samplers import Sobol
 from .spacetime import SpaceTime
 
@@ -236,7 +236,10 @@ class Intersection(_Combination):
     def _combined_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         (alo, ahi), (blo, bhi) = self.a.bounds(), self.b.bounds()
         lo, hi = np.maximum(alo, blo), np.minimum(ahi, bhi)
-        if np.any(lo >= hi):
+        # Boxes that only touch (a disk tangent to a face) may overlap by a rounding error of
+        # the operands' bounds; within the boundary tolerance that is no overlap.
+        tolerance = TOLERANCE * float(np.linalg.norm(np.maximum(ahi, bhi) - np.minimum(alo, blo)))
+        if np.any(hi - lo <= tolerance):
             raise ValueError(
                 f"the intersection of {self.a!r} and {self.b!r} is empty: their bounding boxes do not overlap "
                 f"(they share at most a face); make the domains overlap"

@@ -15,6 +15,7 @@ from torch import nn
 
 from .pde.geometry import Box, SpaceTime
 from .pde.problem import Problem
+from .pde.user_code import call_user
 from .reference.grid import GridSolution, grid_points
 
 __all__ = ["OutputErrors", "Comparison", "compare", "predict", "reference_grid"]
@@ -208,7 +209,7 @@ def reference_grid(problem: Problem) -> GridSolution:
     (fewer for three or more coordinates), masked to the domain when it is not a box.
     """
     if problem.reference is not None:
-        grid = problem.reference()
+        grid = call_user(f"the reference of problem {problem.name!r}", problem.reference, runtime_errors=True)
         if not isinstance(grid, GridSolution):
             raise TypeError(f"{problem.name}: reference() must return a GridSolution, got {type(grid).__name__}")
         if grid.axes != problem.coordinates:

@@ -28,6 +28,7 @@ import torch
 
 from .fields import Field, coordinate_dict
 from .geometry import Where
+from .user_code import call_user, kind_of
 
 __all__ = [
     "Batch",
@@ -361,18 +362,10 @@ def evaluate(value: Value, field: Field) -> torch.Tensor:
     points = field.points
     if not callable(value):
         return torch.full((points.shape[0],), float(value), dtype=points.dtype, device=points.device)
-    try:
-        result = value(coordinate_dict(points, field.coordinates))
-    except RuntimeError as err:
-        if "numpy" not in str(err):
-            raise
-        raise TypeError(
-            "a condition's value function called numpy on the coordinates; build it from torch "
-            "functions instead (use torch.sin, not numpy.sin)"
-        ) from None
+    result = call_user("the value function", value, coordinate_dict(points, field.coordinates))
     if not isinstance(result, (torch.Tensor, int, float)) or isinstance(result, bool):
         raise TypeError(
-            f"a condition's value function returned {type(result).__name__}; return a torch tensor "
+            f"a condition's value function returned {kind_of(result)}; return a torch tensor "
             f"built from the coordinates (use torch.sin, not numpy.sin)"
         )
     result = torch.as_tensor(result, dtype=points.dtype, device=points.device)

@@ -1,26 +1,30 @@
 """A PDE problem: domain, residual, conditions, coefficients, and what its answer is checked against.
 
 A problem checks itself when it is made: its conditions' parts and outputs must
-exist, and the residual and every condition are evaluated once on a few points
-with a smooth stand-in for the network, so that a misspelt derivative, an
-undeclared coefficient or a residual of the wrong shape fails here, before any
-training, with the fix named.
+exist, and the residual, every condition, the hard constraint and the exact
+solution are evaluated once on a few points with a smooth stand-in for the
+network, so that a misspelt derivative, an undeclared coefficient, numpy on a
+tensor, a function of the wrong shape, a residual that does not depend on the
+solution or a hard constraint that misses a condition it claims fails here,
+before any training, with the fix and the line of the user's code named.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
 
 from .coefficients import Coefficient, check_coefficients
 from .conditions import AtPoints, Batch, Condition, Coordinates, OnPart, PeriodicPairs
-from .fields import Field, check_name
+from .fields import Field, check_name, coordinate_dict
 from .geometry import Domain, SpaceTime
-from .transforms import OutputTransform
+from .transforms import HardConstraint, OutputTransform
+from .user_code import call_user, describe_location, kind_of
 
 if TYPE_CHECKING:
     from ..reference.grid import GridSolution
@@ -29,6 +33,8 @@ __all__ = ["Problem", "Residual", "PDE_TERM"]
 
 Residual = Callable[[Field], "torch.Tensor | Mapping[str, torch.Tensor]"]
 Exact = Callable[[Coordinates], "torch.Tensor | Mapping[str, torch.Tensor]"]
+
+T = TypeVar("T")
 
 # Name of the loss term of a residual that returns a single tensor.
 PDE_TERM = "pde"
@@ -90,8 +96,7 @@ class Problem:
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError("a Problem needs a non-empty name")
+        _check_problem_name(self.name)
         if not isinstance(self.domain, Domain):
             raise TypeError(
                 f"domain must be a Domain (Interval, Box, Disk, Polygon, a CSG of them, SpaceTime), "
@@ -99,14 +104,9 @@ class Problem:
             )
         if not callable(self.residual):
             raise TypeError("residual must be a function of the field, e.g. lambda f: f.u_t - f.u_xx")
-        outputs = (self.outputs,) if isinstance(self.outputs, str) else tuple(self.outputs)
-        if not outputs:
-            raise ValueError("a Problem needs at least one output, e.g. outputs=('u',)")
-        for name in outputs:
-            check_name("output", name)
-        object.__setattr__(self, "outputs", outputs)
+        object.__setattr__(self, "outputs", _output_names(self.outputs))
         object.__setattr__(self, "coefficients", check_coefficients(self.coefficients))
-        object.__setattr__(self, "conditions", tuple(self.conditions))
+        object.__setattr__(self, "conditions", _condition_tuple(self.conditions))
         for condition in self.conditions:
             self._check_condition(condition)
         if self.hard_constraint is not None:
@@ -161,14 +161,7 @@ class Problem:
 
     def residuals(self, field: Field) -> dict[str, torch.Tensor]:
         """Evaluate the residual and check it: name -> (N,) tensor (``"pde"`` for a single one)."""
-        try:
-            result = self.residual(field)
-        except RuntimeError as err:
-            if "numpy" not in str(err):
-                raise
-            raise TypeError(
-                "the residual called numpy on the field; write it with torch functions (use torch.sin, not numpy.sin)"
-            ) from None
+        result = call_user("the residual", self.residual, field)
         if isinstance(result, Mapping):
             terms = dict(result)
             if not terms:
@@ -181,7 +174,7 @@ class Problem:
                 raise ValueError(f"residual names must be identifiers such as 'momentum_x', got {name!r}")
             if not isinstance(value, torch.Tensor):
                 raise TypeError(
-                    f"residual {name!r} returned {type(value).__name__}; return a torch tensor "
+                    f"residual {name!r} returned {kind_of(value)}; return a torch tensor "
                     f"built from the field, e.g. f.u_t - f.u_xx"
                 )
             if value.shape == (n, 1):
@@ -205,7 +198,7 @@ class Problem:
         tensor = torch.as_tensor(points, dtype=torch.float64)
         coords = {name: tensor[:, i] for i, name in enumerate(self.coordinates)}
         with torch.no_grad():
-            result = self.exact(coords)
+            result = call_user("the exact solution", self.exact, coords, runtime_errors=True)
         return _named_columns(result, self.outputs, points.shape[0], "the exact solution")
 
     def _check_condition(self, condition: object) -> None:
@@ -268,6 +261,43 @@ class Problem:
                 )
 
 
+def _check_problem_name(name: object) -> None:
+    """A problem's name also names its run folder (``runs/<name>``): no path separators, no spaces."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a Problem needs a non-empty name such as 'heat1d', got {name!r}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
+        raise ValueError(
+            f"a Problem's name names its run folder: use letters, digits and _ . + - (no spaces or slashes), "
+            f"starting with a letter or digit, e.g. 'heat1d'; got {name!r}"
+        )
+
+
+def _output_names(outputs: object) -> tuple[str, ...]:
+    """The outputs as a tuple of checked names (one name may be given as a string)."""
+    if isinstance(outputs, str):
+        outputs = (outputs,)
+    if not isinstance(outputs, (tuple, list)):
+        raise TypeError(f"outputs must be a tuple of names such as ('u',) or ('u', 'v', 'p'), got {kind_of(outputs)}")
+    if not outputs:
+        raise ValueError("a Problem needs at least one output, e.g. outputs=('u',)")
+    for name in outputs:
+        check_name("output", name)
+    if len(set(outputs)) != len(outputs):
+        raise ValueError(f"outputs must have different names, got {tuple(outputs)}")
+    return tuple(outputs)
+
+
+def _condition_tuple(conditions: object) -> tuple[Condition, ...]:
+    """The conditions as a tuple; a single condition, or something that is no sequence, is refused with the fix."""
+    if isinstance(conditions, Condition):
+        raise TypeError(
+            f"conditions takes a list of conditions; put the {type(conditions).__name__} in one: conditions=[...]"
+        )
+    if not isinstance(conditions, (tuple, list)):
+        raise TypeError(f"conditions must be a list of conditions, e.g. [Dirichlet('boundary', 0.0)], got {kind_of(conditions)}")
+    return tuple(conditions)
+
+
 def condition_points(domain: Domain, condition: Condition, n: int, rng: np.random.Generator) -> Batch:
     """A batch of ``n`` points (float64) where ``condition`` holds, sampled with ``rng``."""
     location = condition.location
@@ -283,28 +313,36 @@ def condition_points(domain: Domain, condition: Condition, n: int, rng: np.rando
 
 
 def _probe(problem: Problem) -> dict[str, tuple[str, ...]]:
-    """Evaluate the residual and every condition once with a smooth stand-in network.
+    """Evaluate the residual, every condition, the hard constraint and the exact solution once.
 
-    Returns the loss-term names of each group: ``"pde"`` for the residual, then
-    each condition's name.
+    A smooth stand-in plays the network, so that a misspelt derivative, a function of
+    the wrong shape or numpy on a tensor fails here, with the fix named. Returns the
+    loss-term names of each group: ``"pde"`` for the residual, then each condition's name.
     """
     rng = np.random.default_rng(0)
     generator = torch.Generator().manual_seed(0)
     dim, width = problem.domain.dim, len(problem.outputs)
-    weight = torch.randn(dim, width, generator=generator, dtype=torch.float64)
+    weight = torch.randn(dim, width, generator=generator, dtype=torch.float64).requires_grad_(True)
     bias = torch.randn(width, generator=generator, dtype=torch.float64)
 
     def stand_in(x: torch.Tensor) -> torch.Tensor:
         return torch.sin(x @ weight + bias)
 
-    coefficients = {n: c.initial for n, c in problem.coefficients.items()}  # type: ignore[union-attr]
+    # Trainable coefficients as leaves too: a term may depend on them alone.
+    coefficients = {
+        n: torch.tensor(float(c.initial), dtype=torch.float64, requires_grad=c.trainable)  # type: ignore[union-attr]
+        for n, c in problem.coefficients.items()
+    }
+    label = f"problem {problem.name!r}"
     interior = torch.as_tensor(problem.domain.sample_interior(4, rng=rng))
     field = problem.field(stand_in, interior, coefficients=coefficients)
-    groups = {PDE_TERM: tuple(_checked(f"the residual of problem {problem.name!r}", problem.residuals, field))}
+    terms = _checked(label, problem.residuals, field)
+    _check_dependence(label, terms, [weight, *(c for c in coefficients.values() if c.requires_grad)])
+    groups = {PDE_TERM: tuple(terms)}
     for condition in problem.conditions:
         if condition.name in groups:
             raise ValueError(f"two conditions are named {condition.name!r}; give one of them name=...")
-        batch = condition_points(problem.domain, condition, 4, rng)
+        batch = _checked(f"condition {condition.name!r}", condition_points, problem.domain, condition, 4, rng)
         field = problem.field(stand_in, batch.points, coefficients=coefficients)
         keys = _checked(f"condition {condition.name!r}", condition.residuals, field, batch)
         groups[condition.name] = tuple(condition.name if key == "" else key for key in keys)
@@ -312,20 +350,78 @@ def _probe(problem: Problem) -> dict[str, tuple[str, ...]]:
     if len(set(names)) != len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"loss term names must be distinct, got {repeated} more than once; give the conditions name=...")
+    if problem.hard_constraint is not None:
+        _check_constraint(problem, stand_in, coefficients, rng)
     if problem.exact is not None:
         points = problem.domain.sample_interior(4, rng=rng)
-        _checked("the exact solution", problem.exact_values, points)
+        _checked(label, problem.exact_values, points)
     return groups
 
 
-def _checked(what: str, evaluate: Callable[..., Mapping[str, object]], *args: object) -> Mapping[str, object]:
-    """``evaluate(*args)``, with a user error's message prefixed by ``what`` (KeyError and AttributeError become ValueError)."""
+def _check_dependence(label: str, terms: Mapping[str, torch.Tensor], leaves: Sequence[torch.Tensor]) -> None:
+    """Every residual term must depend on the network (or a trainable coefficient), or training has nothing to do."""
+    for name, value in terms.items():
+        used = value.requires_grad and any(
+            g is not None for g in torch.autograd.grad(value.sum(), leaves, allow_unused=True, retain_graph=True)
+        )
+        if not used:
+            raise ValueError(
+                f"{label}: residual {name!r} does not depend on the solution; build it from the outputs "
+                f"and their derivatives, e.g. f.u_t - f.u_xx"
+            )
+
+
+def _check_constraint(
+    problem: Problem,
+    network: Callable[[torch.Tensor], torch.Tensor],
+    coefficients: Mapping[str, torch.Tensor],
+    rng: np.random.Generator,
+) -> None:
+    """The hard constraint returns one value per point and output, and meets every condition it covers for any network."""
+    transform = problem.hard_constraint
+    assert transform is not None
+    label = f"problem {problem.name!r}"
+
+    def constrained(x: torch.Tensor) -> torch.Tensor:
+        return transform.apply(coordinate_dict(x, problem.coordinates), network(x))
+
+    interior = torch.as_tensor(problem.domain.sample_interior(4, rng=rng)).requires_grad_(True)
+    _checked(label, constrained, interior)
+    option = "parts" if isinstance(transform, HardConstraint) else "covers"
+    for condition in problem.conditions:
+        if not transform.covers(condition):
+            continue
+        batch = condition_points(problem.domain, condition, 8, rng)
+        field = problem.field(constrained, batch.points, coefficients=coefficients)
+        residuals = _checked(f"condition {condition.name!r}", condition.residuals, field, batch)
+        off = max(float(r.detach().abs().max()) for r in residuals.values())
+        scale = 1.0 + max(float(field.value(o).detach().abs().max()) for o in problem.outputs)
+        if not off <= 1e-6 * scale:
+            raise ValueError(
+                f"{label}: the hard constraint does not meet condition {condition.name!r}, which it covers "
+                f"(its residual is {off:.1e} there for a random network); make the constraint meet it "
+                f"(particular meeting the condition, distance zero on its part), or leave {condition.name!r} "
+                f"out of {option} so that it stays in the loss"
+            )
+
+
+def _checked(what: str, evaluate: Callable[..., T], *args: object) -> T:
+    """``evaluate(*args)``, with a user error's message prefixed by ``what``.
+
+    KeyError and AttributeError become ValueError, and so does a RuntimeError raised in
+    the user's code (at construction no engine falls back on it).
+    """
     try:
         return evaluate(*args)
     except (KeyError, AttributeError) as err:
-        raise ValueError(f"{what}: {err.args[0] if err.args else err}") from None
+        raise ValueError(f"{what}: {err.args[0] if err.args else err}") from err
     except (TypeError, ValueError) as err:
-        raise type(err)(f"{what}: {err}") from None
+        raise type(err)(f"{what}: {err}") from err
+    except RuntimeError as err:
+        where = describe_location(err.__traceback__)
+        if not where:
+            raise
+        raise ValueError(f"{what}: {type(err).__name__} ({where}): {err}; fix the function there") from err
 
 
 def _named_columns(result: object, outputs: tuple[str, ...], n: int, what: str) -> dict[str, np.ndarray]:
@@ -333,9 +429,9 @@ def _named_columns(result: object, outputs: tuple[str, ...], n: int, what: str) 
         missing = [o for o in outputs if o not in result]
         if missing:
             raise ValueError(f"{what} lacks outputs {missing}; return a mapping with {outputs}")
-        columns = {o: np.asarray(torch.as_tensor(result[o]), dtype=np.float64).reshape(-1) for o in outputs}
+        columns = {o: _float_array(result[o], f"{what}'s {o!r}").reshape(-1) for o in outputs}
     else:
-        array = np.asarray(torch.as_tensor(result), dtype=np.float64)
+        array = _float_array(result, what)
         if array.ndim == 1 and len(outputs) == 1:
             array = array[:, None]
         if array.ndim != 2 or array.shape[1] != len(outputs):
@@ -348,3 +444,15 @@ def _named_columns(result: object, outputs: tuple[str, ...], n: int, what: str) 
         if column.shape != (n,):
             raise ValueError(f"{what} gave {column.shape[0]} values of {o!r} for {n} points; give one per point")
     return columns
+
+
+def _float_array(values: object, what: str) -> np.ndarray:
+    """``values`` (a tensor, array or number) as float64 numpy; a clear error for anything else."""
+    if isinstance(values, (str, bytes)) or values is None:
+        raise TypeError(f"{what} returned {kind_of(values)}; return a torch tensor of the coordinates, e.g. torch.sin(c['x'])")
+    try:
+        return np.asarray(torch.as_tensor(values).detach().cpu(), dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"{what} returned {kind_of(values)}; return a torch tensor of the coordinates, e.g. torch.sin(c['x'])"
+        ) from None

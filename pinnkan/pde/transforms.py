@@ -18,10 +18,14 @@ from torch import nn
 from ..models.jets import Jet, JetPlan, jet_obstacle
 from .conditions import Condition, Dirichlet, OnPart
 from .fields import coordinate_dict
+from .user_code import call_user, kind_of
 
 __all__ = ["OutputTransform", "HardConstraint", "ConstrainedModel"]
 
 Coordinates = Mapping[str, torch.Tensor]
+
+_PARTICULAR = "the hard constraint's particular function"
+_DISTANCE = "the hard constraint's distance function"
 
 
 class OutputTransform:
@@ -54,9 +58,9 @@ class OutputTransform:
 
     def apply(self, coordinates: Coordinates, raw: torch.Tensor) -> torch.Tensor:
         """The constrained outputs (N, m) for raw network outputs (N, m)."""
-        out = self._function(coordinates, raw)
+        out = call_user("the output transform's function", self._function, coordinates, raw)
         if not isinstance(out, torch.Tensor) or out.shape != raw.shape:
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else kind_of(out)
             raise ValueError(
                 f"the output transform returned {shape} for raw outputs of shape {tuple(raw.shape)}; "
                 f"return a tensor of the same shape, one column per output"
@@ -131,7 +135,9 @@ class HardConstraint(OutputTransform):
         super().__init__(self._combine, covers=parts)
 
     def _combine(self, c: Coordinates, raw: torch.Tensor) -> torch.Tensor:
-        return _as_column(self.particular(c), raw) + _as_column(self.distance(c), raw) * raw
+        particular = _column(call_user(_PARTICULAR, self.particular, c), raw, _PARTICULAR)
+        distance = _column(call_user(_DISTANCE, self.distance, c), raw, _DISTANCE)
+        return particular + distance * raw
 
     def coordinate_jets(self, points: torch.Tensor, names: tuple[str, ...], plan: JetPlan, width: int) -> tuple[Jet, Jet]:
         """The jets of ``particular`` and ``distance`` at ``points`` (N, d), ``width`` columns each.
@@ -140,8 +146,8 @@ class HardConstraint(OutputTransform):
         results carry no graph. ``u = g + D N`` then has the jet ``g + D * N`` (Leibniz).
         """
         like = points.new_empty(points.shape[0], width)
-        return (_coordinate_jet(self.particular, points, plan, names, like),
-                _coordinate_jet(self.distance, points, plan, names, like))
+        return (_coordinate_jet(self.particular, _PARTICULAR, points, plan, names, like),
+                _coordinate_jet(self.distance, _DISTANCE, points, plan, names, like))
 
     def jet_obstacle(self) -> str | None:
         return None
@@ -213,6 +219,7 @@ class ConstrainedModel(nn.Module):
 
 def _coordinate_jet(
     function: Callable[[Coordinates], torch.Tensor],
+    what: str,
     points: torch.Tensor,
     plan: JetPlan,
     names: tuple[str, ...],
@@ -226,7 +233,7 @@ def _coordinate_jet(
     """
     with torch.enable_grad():
         x = points.detach().clone().requires_grad_(True)
-        columns = _as_column(function(coordinate_dict(x, names)), like)  # (N, m) or (N, 1)
+        columns = _column(call_user(what, function, coordinate_dict(x, names)), like, what)  # (N, m) or (N, 1)
         if columns.shape[1] != like.shape[1]:
             columns = columns.expand(-1, like.shape[1])
         components: dict[tuple[int, ...], torch.Tensor] = {(): columns}
@@ -255,8 +262,24 @@ def _column_gradients(values: torch.Tensor, x: torch.Tensor, *, create_graph: bo
     return result
 
 
-def _as_column(values: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
+def _column(values: object, like: torch.Tensor, what: str) -> torch.Tensor:
+    """A hard constraint's part as a column: (N, 1), or (N, m) like the raw outputs ``like`` (N, m)."""
+    n, m = like.shape
+    if isinstance(values, (int, float)) and not isinstance(values, bool):
+        return torch.full((n, 1), float(values), dtype=like.dtype, device=like.device)
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(
+            f"{what} returned {kind_of(values)}; return a torch tensor built from the coordinates, "
+            f"e.g. c['x'] * (1 - c['x']) (use torch.sin, not numpy.sin)"
+        )
     values = torch.as_tensor(values, dtype=like.dtype, device=like.device)
     if values.ndim == 0:
-        return values.expand(like.shape[0], 1)
-    return values.unsqueeze(-1) if values.ndim == 1 else values
+        return values.expand(n, 1)
+    if values.shape == (n,):
+        return values.unsqueeze(-1)
+    if values.shape == (n, 1) or values.shape == (n, m):
+        return values
+    columns = f", or (N, {m}), one column per output" if m > 1 else ""
+    raise ValueError(
+        f"{what} returned shape {tuple(values.shape)} for {n} points; return one value per point, shape (N,){columns}"
+    )

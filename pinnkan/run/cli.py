@@ -1,12 +1,19 @@
-"""The ``pinnkan`` command: list, solve, plot. The one place that maps names to objects."""
+"""The ``pinnkan`` command: list, solve, plot. The one place that maps names to objects.
+
+A user's error (a bad argument, a problem file that does not load, a setting the
+library refuses) ends the command with ``pinnkan: error: <message>`` on stderr and
+exit status 2, without a traceback; ``--debug`` raises it with its traceback. Any
+other exception is a bug in pinnkan and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import ast
 import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,6 +54,14 @@ RESAMPLINGS: dict[str, Resampling | None] = {
 # --engine NAME: how derivatives are computed.
 ENGINES: dict[str, Engine] = {"auto": Auto(), "jets": Jets(), "autograd": Autograd()}
 
+# --device NAME: the torch device types a model can be trained on.
+DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+# What the command line reports as the user's error, in one line (--debug: with the traceback).
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError)
+# Running out of memory is the user's too: the size of the problem is theirs to choose.
+OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))
+
 __all__ = ["main"]
 
 
@@ -83,6 +98,40 @@ def _parameter(text: str) -> tuple[str, object]:
     return name.strip(), parsed
 
 
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed takes a whole number >= 0, e.g. --seed 1, got {text!r}") from None
+    if not 0 <= seed < 2**63:
+        raise argparse.ArgumentTypeError(f"--seed takes a whole number from 0 to 2**63 - 1, got {text!r}")
+    return seed
+
+
+def _device(text: str) -> str:
+    try:
+        device = torch.device(text)
+    except (RuntimeError, TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"--device takes a torch device such as cpu, cuda or cuda:1, got {text!r}") from None
+    if device.type not in DEVICE_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"--device {text!r} cannot train a model; give one of {', '.join(DEVICE_TYPES)} (cuda on a machine with a GPU)"
+        )
+    backend = getattr(torch.backends if device.type == "mps" else torch, device.type, None)
+    available = getattr(backend, "is_available", lambda: True)
+    if not available():
+        raise argparse.ArgumentTypeError(f"--device {text!r}: this machine or this torch build has no {device.type}; give cpu")
+    return text
+
+
+def _out(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--out takes the path of a folder, got an empty one")
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"--out {text} is a file; give a folder (created if missing)")
+    return text
+
+
 def _weighting(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",")]
     unknown = [n for n in names if n not in WEIGHTINGS]
@@ -96,11 +145,18 @@ def _weighting(text: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pinnkan", description="Solve PDEs with physics-informed Kolmogorov-Arnold networks."
+        prog="pinnkan",
+        description="Solve PDEs with physics-informed Kolmogorov-Arnold networks.",
+        epilog="A user's error prints `pinnkan: error: <message>` and exits with status 2; --debug shows its traceback.",
     )
+    debug_help = "on an error, show the Python traceback instead of one line (for a bug report)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    # Also after the subcommand; SUPPRESS keeps a --debug given before it.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the built-in problems")
-    solve_p = sub.add_parser("solve", help="train on a problem, compare, write a run folder")
+    sub.add_parser("list", help="list the built-in problems", parents=[debug])
+    solve_p = sub.add_parser("solve", help="train on a problem, compare, write a run folder", parents=[debug])
     solve_p.add_argument("problem", help="built-in problem name or path to a problem file (.py)")
     solve_p.add_argument(
         "--param",
@@ -110,13 +166,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a parameter of the problem (repeatable), e.g. --param nu=0.02; `pinnkan list` shows them",
     )
-    solve_p.add_argument("--out", help="run folder (default: runs/NAME, runs/NAME_nu=0.005 with --param nu=0.005)")
+    solve_p.add_argument(
+        "--out", type=_out, help="run folder (default: runs/NAME, runs/NAME_nu=0.005 with --param nu=0.005)"
+    )
     solve_p.add_argument("--steps", type=_steps, help="steps per stage, e.g. 5000,500")
-    solve_p.add_argument("--seed", type=int, default=0, help="seed for points and initialisation")
+    solve_p.add_argument("--seed", type=_seed, default=0, help="seed for points and initialisation (>= 0)")
     solve_p.add_argument(
         "--dtype", choices=sorted(DTYPES), help="precision (default: the problem's setup, else float32)"
     )
-    solve_p.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
+    solve_p.add_argument(
+        "--device", type=_device, default=None, help=f"torch device, one of {', '.join(DEVICE_TYPES)} (default cpu)"
+    )
     solve_p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve_p.add_argument("--soft", action="store_true", help="enforce every condition through the loss")
     solve_p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -145,6 +205,11 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
     """The problem's setup with the command line's changes."""
     if args.model is not None and (setup.model is None or setup.model.kind != args.model):
         setup = replace(setup, model=MODELS[args.model])
+    if args.extend is not None and setup.model is not None and setup.model.kind != "kan":
+        raise ValueError(
+            f"--extend refines a B-spline KAN's grid, so it needs a B-spline KAN model; this setup's model "
+            f"is {setup.model.kind}: drop --extend or give --model kan"
+        )
     if (args.steps is not None or args.extend is not None) and setup.stages is None:
         setup = replace(setup, stages=resolve(setup, problem).stages)
     if args.weighting is not None:
@@ -153,9 +218,9 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
     if args.resampling is not None:
         setup = replace(setup, resampling=RESAMPLINGS[args.resampling])
     if args.steps is not None:
-        setup = setup.with_steps(args.steps)
+        setup = _option("--steps", setup.with_steps, args.steps)
     if args.extend is not None:
-        setup = setup.with_grid_extension(args.extend)
+        setup = _option("--extend", setup.with_grid_extension, args.extend)
     if args.soft:
         setup = replace(setup, hard=False)
     if args.engine is not None:
@@ -163,6 +228,20 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
     if args.compile:
         setup = replace(setup, compile=True)
     return setup
+
+
+def _option(flag: str, change: Callable[[list[int]], Setup], value: list[int]) -> Setup:
+    """``change(value)``, its error prefixed with the option that asked for it."""
+    try:
+        return change(value)
+    except ValueError as err:
+        raise ValueError(f"{flag}: {err}") from err
+
+
+def _folder_name(problem: str, parameters: Sequence[tuple[str, object]]) -> str:
+    """``runs/NAME``, and ``runs/NAME_nu=0.005`` for other parameter values (no path separators from the values)."""
+    changed = "".join(f"_{name}={value}" for name, value in parameters)
+    return "runs/" + problem + re.sub(r"[^\w.=+-]", "_", changed)
 
 
 def _plot(run: str) -> list[Path]:
@@ -180,17 +259,10 @@ def _plot(run: str) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (2 for a user's error, see the module docstring)."""
     args = _parser().parse_args(argv)
     if args.command == "list":
-        problems = list_problems()
-        width = max(map(len, problems), default=0)
-        for name, path in problems.items():
-            spec = load_problem(path)
-            print(f"{name:{width}s}  {spec.problem.description}")
-            if spec.parameters:
-                print(f"{'':{width}s}  parameters: " + ", ".join(f"{k}={v!r}" for k, v in spec.parameters.items()))
-        return 0
+        return _guarded(_list, args)
     if args.command == "plot":
         try:
             written = _plot(args.run)
@@ -199,28 +271,58 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print("\n".join(str(p) for p in written))
         return 0
+    return _guarded(_solve, args)
+
+
+def _guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """``command(args)``, a user's error printed in one line with status 2 (raised with ``--debug``)."""
     try:
-        names = [name for name, _ in args.param]
-        if len(set(names)) != len(names):
-            raise ValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once")
-        spec = load_problem(args.problem, **dict(args.param))
-        setup = _setup(spec.setup, spec.problem, args)
-        # values other than the defaults get their own default folder: runs/burgers1d_nu=0.005
-        changed = "".join(f"_{name}={value}" for name, value in args.param)
-        out = check_output_folder(args.out or f"runs/{spec.problem.name}{changed}")
-        solution = solve(
-            spec.problem,
-            setup,
-            seed=args.seed,
-            dtype=args.dtype,
-            device=args.device,
-            out=out,
-            resume=args.resume,
-            progress=not args.no_progress,
-        )
-    except (ValueError, TypeError) as err:
+        return command(args)
+    except USER_ERRORS as err:
+        if args.debug:
+            raise
         print(f"pinnkan: error: {err}", file=sys.stderr)
-        return 2
+    except OUT_OF_MEMORY as err:
+        if args.debug:
+            raise
+        print(
+            f"pinnkan: error: out of memory ({str(err) or type(err).__name__}); use fewer points "
+            f"(Setup(points=Points(...))) or a smaller model",
+            file=sys.stderr,
+        )
+    return 2
+
+
+def _list(args: argparse.Namespace) -> int:
+    """``pinnkan list``: each built-in problem with its description and parameters."""
+    problems = list_problems()
+    width = max(map(len, problems), default=0)
+    for name, path in problems.items():
+        spec = load_problem(path)
+        print(f"{name:{width}s}  {spec.problem.description}")
+        if spec.parameters:
+            print(f"{'':{width}s}  parameters: " + ", ".join(f"{k}={v!r}" for k, v in spec.parameters.items()))
+    return 0
+
+
+def _solve(args: argparse.Namespace) -> int:
+    """``pinnkan solve``: load, train, compare, write the run folder, print the summary."""
+    names = [name for name, _ in args.param]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once; give each once")
+    spec = load_problem(args.problem, **dict(args.param))
+    setup = _setup(spec.setup, spec.problem, args)
+    out = check_output_folder(args.out or _folder_name(spec.problem.name, args.param))
+    solution = solve(
+        spec.problem,
+        setup,
+        seed=args.seed,
+        dtype=args.dtype,
+        device=args.device,
+        out=out,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )
     report = solution.report()
     keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "train_seconds", "steps", "coefficients")
     summary = {k: report[k] for k in keys if k in report}

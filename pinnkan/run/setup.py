@@ -39,6 +39,7 @@ from ..models.base import ModelSpec
 from ..models.kan import KANSpec
 from ..pde.engines import Auto, Engine
 from ..pde.problem import Problem
+from ..pde.user_code import kind_of
 from ..training.adaptive import Resampling
 from ..training.grid_stages import ExtendGrid
 from ..training.losses import Points
@@ -104,10 +105,10 @@ class Setup:
         if self.model is not None and not isinstance(self.model, ModelSpec):
             raise TypeError(
                 f"Setup.model must be a ModelSpec such as KANSpec(), ChebyKANSpec() or MLPSpec(), "
-                f"got {type(self.model).__name__}"
+                f"got {kind_of(self.model)}"
             )
         if self.points is not None and not isinstance(self.points, Points):
-            raise TypeError(f"Setup.points must be a Points(...), got {type(self.points).__name__}")
+            raise TypeError(f"Setup.points must be a Points(...), got {kind_of(self.points)}")
         if self.stages is not None:
             stages = tuple(self.stages) if isinstance(self.stages, (tuple, list)) else (self.stages,)
             if not stages:
@@ -116,25 +117,26 @@ class Setup:
                 if not isinstance(stage, (Stage, ModelChange)):
                     raise TypeError(
                         f"Setup.stages must hold stages such as Adam(steps=...), BFGS(steps=...) or "
-                        f"ExtendGrid(grid_size=...), got {type(stage).__name__}"
+                        f"ExtendGrid(grid_size=...), got {kind_of(stage)}"
                     )
             object.__setattr__(self, "stages", stages)
         if self.weighting is not None:
             schemes = check_weightings(self.weighting)
             object.__setattr__(self, "weighting", schemes[0] if len(schemes) == 1 else schemes)
         if self.resampling is not None and not isinstance(self.resampling, Resampling):
-            raise TypeError(f"Setup.resampling must be RAD(), RAR(), Resample(every=...) or None, got {type(self.resampling).__name__}")
+            raise TypeError(f"Setup.resampling must be RAD(), RAR(), Resample(every=...) or None, got {kind_of(self.resampling)}")
         if self.engine == "auto":
             object.__setattr__(self, "engine", Auto())
         if not isinstance(self.engine, Engine):
-            raise TypeError(f"Setup.engine must be 'auto' or an Engine such as Jets() or Autograd(), got {self.engine!r}")
+            shown = kind_of(self.engine) if isinstance(self.engine, type) else repr(self.engine)
+            raise TypeError(f"Setup.engine must be 'auto' or an Engine such as Jets() or Autograd(), got {shown}")
         if not isinstance(self.compile, bool):
             raise TypeError(f"Setup.compile must be True or False, got {self.compile!r}")
         if not isinstance(self.hard, bool):
             raise TypeError(f"Setup.hard must be True or False, got {self.hard!r}")
         if self.regularization is not None and not isinstance(self.regularization, Regularization):
             raise TypeError(
-                f"Setup.regularization must be a Regularization or None, got {type(self.regularization).__name__}"
+                f"Setup.regularization must be a Regularization or None, got {kind_of(self.regularization)}"
             )
 
     def with_steps(self, steps: Sequence[int]) -> Setup:

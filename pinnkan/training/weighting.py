@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..pde.user_code import kind_of
+
 __all__ = ["TermInfo", "Weighting", "Fixed", "GradNorm", "ResidualAttention", "Causal", "check_weightings"]
 
 
@@ -337,7 +339,7 @@ def check_weightings(weighting: object) -> tuple[Weighting, ...]:
         if not isinstance(scheme, Weighting):
             raise TypeError(
                 f"weighting must be a Weighting such as Fixed({{...}}), GradNorm(), ResidualAttention() or Causal(), "
-                f"or a tuple of them; got {type(scheme).__name__}"
+                f"or a tuple of them; got {kind_of(scheme)}"
             )
     return schemes
 

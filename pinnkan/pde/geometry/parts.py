@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..user_code import call_user
+
 __all__ = ["INTERIOR", "Where"]
 
 INTERIOR = "interior"
@@ -61,7 +63,7 @@ class Where:
     def select(self, points: np.ndarray, coordinates: tuple[str, ...]) -> np.ndarray:
         """Evaluate the predicate at points (n, dim) with the given coordinate names; bool (n,)."""
         named = {name: points[:, i] for i, name in enumerate(coordinates)}
-        mask = np.asarray(self.predicate(named))
+        mask = np.asarray(call_user(f"the predicate of {self!r}", self.predicate, named, runtime_errors=True))
         if mask.shape == () and mask.dtype == bool:
             return np.full(points.shape[0], bool(mask))
         if mask.dtype != bool or mask.shape != (points.shape[0],):

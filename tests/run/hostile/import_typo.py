@@ -1,0 +1,3 @@
+from pinnkan import Dirichlett, Interval, Problem
+
+problem = Problem(name="decay", domain=Interval(0.0, 1.0, name="t"), residual=lambda f: f.u_t + f.u)

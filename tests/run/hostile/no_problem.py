@@ -1,0 +1,5 @@
+"""A problem file that forgot the problem."""
+
+import torch
+
+ALPHA = 0.4

@@ -1,0 +1,3 @@
+from pinnkan import Problem
+
+problem = Problem

@@ -1,0 +1,5 @@
+from pinnkan import Interval, Problem
+
+
+def problem():
+    return Problem(name="decay", domain=Interval(0.0, 1.0, name="t"), residual=lambda f: f.u_t + f.u)

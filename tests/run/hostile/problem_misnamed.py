@@ -1,0 +1,8 @@
+from pinnkan import Dirichlet, Interval, Problem
+
+decay = Problem(
+    name="decay",
+    domain=Interval(0.0, 1.0, name="t"),
+    residual=lambda f: f.u_t + f.u,
+    conditions=[Dirichlet("t_min", 1.0)],
+)

@@ -1,0 +1,1 @@
+problem = "heat1d"

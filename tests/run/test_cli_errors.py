@@ -1,0 +1,76 @@
+"""The command line's handling of errors: one line and status 2 for the user's, the traceback with --debug or for a bug."""
+
+import argparse
+
+import pytest
+
+from pinnkan.run import cli
+from pinnkan.run.catalog import ProblemFileError
+from pinnkan.run.cli import main
+
+
+def test_a_user_error_is_one_line_on_stderr_with_status_2(capsys):
+    assert main(["solve", "heat"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("pinnkan: error: unknown problem 'heat'; built-in problems are")
+    assert captured.err.endswith("did you mean 'heat1d'?\n")
+
+
+@pytest.mark.parametrize("argv", [["--debug", "solve", "heat"], ["solve", "heat", "--debug"], ["list", "--debug"]])
+def test_debug_raises_the_error_itself(argv, monkeypatch):
+    monkeypatch.setattr(cli, "list_problems", lambda: (_ for _ in ()).throw(ProblemFileError("broken")))
+    with pytest.raises(ProblemFileError, match="unknown problem 'heat'|broken"):
+        main(argv)
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    def broken(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(cli, "load_problem", broken)
+    with pytest.raises(IndexError, match="list index out of range"):
+        main(["solve", "heat1d"])
+
+
+def test_running_out_of_memory_names_the_fix(monkeypatch, capsys):
+    def huge(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "load_problem", huge)
+    assert main(["solve", "heat1d"]) == 2
+    assert capsys.readouterr().err == (
+        "pinnkan: error: out of memory (MemoryError); use fewer points (Setup(points=Points(...))) or a smaller model\n"
+    )
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["solve", "--help"]])
+def test_help_documents_debug(argv, capsys):
+    with pytest.raises(SystemExit):
+        main(argv)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--debug on an error, show the Python traceback instead of one line (for a bug report)" in text
+
+
+@pytest.mark.parametrize(("check", "text", "message"), [
+    (cli._seed, "-3", "--seed takes a whole number from 0 to 2**63 - 1, got '-3'"),
+    (cli._seed, "1.5", "--seed takes a whole number >= 0, e.g. --seed 1, got '1.5'"),
+    (cli._device, "meta", "--device 'meta' cannot train a model; give one of cpu, cuda, mps, xpu"),
+    (cli._device, "gpu", "--device takes a torch device such as cpu, cuda or cuda:1, got 'gpu'"),
+    (cli._out, " ", "--out takes the path of a folder, got an empty one"),
+])
+def test_argument_checks(check, text, message):
+    with pytest.raises(argparse.ArgumentTypeError) as caught:
+        check(text)
+    assert str(caught.value).startswith(message)
+
+
+def test_good_arguments_pass_the_checks(tmp_path):
+    assert cli._seed("7") == 7
+    assert cli._device("cpu") == "cpu"
+    assert cli._out(str(tmp_path / "new")) == str(tmp_path / "new")
+
+
+def test_parameter_values_cannot_leave_the_runs_folder():
+    assert cli._folder_name("burgers1d", [("nu", 0.005)]) == "runs/burgers1d_nu=0.005"
+    assert cli._folder_name("shape", [("kind", "../x y")]) == "runs/shape_kind=.._x_y"

@@ -232,6 +232,8 @@ def _import_error(path: Path, err: BaseException, module: ModuleType) -> Problem
             f"{where}: the file calls sys.exit() or exit() while being imported; a problem file only defines "
             f"`problem` (and `setup`, `build`): put script code under `if __name__ == '__main__':`"
         )
+    if isinstance(err, OSError) and where == str(path):  # the file itself could not be read
+        return ProblemFileError(f"{path}: cannot read the file ({err.strerror or err}); check that it exists and is readable")
     if isinstance(err, ModuleNotFoundError):
         return ProblemFileError(f"{where}: no module named {err.name!r}; install it or correct the import")
     if isinstance(err, ImportError):

@@ -2,11 +2,12 @@
 
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from pinnkan import load_problem
-from pinnkan.run.catalog import ProblemFileError
+from pinnkan.run.catalog import ProblemFileError, _import_error
 
 HOSTILE = Path(__file__).parent / "hostile"
 
@@ -106,3 +107,9 @@ def test_paths_that_are_not_problem_files(tmp_path):
         load_problem(tmp_path / "notes.txt")
     with pytest.raises(ProblemFileError, match=r"unknown problem '.*decay'; did you mean the file .*decay.py\?"):
         load_problem(tmp_path / "decay")
+
+
+def test_a_file_that_cannot_be_read_says_so(tmp_path):
+    path = tmp_path / "locked.py"
+    error = _import_error(path, PermissionError(13, "Permission denied"), ModuleType("locked"))
+    assert str(error) == f"{path}: cannot read the file (Permission denied); check that it exists and is readable"

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -200,7 +200,7 @@ def _entry_point(command: list[str], argv: list[str], cwd: Path) -> dict[str, ob
 
 CORPUS = FILE_CASES + MADE_CASES + ARGV_CASES + DEBUG_CASES
 # These also run through the entry points users start: python -m, and the console script.
-MODULE_CASES = ["syntax_error", "numpy_residual", "unknown_problem"]
+MODULE_CASES = ["syntax_error", "numpy_residual", "unknown_problem", "debug_before"]
 SCRIPT_CASES = ["name_error"]
 
 
@@ -236,8 +236,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, obj
 def _cases() -> list[Case]:
     """The corpus, and the cases run again through the entry points users start."""
     by_id = {c.id: c for c in CORPUS}
-    via = [Case(f"{i} (python -m)", (), by_id[i].phrase) for i in MODULE_CASES]
-    via += [Case(f"{i} (console script)", (), by_id[i].phrase) for i in SCRIPT_CASES]
+    via = [replace(by_id[i], id=f"{i} (python -m)") for i in MODULE_CASES]
+    via += [replace(by_id[i], id=f"{i} (console script)") for i in SCRIPT_CASES]
     return CORPUS + via
 
 

@@ -12,6 +12,7 @@ import argparse
 import ast
 import json
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -108,6 +109,16 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _every(text: str) -> int:
+    try:
+        every = int(text)
+    except ValueError:
+        every = 0
+    if every < 1:
+        raise argparse.ArgumentTypeError(f"--checkpoint-every takes a number of steps >= 1, e.g. 500, got {text!r}")
+    return every
+
+
 def _device(text: str) -> str:
     try:
         device = torch.device(text)
@@ -178,6 +189,10 @@ def _parser() -> argparse.ArgumentParser:
         "--device", type=_device, default=None, help=f"torch device, one of {', '.join(DEVICE_TYPES)} (default cpu)"
     )
     solve_p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    solve_p.add_argument(
+        "--checkpoint-every", type=_every, default=1000, metavar="N",
+        help="steps between checkpoints (default 1000; one is also written at every stage end)",
+    )
     solve_p.add_argument("--soft", action="store_true", help="enforce every condition through the loss")
     solve_p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     solve_p.add_argument(
@@ -196,7 +211,7 @@ def _parser() -> argparse.ArgumentParser:
         "the default)"
     )
     solve_p.add_argument("--compile", action="store_true", help="run the residuals through torch.compile")
-    plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram")
+    plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram", parents=[debug])
     plot_p.add_argument("run", help="run folder written by `pinnkan solve`")
     return parser
 
@@ -244,18 +259,19 @@ def _folder_name(problem: str, parameters: Sequence[tuple[str, object]]) -> str:
     return "runs/" + problem + re.sub(r"[^\w.=+-]", "_", changed)
 
 
-def _plot(run: str) -> list[Path]:
-    """Draw ``activations.png`` and ``network.png`` of the KAN saved in a run folder."""
+def _plot(args: argparse.Namespace) -> int:
+    """``pinnkan plot``: draw ``activations.png`` and ``network.png`` of the KAN saved in a run folder."""
     from ..plotting import plot_activations, plot_network
 
-    folder = Path(run)
+    folder = Path(args.run)
     saved = load_run(folder)
     if not isinstance(saved.net, KAN):
         raise ValueError(f"pinnkan plot draws B-spline KAN edges; this run used {saved.net.describe()}")
     check_output_folder(folder)
     plot_activations(saved.net, saved.samples, folder / "activations.png")
     plot_network(saved.net, saved.samples, folder / "network.png", names=list(saved.coordinates))
-    return [folder / "activations.png", folder / "network.png"]
+    print(folder / "activations.png", folder / "network.png", sep="\n")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -264,13 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         return _guarded(_list, args)
     if args.command == "plot":
-        try:
-            written = _plot(args.run)
-        except (ValueError, TypeError) as err:
-            print(f"pinnkan: error: {err}", file=sys.stderr)
-            return 2
-        print("\n".join(str(p) for p in written))
-        return 0
+        return _guarded(_plot, args)
     return _guarded(_solve, args)
 
 
@@ -322,6 +332,7 @@ def _solve(args: argparse.Namespace) -> int:
         out=out,
         resume=args.resume,
         progress=not args.no_progress,
+        checkpoint_every=args.checkpoint_every,
     )
     report = solution.report()
     keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "train_seconds", "steps", "coefficients")
@@ -329,7 +340,14 @@ def _solve(args: argparse.Namespace) -> int:
     summary["engine"] = report["engine"]["terms"]  # type: ignore[index]
     print(json.dumps(summary))
     print(f"run folder: {out}")
-    return 0 if solution.train.success else 1
+    train = solution.train
+    if train.stopped_by is not None:  # 128 + the signal, as a shell reports a process it stopped
+        print(f"pinnkan: {train.message}; continue with --resume", file=sys.stderr)
+        return 128 + signal.Signals[train.stopped_by].value
+    if not train.success:
+        print(f"pinnkan: training did not finish: {train.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -157,3 +157,43 @@ def test_bad_stage_and_trainer_input_names_the_fix(tmp_path):
     blocker.write_text("")
     with pytest.raises(ValueError, match="choose another path"):
         Trainer(model, loss, STAGES, checkpoint=blocker / "ckpt.pt")
+
+
+def test_ctrl_c_stops_at_the_end_of_the_step_with_a_checkpoint_and_a_second_one_at_once(tmp_path):
+    import os
+    import signal
+
+    model, loss = _setup()
+    reference = Trainer(model, loss, STAGES, progress=False).run()
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def ctrl_c(step, record):
+        if step == 7:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    path = tmp_path / "ckpt.pt"
+    model, loss = _setup()
+    stopped = Trainer(model, loss, STAGES, checkpoint=path, checkpoint_every=100, progress=False, callbacks=[ctrl_c]).run()
+    assert stopped.stopped_by == "SIGINT" and not stopped.success and stopped.steps == 7
+    assert "stopped by SIGINT after step 7, with a checkpoint" in stopped.message
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+    model, loss = _setup(seed=1)
+    trainer = Trainer(model, loss, STAGES, checkpoint=path, progress=False)
+    trainer.resume()
+    assert trainer.step == 7
+    assert trainer.run().success
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, expected[k]), k
+
+    def twice(step, record):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model, loss = _setup()
+    hard = Trainer(model, loss, STAGES, checkpoint=tmp_path / "other.pt", checkpoint_every=2, progress=False,
+                   callbacks=[twice]).run()
+    # Back to the last parameters with a finite loss: the start of step 3.
+    assert hard.stopped_by is None and "interrupted after step 2; the last checkpoint is kept" in hard.message
+    assert reference.steps == 35

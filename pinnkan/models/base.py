@@ -135,6 +135,16 @@ def check_positive_int(what: str, value: object) -> None:
         raise ValueError(f"{what} must be a positive int, got {value!r}")
 
 
+def check_hidden(spec: str, hidden: object) -> None:
+    """Raise TypeError unless ``hidden`` is a tuple or list of positive ints (``spec`` names the spec)."""
+    if not isinstance(hidden, (tuple, list)):
+        raise TypeError(
+            f"{spec}.hidden takes a tuple of hidden widths, e.g. hidden=({hidden!r},) for one layer, got {hidden!r}"
+        )
+    for w in hidden:
+        check_positive_int(f"every {spec}.hidden width", w)
+
+
 def check_input(x: torch.Tensor, width: int) -> None:
     """Raise TypeError unless ``x`` is a tensor, ValueError unless its shape is (N, width)."""
     if not isinstance(x, torch.Tensor):

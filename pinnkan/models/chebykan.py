@@ -26,6 +26,7 @@ from .base import (
     Device,
     ModelSpec,
     Network,
+    check_hidden,
     check_input,
     check_positive_int,
     check_widths,
@@ -216,8 +217,7 @@ class ChebyKANSpec(ModelSpec):
     kind = "chebykan"
 
     def __post_init__(self) -> None:
-        for w in self.hidden:
-            check_positive_int("every hidden width", w)
+        check_hidden("ChebyKANSpec", self.hidden)
         _check_degree(self.degree)
 
     def build(

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from .activations import derivatives, elementwise_derivatives
-from .base import ModelSpec, Network, box_bounds, check_input, check_positive_int
+from .base import ModelSpec, Network, box_bounds, check_hidden, check_input, check_positive_int
 from .functions import LIBRARY
 from .jets import Jet
 from .local_splines import combine_bases, is_uniform, local_bases
@@ -631,8 +631,7 @@ class KANSpec(ModelSpec):
     kind = "kan"
 
     def __post_init__(self) -> None:
-        for w in self.hidden:
-            check_positive_int("every hidden width", w)
+        check_hidden("KANSpec", self.hidden)
         check_positive_int("grid_size", self.grid_size)
         _check_spline_order(self.spline_order)
         _check_layout(self.knot_layout)

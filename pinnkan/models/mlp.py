@@ -24,8 +24,8 @@ from .base import (
     Device,
     ModelSpec,
     Network,
+    check_hidden,
     check_input,
-    check_positive_int,
     check_widths,
 )
 from .jets import Jet
@@ -122,8 +122,7 @@ class MLPSpec(ModelSpec):
     kind = "mlp"
 
     def __post_init__(self) -> None:
-        for w in self.hidden:
-            check_positive_int("every hidden width", w)
+        check_hidden("MLPSpec", self.hidden)
         _check_activation(self.activation)
 
     def build(

@@ -32,7 +32,7 @@ from .catalog import list_problems, load_problem
 from .folder import check_output_folder
 from .load import load_run
 from .setup import Setup, resolve
-from .solve import DTYPES, solve
+from .solve import DEVICE_TYPES, DTYPES, check_device, solve
 
 # The one place where names on the command line become objects.
 # --model NAME: the approximator used when the problem's own spec is of another kind.
@@ -54,9 +54,6 @@ RESAMPLINGS: dict[str, Resampling | None] = {
 
 # --engine NAME: how derivatives are computed.
 ENGINES: dict[str, Engine] = {"auto": Auto(), "jets": Jets(), "autograd": Autograd()}
-
-# --device NAME: the torch device types a model can be trained on.
-DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
 
 # What the command line reports as the user's error, in one line (--debug: with the traceback).
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError)
@@ -121,17 +118,9 @@ def _every(text: str) -> int:
 
 def _device(text: str) -> str:
     try:
-        device = torch.device(text)
-    except (RuntimeError, TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"--device takes a torch device such as cpu, cuda or cuda:1, got {text!r}") from None
-    if device.type not in DEVICE_TYPES:
-        raise argparse.ArgumentTypeError(
-            f"--device {text!r} cannot train a model; give one of {', '.join(DEVICE_TYPES)} (cuda on a machine with a GPU)"
-        )
-    backend = getattr(torch.backends if device.type == "mps" else torch, device.type, None)
-    available = getattr(backend, "is_available", lambda: True)
-    if not available():
-        raise argparse.ArgumentTypeError(f"--device {text!r}: this machine or this torch build has no {device.type}; give cpu")
+        check_device(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--{err}") from None
     return text
 
 

@@ -33,7 +33,10 @@ from ..training.trainer import Callback, Trainer, TrainResult
 from .folder import check_output_folder, versions, write_run_folder
 from .setup import DTYPES, Setup, dtype_name, resolve
 
-__all__ = ["Solution", "assemble", "hard_constraint", "solve", "DTYPES"]
+__all__ = ["Solution", "assemble", "check_device", "hard_constraint", "solve", "DTYPES", "DEVICE_TYPES"]
+
+# Kinds of device that can hold and train a model.
+DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,9 @@ def solve(
         setup = replace(setup, dtype=dtype_name(dtype))
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
-    device = _device(device)
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed}")
+    device = check_device(device)
     folder = check_output_folder(out) if out is not None else None
     if resume and folder is None:
         raise ValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
@@ -291,13 +296,32 @@ def assemble(
     return PINN(body, CoefficientSet(problem.coefficients, dtype=dtype, device=device))
 
 
-def _device(device: torch.device | str | None) -> torch.device | None:
+def check_device(device: torch.device | str | None) -> torch.device | None:
+    """``device`` as a torch device that can train here (None stays None: the CPU).
+
+    Raises
+    ------
+    ValueError
+        For a name torch does not know, a kind that holds no data (``meta``) or
+        cannot train (one not in :data:`DEVICE_TYPES`), or one this machine or torch
+        build does not have.
+    """
     if device is None:
         return None
     try:
         device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device takes a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
+    if device.type not in DEVICE_TYPES:
+        raise ValueError(
+            f"device {str(device)!r} cannot train a model; give one of {', '.join(DEVICE_TYPES)} (cuda on a machine with a GPU)"
+        )
+    backend = getattr(torch.backends if device.type == "mps" else torch, device.type, None)
+    if not getattr(backend, "is_available", lambda: True)():
+        raise ValueError(f"device {str(device)!r}: this machine or this torch build has no {device.type}; give 'cpu'")
+    try:
         torch.empty(0, device=device)
-    except (RuntimeError, TypeError, AssertionError) as err:
-        raise ValueError(f"cannot use device {device!r} ({err}); give 'cpu', or 'cuda' on a machine with a GPU") from None
+    except (RuntimeError, AssertionError) as err:
+        raise ValueError(f"device {str(device)!r} cannot be used ({err}); give 'cpu'") from None
     return device
 

@@ -12,6 +12,7 @@ from torch.func import functional_call
 from pinnkan.models.base import SMOOTH
 from pinnkan.models.chebykan import ChebyKAN, ChebyKANLayer, ChebyKANSpec
 from pinnkan.models.mlp import MLP, MLPSpec
+from pinnkan.models.kan import KANSpec
 
 F64 = torch.float64
 BOX = ((0.0, -3.0), (2.0, 5.0))
@@ -129,10 +130,12 @@ def test_bad_approximator_input_names_the_fix():
         MLPSpec(activation="relu6")
     with pytest.raises(ValueError, match="activation must be one of"):
         MLP((2, 1), activation="relu")
-    with pytest.raises(ValueError, match="every hidden width must be a positive int"):
+    with pytest.raises(ValueError, match="every MLPSpec.hidden width must be a positive int"):
         MLPSpec(hidden=(0,))
-    with pytest.raises(ValueError, match="every hidden width must be a positive int"):
+    with pytest.raises(ValueError, match="every ChebyKANSpec.hidden width must be a positive int"):
         ChebyKANSpec(hidden=(8, -1))
+    with pytest.raises(TypeError, match=r"KANSpec.hidden takes a tuple of hidden widths, e.g. hidden=\(3,\)"):
+        KANSpec(hidden=3)
     with pytest.raises(ValueError, match=r"shape \(N, 2\).*one column per coordinate"):
         MLP((2, 1))(torch.zeros(3, 3))
     with pytest.raises(ValueError, match=r"shape \(N, 2\).*one column per coordinate"):

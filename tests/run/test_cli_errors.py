@@ -56,7 +56,7 @@ def test_help_documents_debug(argv, capsys):
     (cli._seed, "-3", "--seed takes a whole number from 0 to 2**63 - 1, got '-3'"),
     (cli._seed, "1.5", "--seed takes a whole number >= 0, e.g. --seed 1, got '1.5'"),
     (cli._device, "meta", "--device 'meta' cannot train a model; give one of cpu, cuda, mps, xpu"),
-    (cli._device, "gpu", "--device takes a torch device such as cpu, cuda or cuda:1, got 'gpu'"),
+    (cli._device, "gpu", "--device takes a torch device such as 'cpu', 'cuda' or 'cuda:1', got 'gpu'"),
     (cli._out, " ", "--out takes the path of a folder, got an empty one"),
 ])
 def test_argument_checks(check, text, message):
@@ -74,3 +74,15 @@ def test_good_arguments_pass_the_checks(tmp_path):
 def test_parameter_values_cannot_leave_the_runs_folder():
     assert cli._folder_name("burgers1d", [("nu", 0.005)]) == "runs/burgers1d_nu=0.005"
     assert cli._folder_name("shape", [("kind", "../x y")]) == "runs/shape_kind=.._x_y"
+
+
+def test_solve_itself_checks_the_device_and_the_seed_before_any_work():
+    from pinnkan import load_problem, solve
+
+    problem = load_problem("heat1d").problem
+    with pytest.raises(ValueError, match="device 'meta' cannot train a model; give one of cpu, cuda"):
+        solve(problem, device="meta")
+    with pytest.raises(ValueError, match="device takes a torch device such as 'cpu'"):
+        solve(problem, device="quantum")
+    with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*63 - 1, got -1"):
+        solve(problem, seed=-1)

@@ -142,7 +142,7 @@ ARGV_CASES = [
     Case("out_is_file", ("solve", "heat1d", "--out", "{file}"), "is a file; give a folder (created if missing)"),
     Case("out_under_file", ("solve", "heat1d", "--out", "{file}/run"), "choose another --out"),
     Case("device_meta", ("solve", "heat1d", "--device", "meta"), "--device 'meta' cannot train a model; give one of cpu"),
-    Case("device_unknown", ("solve", "heat1d", "--device", "quantum"), "--device takes a torch device such as cpu, cuda"),
+    Case("device_unknown", ("solve", "heat1d", "--device", "quantum"), "--device takes a torch device such as 'cpu', 'cuda'"),
     Case("seed_negative", ("solve", "heat1d", "--seed", "-1"), "--seed takes a whole number from 0 to 2**63 - 1"),
     Case("seed_word", ("solve", "heat1d", "--seed", "abc"), "--seed takes a whole number >= 0"),
     Case("seed_huge", ("solve", "heat1d", "--seed", str(2**64)), "--seed takes a whole number from 0 to 2**63 - 1"),
@@ -155,7 +155,7 @@ ARGV_CASES = [
     Case("resume_nothing", ("solve", "heat1d", "--resume", "--steps", "1,1"), "no checkpoint to resume from"),
 ]
 if not torch.cuda.is_available():
-    ARGV_CASES.append(Case("device_no_cuda", ("solve", "heat1d", "--device", "cuda"), "has no cuda; give cpu"))
+    ARGV_CASES.append(Case("device_no_cuda", ("solve", "heat1d", "--device", "cuda"), "has no cuda; give 'cpu'"))
 
 # --debug, before or after the subcommand, shows the traceback instead.
 DEBUG_CASES = [

@@ -20,7 +20,7 @@ from .conditions import Condition, Dirichlet, OnPart
 from .fields import coordinate_dict
 from .user_code import call_user, kind_of
 
-__all__ = ["OutputTransform", "HardConstraint", "ConstrainedModel"]
+__all__ = ["OutputTransform", "HardConstraint", "ConstrainedModel", "keep_out_of_compilation"]
 
 Coordinates = Mapping[str, torch.Tensor]
 
@@ -196,7 +196,6 @@ class ConstrainedModel(nn.Module):
         particular, distance = self._constraint_jets(points, raw.plan, raw.width)
         return particular + distance.multiply(raw)
 
-    @torch.compiler.disable  # nested autograd inside compiled code is not traced faithfully
     def _constraint_jets(self, points: torch.Tensor, plan: JetPlan, width: int) -> tuple[Jet, Jet]:
         """The hard constraint's coordinate jets at ``points``, reused while the point set is unchanged."""
         key = id(points)
@@ -283,3 +282,18 @@ def _column(values: object, like: torch.Tensor, what: str) -> torch.Tensor:
     raise ValueError(
         f"{what} returned shape {tuple(values.shape)} for {n} points; return one value per point, shape (N,){columns}"
     )
+
+
+def keep_out_of_compilation() -> None:
+    """Mark what ``torch.compile`` must run eagerly: the hard constraint's coordinate jets.
+
+    They come from nested autograd, which compiled code does not trace faithfully.
+    Marking imports TorchDynamo (over a second), so it is done by the first
+    compilation (:class:`pinnkan.training.compiled.Compiled`), not at import; a
+    second call changes nothing.
+    """
+    method = ConstrainedModel._constraint_jets
+    if not getattr(method, "_pinnkan_eager", False):
+        marked = torch.compiler.disable(method)
+        marked._pinnkan_eager = True  # type: ignore[attr-defined]
+        ConstrainedModel._constraint_jets = marked  # type: ignore[method-assign]

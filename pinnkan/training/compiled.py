@@ -14,6 +14,8 @@ from typing import Generic, ParamSpec, TypeVar
 
 import torch
 
+from ..pde.transforms import keep_out_of_compilation
+
 __all__ = ["Compiled"]
 
 P = ParamSpec("P")
@@ -43,6 +45,7 @@ class Compiled(Generic[P, R]):
         self._function = function
         self.failure: str | None = None
         try:
+            keep_out_of_compilation()
             self._compiled: Callable[P, R] = torch.compile(_with_own_code(function))
         except RuntimeError as err:  # e.g. a Python that TorchDynamo does not support
             self._give_up(err)

@@ -52,8 +52,8 @@ problem = build()
 # G=10, 4,000 points, Adam 2000 + BFGS 2000, causal (epsilon 1) 0.25 relative L2; this setup (grid
 # extended to 20 and 40) 0.18; causal epsilon 100 1.06 (collapse). The error grew from the start,
 # fastest around x = 0, where u stays near the unstable state 0 and residual errors grow like
-# exp(5 t). Matching the value only: 2.4e-2 with this setup, 2.1e-2 in scripts/benchmark_problems.py
-# (alone, two threads, 330 s). Not the 1e-2 target: the error that is left sits on the two
+# exp(5 t). Matching the value only: 2.4e-2 with this setup, 1.7e-2 in scripts/benchmark_problems.py
+# (alone, two threads, 292 s; 2.1e-2 before grid refits used LAPACK's gelsd). Not the 1e-2 target: the error that is left sits on the two
 # interfaces at x = +-0.5 after t = 0.5 (and the dip at x = 0), whose width (~0.01) is below the
 # knot spacing at G=40 (0.05); grids that follow the interfaces are future work, as for burgers1d.
 setup = Setup(

@@ -184,7 +184,7 @@ def _write_made_files(folder: Path) -> None:
 
 
 def _command_line(case: Case, folder: Path) -> list[str]:
-    """The case's arguments with the placeholders filled in, and its own run folder for a solve."""
+    """The case's arguments with {dir}, {file} and {made} filled in, and its own run folder for a solve."""
     argv = [a.format(dir=folder / "a_dir", file=folder / "notes.txt", made=folder) for a in case.argv]
     if argv[:1] == ["solve"] or argv[1:2] == ["solve"]:
         if "--out" not in argv:

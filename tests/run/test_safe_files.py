@@ -1,8 +1,6 @@
 """Run files: atomic writes, weights-only loading, clear errors for damaged or foreign files, load_run."""
 
-import io
 import os
-import pickle
 import zipfile
 
 import numpy as np

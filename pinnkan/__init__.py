@@ -71,6 +71,7 @@ from .pde.transforms import ConstrainedModel, HardConstraint, OutputTransform
 from .reference import GridSolution
 from .run.catalog import ProblemFile, list_problems, load_problem
 from .run.load import SavedRun, load_run
+from .run.memory import keep_freed_memory
 from .run.setup import Setup
 from .run.solve import Solution, solve
 from .training.adaptive import RAD, RAR, Resample
@@ -174,4 +175,5 @@ __all__ = [
     "load_problem",
     "SavedRun",
     "load_run",
+    "keep_freed_memory",
 ]

@@ -1,9 +1,11 @@
 """Accuracy and training time of the built-in heat1d setup, float32 and float64.
 
 Runs ``solve`` on heat1d with its default setup for each dtype and seed, prints a
-table and writes ``benchmarks/heat_study.json``. Usage::
+table and writes ``benchmarks/heat_study.json``. Like the ``pinnkan`` command, it
+first makes the C library keep freed memory (:func:`pinnkan.keep_freed_memory`);
+``--return-freed-memory`` measures without. Usage::
 
-    python scripts/heat_study.py [--dtypes float32 float64] [--seeds 0 1 2]
+    python scripts/heat_study.py [--dtypes float32 float64] [--seeds 0 1 2] [--return-freed-memory]
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from pinnkan import load_problem, solve
+from pinnkan import keep_freed_memory, load_problem, solve
 from pinnkan.run.folder import versions
 
 
@@ -23,7 +25,10 @@ def main() -> None:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--out", default="benchmarks/heat_study.json")
+    parser.add_argument("--return-freed-memory", action="store_true",
+                        help="leave glibc's malloc as it is (the pinnkan command keeps freed memory)")
     args = parser.parse_args()
+    kept = not args.return_freed_memory and keep_freed_memory()
     spec = load_problem("heat1d")
     rows = []
     for dtype in args.dtypes:
@@ -54,6 +59,7 @@ def main() -> None:
     payload = {
         "setup": spec.setup.describe(),
         "threads": torch.get_num_threads(),
+        "freed_memory_kept": kept,
         "versions": versions(),
         "rows": rows,
     }

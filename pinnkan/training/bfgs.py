@@ -179,7 +179,9 @@ class DenseBFGS(torch.optim.Optimizer):
             state["converged"] = True
             return torch.tensor(f)
         h = state.get("H")
-        direction = -g if h is None else -(h @ g)
+        if h is not None and state.get("Hg") is None:  # a state saved before H g was kept
+            state["Hg"] = h @ g
+        direction = -g if h is None else -state["Hg"]
         slope = float(direction @ g)
         if slope >= 0:  # lost descent (rounding): restart from steepest descent
             h = None
@@ -208,17 +210,23 @@ class DenseBFGS(torch.optim.Optimizer):
         s = a * direction
         y = g_new - g
         ys = float(y @ s)
+        hg_new = None if h is None else h @ g_new  # the one product with H per iteration
         if ys > 1e-12 * float(y @ y) ** 0.5 * float(s @ s) ** 0.5:
             if h is None:
-                h = torch.eye(len(g), dtype=g.dtype, device=g.device) * (ys / float(y @ y))
+                scale = ys / float(y @ y)
+                h = torch.eye(len(g), dtype=g.dtype, device=g.device) * scale
+                hy, hg_new = scale * y, scale * g_new
+            else:
+                hy = hg_new + direction  # H y = H g_new - H g, and the direction is -H g
             rho = 1.0 / ys
-            hy = h @ y
             # H - rho (s hy^T + hy s^T) + c s s^T = H + U M U^T with U = [s, hy]: one pass over H, in place.
             c = rho * rho * float(y @ hy) + rho
             u = torch.stack([s, hy], dim=1)  # (P, 2)
             m = torch.tensor([[c, -rho], [-rho, 0.0]], dtype=h.dtype, device=h.device)
-            h.addmm_(u @ m, u.T)
-        state["H"] = h
+            um = u @ m
+            h.addmm_(um, u.T)
+            hg_new = hg_new + um @ (u.T @ g_new)  # H_new g_new without a second pass over H
+        state["H"], state["Hg"] = h, hg_new
         tol = group["tolerance_change"]
         state["converged"] = float(s.abs().max()) <= tol or abs(f_new - f) <= tol
         state["f"], state["g"] = f_new, g_new

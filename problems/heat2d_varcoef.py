@@ -68,7 +68,7 @@ problem = build()
 setup = Setup(
     model=KANSpec(hidden=(16,), grid_size=5),
     points=Points(interior=4000, boundary=300),
-    stages=(Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=3000)),
+    stages=(Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=3000), BFGS(steps=2000)),
     weighting=Causal(epsilon=1.0, slabs=16),
     dtype="float64",
 )

@@ -65,6 +65,10 @@ problem = build()
 # Measured (seed 0, one thread beside another job): float32 KAN[3,16,1] Adam 500 + BFGS 1500 on
 # 3,000 points 1.7e-3; KAN[3,24,1] G=6 with BFGS 3000 2.1e-3; 4,000 points and causal weighting
 # 1.5e-3 (BFGS stalls after 2,400 steps in float32); the same in float64 6.1e-4.
+# In float64 with two threads (scripts/benchmark_problems.py, this setup) BFGS stalls after about
+# 2,700 steps at a PDE loss of 5e-4 (the small model's limit); a second BFGS stage, from a fresh
+# inverse Hessian, runs about 700 more: 1.05e-3 -> 1.03e-3. Grid extension to G=10 (1.8e-3) and
+# KAN[3,24,1] (1.5e-3) were worse.
 setup = Setup(
     model=KANSpec(hidden=(16,), grid_size=5),
     points=Points(interior=4000, boundary=300),

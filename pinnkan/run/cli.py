@@ -200,7 +200,7 @@ def _parser() -> argparse.ArgumentParser:
         "--engine", choices=sorted(ENGINES), help="derivatives by forward jets, autograd, or auto (jets where they run; "
         "the default)"
     )
-    solve_p.add_argument("--compile", action="store_true", help="run the residuals through torch.compile")
+    solve_p.add_argument("--compile", action="store_true", help="run the residuals on jets through torch.compile")
     plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram", parents=[debug])
     plot_p.add_argument("run", help="run folder written by `pinnkan solve`")
     return parser

@@ -74,9 +74,9 @@ class Setup:
         How derivatives are computed: ``"auto"`` (the same as ``Auto()``: jets where
         they can run, autograd elsewhere), ``Jets()`` or ``Autograd()``.
     compile : bool
-        Run the residuals and their backward pass through ``torch.compile`` (the
-        first steps pay for compilation; a warning and eager code where it is
-        unavailable). torch.compile keeps a few compiled variants per residual
+        Run the residuals on jets and their backward pass through ``torch.compile``
+        (the first steps pay for compilation; a warning and eager code where it is
+        unavailable; terms on autograd stay eager). torch.compile keeps a few compiled variants per residual
         function (eight by default); past them it warns and runs eagerly.
     hard : bool
         Build conditions into the model's output: the problem's own hard constraint,

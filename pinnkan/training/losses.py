@@ -216,11 +216,15 @@ class PINNLoss(Objective):
             "setup": self.engine.describe(),
             "terms": {term.label: term.engine.describe() for term in self._terms if term.engine is not None},
             "notes": list(self.engine_notes),
-            "compile": self._compiled is not None,
+            "compile": self._compiled is not None and self._compiles_any(),
         }
         if self._compiled is not None and self._compiled.failure is not None:
             report["compile_failure"] = self._compiled.failure
         return report
+
+    def _compiles_any(self) -> bool:
+        """Whether a compiled loss has terms to compile (those on jets; autograd ones stay eager)."""
+        return any(isinstance(t.engine, Jets) for t in self._terms)
 
     def _prepare(self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float]) -> None:
         """Choose each term's engine and learn its derivatives by probing a few of its points."""
@@ -232,6 +236,8 @@ class PINNLoss(Objective):
             term.engine, term.needs, note = self._probe(term, model, coefficients, engine)
             if note:
                 notes.append(note)
+        if self._compiled is not None and not self._compiles_any():
+            notes.append("compile=True has no effect: every loss term runs on autograd, and only terms on jets are compiled")
         for note in notes:
             if note not in self.engine_notes:
                 warnings.warn(f"derivative engine: {note}", stacklevel=3)

@@ -6,7 +6,22 @@ import numpy as np
 import pytest
 import torch
 
-from pinnkan import KAN, Auto, Dirichlet, HardConstraint, Initial, Interval, Jets, PINNLoss, Points, Problem, SpaceTime
+from pinnkan import (
+    KAN,
+    MLP,
+    Auto,
+    Autograd,
+    Causal,
+    Dirichlet,
+    HardConstraint,
+    Initial,
+    Interval,
+    Jets,
+    PINNLoss,
+    Points,
+    Problem,
+    SpaceTime,
+)
 from pinnkan.pde.transforms import ConstrainedModel
 from pinnkan.training import compiled as compiled_module
 from pinnkan.training.compiled import Compiled
@@ -29,9 +44,9 @@ def _evaluate(loss, model):
     return float(total.detach()), {k: float(v.detach()) for k, v in terms.items()}, [g for g in grads if g is not None]
 
 
-def _loss(problem, conditions, engine, compile):
+def _loss(problem, conditions, engine, compile, weighting=None):
     return PINNLoss(problem, conditions, Points(interior=96, boundary=24), rng=np.random.default_rng(0), dtype=F32,
-                    engine=engine, compile=compile)
+                    engine=engine, compile=compile, weighting=weighting)
 
 
 @pytest.mark.filterwarnings("ignore:derivative engine")
@@ -56,6 +71,30 @@ def test_compiled_losses_match_eager_ones_with_hard_constraints_and_autograd_ter
         assert math.isclose(compiled[0], eager[0], rel_tol=1e-5)
         for a, b in zip(compiled[2], eager[2]):
             assert torch.allclose(a, b, rtol=1e-4, atol=1e-6 * float(b.abs().max()))
+
+
+def test_a_compiled_mlp_loss_with_causal_weights_matches_the_eager_one():
+    # the combination heat2d_varcoef's setup ships (there with a KAN)
+    torch.manual_seed(0)
+    problem = _problem(lambda f: f.u_t + f.u * f.u_x - 0.01 * f.u_xx)
+    net = MLP((2, 8, 8, 1), dtype=F32)
+    eager = _evaluate(_loss(problem, problem.conditions, Jets(), False, Causal(slabs=4)), net)
+    loss = _loss(problem, problem.conditions, Jets(), True, Causal(slabs=4))
+    for _ in range(2):  # the second call runs the compiled graph again
+        compiled = _evaluate(loss, net)
+        assert math.isclose(compiled[0], eager[0], rel_tol=1e-5), (compiled[0], eager[0])
+        assert all(math.isclose(compiled[1][k], v, rel_tol=1e-5, abs_tol=1e-7) for k, v in eager[1].items())
+        for a, b in zip(compiled[2], eager[2]):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-6 * float(b.abs().max()))
+    assert loss.engine_report()["compile"] and "compile_failure" not in loss.engine_report()
+
+
+def test_compiling_a_loss_that_runs_on_autograd_alone_says_it_has_no_effect():
+    problem = _problem()
+    loss = _loss(problem, problem.conditions, Autograd(), True)
+    with pytest.warns(UserWarning, match="compile=True has no effect: every loss term runs on autograd"):
+        loss(MLP((2, 8, 1), dtype=F32))
+    assert loss.engine_report()["compile"] is False
 
 
 def test_a_failing_compiler_warns_once_and_runs_eagerly(monkeypatch):

@@ -11,7 +11,7 @@ work. In float64 on 8,000 points the MLP's error falls through BFGS and then lev
 the error after 1,000 / 2,000 / 3,000 / 4,000 / 6,000 BFGS steps: 9.1e-3, 1.8e-3, 1.2e-3, 7.6e-4,
 6.2e-4); 4,000 keep the run within its 10 minutes (6,000 took 524-677 s). For this MLP nested
 autograd is faster than jets (float64, 8,000 points, seconds per BFGS step: 0.104 against 0.132):
-the 6,000 steps took 593 s on jets, 433-483 s on autograd.
+the 6,000 steps took 593 s on jets, 354-483 s on autograd.
 """
 
 import math

@@ -71,7 +71,7 @@ problem = build()
 # KAN[3,24,1] (1.5e-3) were worse. With 8,000 interior points instead of 4,000 (this setup) BFGS
 # goes on for longer before it stalls: 7.3e-4 after 2,500 BFGS steps, 4.7e-4 at the end (435 s
 # eagerly). torch.compile takes 1.4x less time per step after about 20 s of compilation; compiled
-# (this setup) the rounding differs and the run ends at 5.0e-4 in 303 s.
+# (this setup) the rounding differs and the run ends at 5.0e-4 in 226-303 s.
 setup = Setup(
     model=KANSpec(hidden=(16,), grid_size=5),
     points=Points(interior=8000, boundary=300),

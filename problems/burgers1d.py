@@ -8,10 +8,10 @@ The setup uses an MLP: B-spline KANs on a uniform grid cannot form the front (me
 seed 0, Adam 2000 + BFGS 1500: KAN[2,32,1] G=10 2.1e-1, KAN[2,16,16,1] G=5 1.1e-1, KAN[2,16,1]
 G=40 2.9e-1, against 1.9e-2 for this MLP on 4,000 points); grids that follow the front are future
 work. In float64 on 8,000 points the MLP's error falls through BFGS and then levels off (seed 0,
-the error after 1,000 / 2,000 / 3,000 / 4,000 / 6,000 BFGS steps: 9.1e-3, 1.8e-3, 1.2e-3, 7.6e-4,
-6.2e-4); 4,000 keep the run within its 10 minutes (6,000 took 524-677 s). For this MLP nested
-autograd is faster than jets (float64, 8,000 points, seconds per BFGS step: 0.104 against 0.132):
-the 6,000 steps took 593 s on jets, 354-483 s on autograd.
+on jets, the error after 1,000 / 2,000 / 3,000 / 4,000 / 6,000 BFGS steps: 9.1e-3, 1.8e-3,
+1.2e-3, 7.6e-4, 6.2e-4); 4,000 keep the run within its 10 minutes (with 6,000 it took 524-677 s).
+For this MLP nested autograd is faster than jets (float64, 8,000 points, seconds per BFGS step:
+0.104 against 0.132): this setup took 593 s on jets (7.6e-4) and 354-483 s on autograd (7.8e-4).
 """
 
 import math

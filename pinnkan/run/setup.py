@@ -76,8 +76,9 @@ class Setup:
     compile : bool
         Run the residuals on jets and their backward pass through ``torch.compile``
         (the first steps pay for compilation; a warning and eager code where it is
-        unavailable; terms on autograd stay eager). torch.compile keeps a few compiled variants per residual
-        function (eight by default); past them it warns and runs eagerly.
+        unavailable; terms on autograd stay eager). torch.compile keeps a few
+        compiled variants per residual function (eight by default); past them it
+        warns and runs eagerly.
     hard : bool
         Build conditions into the model's output: the problem's own hard constraint,
         or one made automatically from face-wise Dirichlet and initial conditions.

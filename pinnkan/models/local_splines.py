@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 import torch
 
+from .spline_kernels import kernels_for
 from .splines import _reciprocal
 
 __all__ = ["local_bases", "combine_bases", "is_uniform"]
@@ -311,9 +312,12 @@ def _csr(values: torch.Tensor, columns: torch.Tensor, width: int) -> torch.Tenso
         return torch.sparse_csr_tensor(starts, columns.reshape(-1), values.reshape(-1), size=(n, width))
 
 
-# The products of combine_bases: sparse CSR matrix products (MKL's on the CPU), or
-# for a single output plain gathers and elementwise products.
+# The products of combine_bases: the fused kernels of spline_kernels on the CPU where
+# they compiled; otherwise sparse CSR matrix products, or for a single output plain
+# gathers and elementwise products.
 def _combine_forward(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    if (kernels := kernels_for(values, coef)) is not None:
+        return kernels.forward(values, interval, coef)
     a, n, slots, _ = values.shape
     o = coef.shape[2]
     columns = _columns(interval, coef.shape[1], slots)
@@ -331,6 +335,8 @@ def _combine_gradients(
     grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor, need_values: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradients for ``values`` (zeros unless ``need_values``: a first layer's values hold no parameters) and ``coef``."""
+    if (kernels := kernels_for(values, coef)) is not None:
+        return kernels.backward(grad, values, interval, coef, need_values)
     a, n, slots, c = values.shape
     nb, o = coef.shape[1:]
     k = slots - 1

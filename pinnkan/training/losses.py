@@ -22,6 +22,8 @@ import torch
 from torch import nn
 
 from ..kan_tools.regularization import Regularization
+from ..models import spline_kernels
+from ..models.kan import KANLayer
 from ..pde.conditions import Batch, Condition
 from ..pde.engines import Auto, Autograd, Engine, Jets, JetsUnavailable, Request
 from ..pde.fields import Field
@@ -211,7 +213,11 @@ class PINNLoss(Objective):
         return residuals
 
     def engine_report(self) -> dict[str, object]:
-        """Which engine ran: as configured, per term group (after the first evaluation), why any fell back, compilation."""
+        """Which engine ran: as configured, per term group (after the first evaluation), why any fell back, compilation.
+
+        For a B-spline KAN, ``spline_kernels`` says whether its sparse spline products ran on
+        the fused C kernels (``"native"``) or, and why not, on PyTorch operators.
+        """
         report: dict[str, object] = {
             "setup": self.engine.describe(),
             "terms": {term.label: term.engine.describe() for term in self._terms if term.engine is not None},
@@ -220,6 +226,12 @@ class PINNLoss(Objective):
         }
         if self._compiled is not None and self._compiled.failure is not None:
             report["compile_failure"] = self._compiled.failure
+        model = self._prepared_for
+        if model is not None and any(isinstance(m, KANLayer) for m in model.modules()):
+            device = next(model.parameters()).device
+            report["spline_kernels"] = (
+                spline_kernels.status() if device.type == "cpu" else f"CPU only: PyTorch operators on {device.type}"
+            )
         return report
 
     def _compiles_any(self) -> bool:

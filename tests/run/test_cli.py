@@ -5,6 +5,7 @@ import json
 import pytest
 
 from pinnkan import LBFGS, Adam, KANSpec, Points, Setup, load_problem, solve
+from pinnkan.models import spline_kernels
 from pinnkan.run.cli import main
 
 
@@ -143,7 +144,8 @@ def test_engines_from_the_command_line_agree_and_are_recorded(tmp_path):
         reports[engine] = json.loads((tmp_path / engine / "report.json").read_text())
     assert reports["autograd"]["engine"]["terms"] == {"pde": "autograd"}
     assert reports["jets"]["engine"]["terms"] == {"pde": "jets"}
-    assert reports["auto"]["engine"] == {"setup": "auto", "terms": {"pde": "jets"}, "notes": [], "compile": False}
+    assert reports["auto"]["engine"] == {"setup": "auto", "terms": {"pde": "jets"}, "notes": [], "compile": False,
+                                         "spline_kernels": spline_kernels.status()}
     assert reports["jets"]["final_losses"]["total"] == pytest.approx(reports["autograd"]["final_losses"]["total"], rel=1e-6)
 
 

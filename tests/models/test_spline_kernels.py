@@ -1,0 +1,145 @@
+"""The fused C kernels of the sparse spline product against a dense sum and the PyTorch operators."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from pinnkan.models import spline_kernels
+from pinnkan.models.local_splines import _combine_forward, _combine_gradients, combine_bases
+
+needs_kernels = pytest.mark.skipif(spline_kernels.status() != "native", reason=spline_kernels.status())
+
+
+def _case(sets: int, slots: int, channels: int, outputs: int, n: int = 300, dtype=torch.float64, seed: int = 0):
+    """Random values, intervals reaching every row (slots past either end included) and coefficients."""
+    g = torch.Generator().manual_seed(seed)
+    nb = 6 + slots - 1  # G = 6 cells, k = slots - 1
+    values = torch.randn(sets, n, slots, channels, generator=g, dtype=dtype)
+    interval = torch.randint(0, 6 + 2 * (slots - 1), (n, channels), generator=g)
+    coef = torch.randn(channels, nb, outputs, generator=g, dtype=dtype)
+    return values, interval, coef
+
+
+def _dense(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """``y[a, n, o]`` from the dense basis matrix, each slot's value scattered to its row."""
+    a, n, slots, c = values.shape
+    nb = coef.shape[1]
+    dense = values.new_zeros(a, n, c, nb + 2 * slots)
+    rows = interval[:, None, :] - (slots - 1) + torch.arange(slots)[:, None] + slots  # shifted past the pad
+    dense.scatter_add_(3, rows.permute(0, 2, 1)[None].expand(a, n, c, slots).contiguous(), values.permute(0, 1, 3, 2))
+    return torch.einsum("ancr,cro->ano", dense[..., slots : slots + nb], coef)
+
+
+@needs_kernels
+@pytest.mark.parametrize(("sets", "slots", "channels", "outputs"),
+                         [(1, 4, 3, 1), (4, 4, 16, 16), (3, 2, 5, 19), (2, 1, 2, 3), (5, 4, 7, 4), (1, 3, 1, 33)])
+def test_kernels_equal_the_dense_sum_and_the_pytorch_operators(sets, slots, channels, outputs, monkeypatch):
+    values, interval, coef = _case(sets, slots, channels, outputs)
+    grad = torch.randn(sets, values.shape[1], outputs, dtype=values.dtype, generator=torch.Generator().manual_seed(1))
+    assert spline_kernels.kernels_for(values, coef) is not None
+    native = _combine_forward(values, interval, coef)
+    native_grads = _combine_gradients(grad, values, interval, coef, True)
+    torch.testing.assert_close(native, _dense(values, interval, coef), rtol=1e-13, atol=1e-13)
+    monkeypatch.setenv("PINNKAN_NATIVE", "0")
+    assert spline_kernels.kernels_for(values, coef) is None
+    torch.testing.assert_close(native, _combine_forward(values, interval, coef), rtol=1e-13, atol=1e-13)
+    for got, expected in zip(native_grads, _combine_gradients(grad, values, interval, coef, True)):
+        torch.testing.assert_close(got, expected, rtol=1e-13, atol=1e-13)
+
+
+@needs_kernels
+@pytest.mark.parametrize("outputs", [1, 16])
+def test_kernels_pass_gradcheck_and_float32_agrees_with_float64(outputs):
+    values, interval, coef = _case(3, 4, 4, outputs, n=40)
+    leaves = (values.clone().requires_grad_(True), coef.clone().requires_grad_(True))
+    assert torch.autograd.gradcheck(lambda v, c: combine_bases(v, interval, c), leaves)
+    single = combine_bases(values.float(), interval, coef.float())
+    assert spline_kernels.kernels_for(values.float(), coef.float()) is not None
+    exact = combine_bases(values, interval, coef)
+    assert float((single.double() - exact).abs().max() / exact.abs().max()) < 1e-6
+
+
+@needs_kernels
+def test_results_do_not_depend_on_the_thread_count():
+    values, interval, coef = _case(4, 4, 8, 16, n=4096)
+    grad = torch.randn(4, 4096, 16, dtype=values.dtype, generator=torch.Generator().manual_seed(2))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = (_combine_forward(values, interval, coef), *_combine_gradients(grad, values, interval, coef, True))
+        torch.set_num_threads(2)
+        two = (_combine_forward(values, interval, coef), *_combine_gradients(grad, values, interval, coef, True))
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])  # each point on one thread
+    # The per-thread sums of the coefficient gradient are added in another order: rounding only.
+    assert float((one[2] - two[2]).abs().max() / two[2].abs().max()) < 1e-14
+
+
+@pytest.fixture
+def fresh_kernels(monkeypatch, tmp_path):
+    """Kernel state as in a new process, with an empty cache folder; restored afterwards."""
+    monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(tmp_path))
+    saved = list(spline_kernels._failure)
+
+    def reset() -> None:
+        spline_kernels._failure.clear()
+        spline_kernels._load.cache_clear()
+        spline_kernels._compiler.cache_clear()
+
+    reset()
+    yield tmp_path
+    reset()
+    spline_kernels._failure.extend(saved)
+
+
+@needs_kernels
+def test_compiled_variants_are_cached_under_a_name_of_their_constants(fresh_kernels):
+    values, interval, coef = _case(2, 4, 3, 5)
+    assert spline_kernels.kernels_for(values, coef) is not None
+    (built,) = fresh_kernels.iterdir()
+    assert built.name.startswith("combine-double-2-4-5-") and built.suffix == ".so"
+    stamp = built.stat().st_mtime_ns
+    spline_kernels._load.cache_clear()  # as a new process: the file is loaded, not rebuilt
+    assert spline_kernels.kernels_for(values, coef) is not None
+    assert built.stat().st_mtime_ns == stamp and len(list(fresh_kernels.iterdir())) == 1
+
+
+def test_a_missing_compiler_warns_once_and_falls_back_to_the_same_numbers(fresh_kernels, monkeypatch):
+    values, interval, coef = _case(2, 4, 3, 5)
+    monkeypatch.setenv("PINNKAN_NATIVE", "0")
+    expected = combine_bases(values, interval, coef)
+    monkeypatch.delenv("PINNKAN_NATIVE")
+    monkeypatch.setenv("CC", "no-such-compiler-pinnkan")
+    with pytest.warns(RuntimeWarning, match="no C compiler found.*Set CC"):
+        got = combine_bases(values, interval, coef)
+    assert spline_kernels.status() == "no C compiler found (set CC)"
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning
+        combine_bases(values, interval, coef)
+    assert not list(fresh_kernels.iterdir())
+
+
+def test_a_failing_compiler_is_reported_with_its_message(fresh_kernels, monkeypatch, tmp_path_factory):
+    script = tmp_path_factory.mktemp("bin") / "broken-cc"
+    script.write_text("#!/bin/sh\necho 'broken-cc: cannot compile' >&2\nexit 1\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("CC", str(script))
+    values, interval, coef = _case(1, 4, 2, 3)
+    with pytest.warns(RuntimeWarning, match="broken-cc failed: broken-cc: cannot compile"):
+        assert spline_kernels.kernels_for(values, coef) is None
+    assert not [p for p in fresh_kernels.iterdir() if p.suffix == ".so"]  # the partial file is removed
+
+
+def test_kernels_do_not_apply_to_other_dtypes_or_when_disabled(monkeypatch):
+    values, _, coef = _case(1, 4, 2, 3)
+    assert spline_kernels.kernels_for(values.half(), coef.half()) is None
+    assert spline_kernels.kernels_for(values.float(), coef) is None  # mixed dtypes
+    monkeypatch.setenv("PINNKAN_NATIVE", "0")
+    assert spline_kernels.kernels_for(values, coef) is None
+    assert spline_kernels.status() == "disabled by PINNKAN_NATIVE=0"
+

@@ -12,7 +12,9 @@ grows with it.
   Cox–de Boor recursion runs on the ``2k + 2`` knots around the interval.
 * :func:`combine_bases` forms ``y_a = sum_s sum_c values[a, s, c] coef[c, j_c - k + s]``
   for stacked sets ``a`` of basis values (a jet's components), reading only the
-  ``k + 1`` coefficients next to each point.
+  ``k + 1`` coefficients next to each point. On the CPU it runs on the fused kernels
+  of :mod:`pinnkan.models.spline_kernels` where they compiled, elsewhere on sparse
+  PyTorch operators.
 
 Both agree with :func:`~pinnkan.models.splines.bspline_basis_derivative` to rounding.
 """

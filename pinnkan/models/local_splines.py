@@ -162,6 +162,8 @@ def combine_bases(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tens
             f"expected values (A, N, k+1, C), interval (N, C) and coef (C, nb, O); got {tuple(values.shape)}, "
             f"{tuple(interval.shape)} and {tuple(coef.shape)}"
         )
+    if interval.dtype != torch.int64:
+        raise TypeError(f"interval must be int64 (as local_bases returns it), got {interval.dtype}")
     inputs = (values.contiguous(), interval.contiguous(), coef.contiguous())
     if torch.compiler.is_compiling():
         return _combine(*inputs)

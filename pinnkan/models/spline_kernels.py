@@ -81,8 +81,24 @@ class Kernels:
     def _threads(n: int) -> int:
         return max(1, min(torch.get_num_threads(), _MAX_THREADS, n // _POINTS_PER_THREAD))
 
+    @staticmethod
+    def _check(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor, grad: torch.Tensor | None = None) -> None:
+        """The C code reads raw memory: every layout it assumes is checked here."""
+        a, n, _, c = values.shape
+        ok = (values.is_contiguous() and coef.is_contiguous() and interval.is_contiguous()
+              and interval.dtype == torch.int64 and interval.shape == (n, c) and coef.shape[0] == c)
+        if grad is not None:
+            ok = ok and grad.is_contiguous() and grad.dtype == values.dtype and grad.shape == (a, n, coef.shape[2])
+        if not ok:
+            raise ValueError(
+                "the spline kernels need contiguous values (A, N, S, C), int64 interval (N, C), coef (C, nb, O) "
+                f"and grad (A, N, O); got {tuple(values.shape)}, {interval.dtype} {tuple(interval.shape)}, "
+                f"{tuple(coef.shape)} and {None if grad is None else tuple(grad.shape)}"
+            )
+
     def forward(self, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
         """``y`` (A, N, O) of :func:`~pinnkan.models.local_splines.combine_bases`; contiguous inputs."""
+        self._check(values, interval, coef)
         a, n, _, c = values.shape
         out = values.new_empty(a, n, coef.shape[2])
         code = self._forward(values.data_ptr(), interval.data_ptr(), coef.data_ptr(), out.data_ptr(), n, c,
@@ -95,6 +111,7 @@ class Kernels:
         self, grad: torch.Tensor, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor, need_values: bool
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradients for ``values`` (zeros unless ``need_values``) and ``coef``; contiguous inputs."""
+        self._check(values, interval, coef, grad)
         _, n, _, c = values.shape
         threads = self._threads(n)
         grad_values = values.new_empty(values.shape) if need_values else values.new_zeros(values.shape)

@@ -143,3 +143,17 @@ def test_kernels_do_not_apply_to_other_dtypes_or_when_disabled(monkeypatch):
     assert spline_kernels.kernels_for(values, coef) is None
     assert spline_kernels.status() == "disabled by PINNKAN_NATIVE=0"
 
+
+def test_layouts_the_c_code_cannot_read_are_refused():
+    values, interval, coef = _case(2, 4, 3, 5)
+    with pytest.raises(TypeError, match="interval must be int64"):
+        combine_bases(values, interval.int(), coef)
+    kernels = spline_kernels.kernels_for(values, coef)
+    if kernels is None:
+        pytest.skip(spline_kernels.status())
+    with pytest.raises(ValueError, match="contiguous values"):
+        kernels.forward(values.transpose(2, 3).contiguous().transpose(2, 3), interval, coef)
+    with pytest.raises(ValueError, match="int64 interval"):
+        kernels.forward(values, interval.int(), coef)
+    with pytest.raises(ValueError, match="grad"):
+        kernels.backward(torch.zeros(2, 300, 4, dtype=values.dtype), values, interval, coef, True)

@@ -40,7 +40,7 @@ from .activations import derivatives, elementwise_derivatives
 from .base import ModelSpec, Network, box_bounds, check_hidden, check_input, check_positive_int
 from .functions import LIBRARY
 from .jets import Jet
-from .local_splines import combine_bases, is_uniform, local_bases
+from .local_splines import is_uniform, spline_jet
 from .splines import (
     KNOT_LAYOUTS,
     KnotLayout,
@@ -199,9 +199,10 @@ class KANLayer(nn.Module):
         """Apply the layer to a jet (K, N, in) -> (K, N, out).
 
         Each edge's derivatives come from the closed-form derivatives of its base
-        function and of the ``k + 1`` local B-spline bases (:func:`~pinnkan.models.local_splines.local_bases`),
-        combined by Faà di Bruno's formula; the spline branch reads only the
-        coefficients next to each point, so its cost does not grow with the grid.
+        function and of the ``k + 1`` local B-spline bases, combined by Faà di Bruno's
+        formula (:func:`~pinnkan.models.local_splines.spline_jet`); the spline branch
+        reads only the coefficients next to each point, so its cost does not grow with
+        the grid.
         """
         order = jet.plan.order
         k, n, _ = jet.data.shape
@@ -211,9 +212,8 @@ class KANLayer(nn.Module):
         out = (base.reshape(k * n, -1) @ weight).reshape(k, n, -1)
         spline = self._spline_input_jet(jet)
         spline_factors = factors if spline is jet else spline.chain_factors()
-        interval, bases = local_bases(spline.value, self.knots, self.spline_order, order, uniform=self._uniform)
-        values = spline.compose(list(bases), spline_factors)  # (K, N, k + 1, in)
-        out = out + combine_bases(values, interval, coef) + jet.on_value(self.bias)
+        out = out + spline_jet(spline, spline_factors, self.knots, self.spline_order, coef, uniform=self._uniform)
+        out = out + jet.on_value(self.bias)
         if self.symbolic:
             out = out + self._symbolic_jet(jet)
         return Jet(jet.plan, out)

@@ -15,22 +15,27 @@ grows with it.
   ``k + 1`` coefficients next to each point. On the CPU it runs on the fused kernels
   of :mod:`pinnkan.models.spline_kernels` where they compiled, elsewhere on sparse
   PyTorch operators.
+* :func:`spline_jet` is a KAN layer's spline branch for a jet: the two above with the
+  bases composed by Faà di Bruno's formula in between, or on uniform knots on the CPU
+  one fused kernel that does all three per point.
 
 Both agree with :func:`~pinnkan.models.splines.bspline_basis_derivative` to rounding.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
 import numpy as np
 import torch
 
-from .spline_kernels import kernels_for
+from .jets import Jet
+from .spline_kernels import jet_kernels_apply, jet_kernels_for, kernels_for
 from .splines import _reciprocal
 
-__all__ = ["local_bases", "combine_bases", "is_uniform"]
+__all__ = ["local_bases", "combine_bases", "spline_jet", "is_uniform"]
 
 # Spline orders 1 .. 7 have a precomputed cardinal table; order 0 and higher orders use the recursion.
 _MAX_CARDINAL_ORDER = 7
@@ -170,6 +175,73 @@ def combine_bases(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tens
     return _Combine.apply(*inputs)  # the same kernels without the operator's dispatch
 
 
+def spline_jet(
+    jet: Jet,
+    factors: list[list[tuple[int, torch.Tensor | None]]],
+    knots: torch.Tensor,
+    order: int,
+    coef: torch.Tensor,
+    *,
+    uniform: bool,
+) -> torch.Tensor:
+    """The jet of a spline branch ``y_o = sum_c sum_b coef[c, b, o] B_b(x_c)``: shape (K, N, O).
+
+    ``jet`` (K, N, C) holds the spline inputs with their derivatives and ``factors``
+    its :meth:`~pinnkan.models.jets.Jet.chain_factors`. This is
+    :func:`combine_bases` of the jet's composition with :func:`local_bases`; on
+    uniform knots on the CPU one fused kernel evaluates the bases, composes them and
+    multiplies by the coefficients point by point, without the (K, N, k + 1, C)
+    intermediates. Differentiable once in the jet and in ``coef``.
+
+    Parameters
+    ----------
+    jet : Jet
+        Spline inputs, ``jet.value`` of shape (N, C).
+    factors : list
+        ``jet.chain_factors()``.
+    knots : torch.Tensor, shape (C, G + 2k + 1)
+    order : int
+        Spline order ``k``.
+    coef : torch.Tensor, shape (C, G + k, O)
+    uniform : bool
+        The knots are equally spaced (see :func:`is_uniform`).
+    """
+    derivatives = jet.plan.order
+    value = jet.value
+    fused = uniform and 1 <= order <= _MAX_CARDINAL_ORDER and jet_kernels_apply(
+        value, coef, jet.plan.size, order + 1, derivatives)
+    # Compiled code calls the operator, which falls back by itself if the kernels fail to build.
+    if not (fused and (torch.compiler.is_compiling()
+                       or jet_kernels_for(value, coef, jet.plan.size, order + 1, derivatives) is not None)):
+        interval, bases = local_bases(value, knots, order, derivatives, uniform=uniform)
+        return combine_bases(jet.compose(list(bases), factors), interval, coef)
+    if factors[0] != [(0, None)] or any(p is None for terms in factors[1:] for _, p in terms):
+        raise ValueError("spline_jet needs the chain factors of a jet, whose only constant term is the value's")
+    chosen = [(a, r, p) for a, terms in enumerate(factors) for r, p in terms if p is not None]
+    stacked = torch.stack([p for _, _, p in chosen]) if chosen else value.new_zeros(0, *value.shape)
+    terms = [i for a, r, _ in chosen for i in (a, r)]
+    inputs = (value.contiguous(), stacked, coef.contiguous(), knots.detach().to(value.dtype).contiguous(), terms, order,
+              derivatives, jet.plan.size)
+    if torch.compiler.is_compiling():
+        return _spline_jet(*inputs)
+    return _SplineJet.apply(*inputs)
+
+
+@functools.lru_cache(maxsize=None)
+def _terms(pairs: tuple[int, ...]) -> torch.Tensor:
+    """Component and derivative order of each chain term from ``(a_0, r_0, a_1, r_1, ...)``: (2, T) int32."""
+    return torch.tensor(pairs, dtype=torch.int32).reshape(-1, 2).T.contiguous()
+
+
+@functools.lru_cache(maxsize=None)
+def _jet_table(order: int, derivatives: int, dtype: torch.dtype) -> torch.Tensor:
+    """The cardinal tables ``[r][power][slot]`` for ``r = 0 .. derivatives + 1``, zero past ``order``: (R + 2, k + 1, k + 1)."""
+    table = torch.zeros(derivatives + 2, order + 1, order + 1, dtype=torch.float64)
+    rows = min(derivatives + 2, order + 1)
+    table[:rows] = torch.tensor(_CARDINAL[order][:rows], dtype=torch.float64)
+    return table.to(dtype)
+
+
 def _locate_uniform(x: torch.Tensor, knots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Knot interval ``j`` (N, C) of equally spaced knots, with its stored ends: ``t_j`` and ``t_{j+1} - t_j``.
 
@@ -178,7 +250,8 @@ def _locate_uniform(x: torch.Tensor, knots: torch.Tensor) -> tuple[torch.Tensor,
     """
     c, m = knots.shape
     t0, step = knots[:, 0], knots[:, 1] - knots[:, 0]
-    interval = torch.floor((x - t0) / step).clamp(0, m - 2).to(torch.int64)
+    # A NaN point gets interval 0 (and NaN bases), not an index out of bounds.
+    interval = torch.floor((x - t0) / step).nan_to_num(0.0).clamp(0, m - 2).to(torch.int64)
     index = interval + torch.arange(c, device=x.device) * m
     flat = knots.contiguous().view(-1)
     left = flat[index]
@@ -433,3 +506,101 @@ def _combine_grad(ctx, grad):  # type: ignore[no-untyped-def]
 
 
 _combine.register_autograd(_combine_grad, setup_context=_combine_setup)
+
+
+# The spline jet on the fused kernels. ``terms`` lists (a_0, r_0, a_1, r_1, ...) of the chain
+# factors; ``order`` is k and ``derivatives`` the jet's order. Where the kernels do not
+# build (compiled code has already chosen this path), the same sums on PyTorch operators
+# stand in.
+def _spline_jet_forward(x, factors, coef, knots, terms, order, derivatives, components):  # type: ignore[no-untyped-def]
+    kernels = jet_kernels_for(x, coef, components, order + 1, derivatives)
+    if kernels is None:
+        interval, bases = local_bases(x, knots, order, derivatives, uniform=True)
+        return _combine_forward(_composed(bases, factors, terms, components), interval, coef)
+    return kernels.forward(x, factors, _terms(tuple(terms)), knots, _jet_table(order, derivatives, x.dtype), coef,
+                           components)
+
+
+def _spline_jet_gradients(grad, x, factors, coef, knots, terms, order, derivatives, need_inputs):  # type: ignore[no-untyped-def]
+    kernels = jet_kernels_for(x, coef, grad.shape[0], order + 1, derivatives)
+    if kernels is not None:
+        return kernels.backward(grad, x, factors, _terms(tuple(terms)), knots,
+                                _jet_table(order, derivatives, x.dtype), coef, need_inputs)
+    # The kernels' formulas on PyTorch operators (no autograd: this may run inside an operator).
+    interval, bases = local_bases(x, knots, order, derivatives + 1, uniform=True)
+    values = _composed(bases[:-1], factors, terms, grad.shape[0])
+    grad_values, grad_coef = _combine_gradients(grad, values, interval, coef, need_inputs)
+    grad_x, grad_factors = torch.zeros_like(x), torch.zeros_like(factors)
+    if need_inputs:
+        grad_x += (grad_values[0] * bases[1]).sum(1)
+        for t in range(len(terms) // 2):
+            a, r = terms[2 * t], terms[2 * t + 1]
+            grad_factors[t] = (grad_values[a] * bases[r]).sum(1)
+            grad_x += factors[t] * (grad_values[a] * bases[r + 1]).sum(1)
+    return grad_x, grad_factors, grad_coef
+
+
+def _composed(bases: torch.Tensor, factors: torch.Tensor, terms: list[int], components: int) -> torch.Tensor:
+    """Faà di Bruno's composition of the local bases (R + 1, N, S, C) from the stacked chain
+    factors (T, N, C) and their ``terms``: (components, N, S, C)."""
+    values = [bases[0], *[torch.zeros_like(bases[0])] * (components - 1)]
+    for t in range(len(terms) // 2):
+        a, r = terms[2 * t], terms[2 * t + 1]
+        values[a] = values[a] + bases[r] * factors[t][:, None, :]
+    return torch.stack(values)
+
+
+class _SplineJet(torch.autograd.Function):
+    """:func:`spline_jet` on the fused kernels in eager code."""
+
+    @staticmethod
+    def forward(ctx, x, factors, coef, knots, terms, order, derivatives, components):  # type: ignore[override]
+        ctx.save_for_backward(x, factors, coef, knots)
+        ctx.constants = (terms, order, derivatives)
+        return _spline_jet_forward(x, factors, coef, knots, terms, order, derivatives, components)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[override]
+        return _spline_jet_grad(ctx, grad, _spline_jet_gradients)
+
+
+def _spline_jet_grad(ctx, grad, gradients=None):  # type: ignore[no-untyped-def]
+    """The backward of :func:`spline_jet`'s operator and of :class:`_SplineJet`."""
+    x, factors, coef, knots = ctx.saved_tensors
+    need = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+    grad_x, grad_factors, grad_coef = (gradients or _spline_jet_backward)(
+        grad.contiguous(), x, factors, coef, knots, *ctx.constants, need)
+    return (grad_x if ctx.needs_input_grad[0] else None, grad_factors if ctx.needs_input_grad[1] else None,
+            grad_coef, None, None, None, None, None)
+
+
+@torch.library.custom_op("pinnkan::spline_jet", mutates_args=())
+def _spline_jet(x: torch.Tensor, factors: torch.Tensor, coef: torch.Tensor, knots: torch.Tensor, terms: list[int],
+                order: int, derivatives: int, components: int) -> torch.Tensor:
+    return _spline_jet_forward(x, factors, coef, knots, terms, order, derivatives, components)
+
+
+@_spline_jet.register_fake
+def _(x, factors, coef, knots, terms, order, derivatives, components):  # type: ignore[no-untyped-def]
+    return x.new_empty(components, x.shape[0], coef.shape[2])
+
+
+@torch.library.custom_op("pinnkan::spline_jet_backward", mutates_args=())
+def _spline_jet_backward(grad: torch.Tensor, x: torch.Tensor, factors: torch.Tensor, coef: torch.Tensor,
+                         knots: torch.Tensor, terms: list[int], order: int, derivatives: int, need_inputs: bool
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _spline_jet_gradients(grad, x, factors, coef, knots, terms, order, derivatives, need_inputs)
+
+
+@_spline_jet_backward.register_fake
+def _(grad, x, factors, coef, knots, terms, order, derivatives, need_inputs):  # type: ignore[no-untyped-def]
+    return torch.empty_like(x), torch.empty_like(factors), torch.empty_like(coef)
+
+
+def _spline_jet_setup(ctx, inputs, output) -> None:  # type: ignore[no-untyped-def]
+    ctx.save_for_backward(*inputs[:4])
+    ctx.constants = tuple(inputs[4:7])
+
+
+_spline_jet.register_autograd(_spline_jet_grad, setup_context=_spline_jet_setup)

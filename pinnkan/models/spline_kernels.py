@@ -1,23 +1,32 @@
-"""Fused CPU kernels for the sparse spline product, compiled from C on first use.
+"""Fused CPU kernels for the sparse splines, compiled from C on first use.
 
-:func:`~pinnkan.models.local_splines.combine_bases` is a gather, a product and (in
-the backward) a scatter over a few small coefficient rows per point. PyTorch runs it as
-several operators, each of which writes its result to memory; the kernels of
-``combine_kernel.c`` run it in one pass over the points, with a point's outputs in
-registers, on PyTorch's own OpenMP threads. They cut the spline product's share of a
-KAN step by a factor of three to five (``scripts/bench_engines.py``).
+Two kernels, each a forward and a backward:
 
-The C file is compiled once for each scalar type and each (sets, slots, outputs) of a
-call, so that those sizes are constants the compiler can unroll and vectorise: a KAN
-needs a handful of variants, each compiled in about half a second and kept in a cache
-folder (``$PINNKAN_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/pinnkan/kernels``, else
+* ``combine_kernel.c`` serves :func:`~pinnkan.models.local_splines.combine_bases`, a
+  gather, a product and (in the backward) a scatter over a few small coefficient rows per
+  point, which PyTorch runs as several operators that each write their result to memory.
+* ``spline_jet_kernel.c`` serves :func:`~pinnkan.models.local_splines.spline_jet`, a KAN
+  layer's spline branch applied to a jet on equally spaced knots: it locates each point's
+  interval, evaluates the cardinal B-spline pieces and their derivatives, composes them
+  with the jet's chain factors and multiplies by the coefficients, so the
+  (K, N, k + 1, C) stacks of the unfused path never exist.
+
+Both run in one pass over the points, with a point's outputs in registers, on
+PyTorch's own OpenMP threads (``scripts/bench_engines.py`` measures what they save).
+
+A C file is compiled once for each scalar type and each set of sizes of a call (jet
+components, slots, outputs and, for the jet kernel, the derivative order), so that those
+sizes are constants the compiler can unroll and vectorise: a KAN needs a handful of
+variants, each compiled in about 0.3 s and kept in a cache folder
+(``$PINNKAN_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/pinnkan/kernels``, else
 ``~/.cache/pinnkan/kernels``) under a name that hashes the source, the flags and the
 processor, so a cache shared between machines never serves one another's code.
 
 The kernels apply to CPU tensors of float32 or float64. Anywhere else (a GPU, another
-dtype, no C compiler, ``PINNKAN_NATIVE=0``), :func:`kernels_for` returns ``None`` and the
-caller runs the PyTorch operators, which give the same numbers to rounding. A compiler
-that is missing or fails is reported once, with a warning naming the fix.
+dtype, no C compiler, ``PINNKAN_NATIVE=0``), :func:`kernels_for` and
+:func:`jet_kernels_for` return ``None`` and the caller runs PyTorch operators, which give
+the same numbers to rounding. A compiler that is missing or fails is reported once, with a
+warning naming the fix.
 """
 
 from __future__ import annotations
@@ -37,9 +46,13 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Kernels", "kernels_for", "status"]
+__all__ = ["Kernels", "JetKernels", "kernels_for", "jet_kernels_apply", "jet_kernels_for", "status"]
 
-_SOURCE = Path(__file__).with_name("combine_kernel.c")
+# Each source with the names of the sizes it is compiled for, besides its SCALAR type.
+_SOURCES = {
+    "combine": (Path(__file__).with_name("combine_kernel.c"), ("KA", "KS", "KO")),
+    "spline_jet": (Path(__file__).with_name("spline_jet_kernel.c"), ("KA", "KS", "KO", "KR")),
+}
 _SCALARS = {torch.float32: "float", torch.float64: "double"}
 # Reassociation lets the dot products vectorise; the result is still the same on every call.
 _FLAGS = ["-O3", "-fPIC", "-shared", "-fno-math-errno", "-fassociative-math", "-fno-signed-zeros", "-fno-trapping-math"]
@@ -49,6 +62,7 @@ _MAX_THREADS = 64  # as MAX_THREADS in the C file
 _MAX_OUTPUTS = 2048  # sets x outputs of one point, held on the stack
 _MAX_SLOTS = 16
 _POINTS_PER_THREAD = 256  # smaller calls run on one thread: starting the others costs more
+_MAX_ORDER = 8  # highest jet order of the spline jet kernels (their stack arrays grow with it)
 
 _lock = threading.Lock()
 _failure: list[str] = []  # why compilation failed, once it has
@@ -78,10 +92,6 @@ class Kernels:
         self._backward.restype = i32
 
     @staticmethod
-    def _threads(n: int) -> int:
-        return max(1, min(torch.get_num_threads(), _MAX_THREADS, n // _POINTS_PER_THREAD))
-
-    @staticmethod
     def _check(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor, grad: torch.Tensor | None = None) -> None:
         """The C code reads raw memory: every layout it assumes is checked here."""
         a, n, _, c = values.shape
@@ -102,7 +112,7 @@ class Kernels:
         a, n, _, c = values.shape
         out = values.new_empty(a, n, coef.shape[2])
         code = self._forward(values.data_ptr(), interval.data_ptr(), coef.data_ptr(), out.data_ptr(), n, c,
-                             coef.shape[1], self._threads(n))
+                             coef.shape[1], _threads(n))
         if code:
             raise RuntimeError(f"combine_forward failed with code {code}")
         return out
@@ -113,7 +123,7 @@ class Kernels:
         """Gradients for ``values`` (zeros unless ``need_values``) and ``coef``; contiguous inputs."""
         self._check(values, interval, coef, grad)
         _, n, _, c = values.shape
-        threads = self._threads(n)
+        threads = _threads(n)
         grad_values = values.new_empty(values.shape) if need_values else values.new_zeros(values.shape)
         acc = coef.new_zeros(threads, *coef.shape)
         code = self._backward(grad.data_ptr(), values.data_ptr(), interval.data_ptr(), coef.data_ptr(),
@@ -124,15 +134,114 @@ class Kernels:
         return grad_values, acc[0] if threads == 1 else acc.sum(0)
 
 
+class JetKernels:
+    """The compiled forward and backward of :func:`~pinnkan.models.local_splines.spline_jet` for one
+    (dtype, components, slots, outputs, order)."""
+
+    def __init__(self, library: ctypes.CDLL) -> None:
+        p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+        self._forward = library.spline_jet_forward
+        self._forward.argtypes = [p, p, p, p, i32, p, p, p, p, i64, i64, i64, i64, i32]
+        self._forward.restype = i32
+        self._backward = library.spline_jet_backward
+        self._backward.argtypes = [p, p, p, p, p, i32, p, p, p, p, p, p, i64, i64, i64, i64, i32, i32]
+        self._backward.restype = i32
+
+    @staticmethod
+    def _check(x: torch.Tensor, factors: torch.Tensor, terms: torch.Tensor, knots: torch.Tensor,
+               table: torch.Tensor, coef: torch.Tensor, grad: torch.Tensor | None = None) -> None:
+        """The C code reads raw memory: every layout it assumes is checked here."""
+        n, c = x.shape
+        slots = table.shape[-1]
+        tensors = (x, factors, terms, knots, table, coef) + (() if grad is None else (grad,))
+        ok = (all(t.is_contiguous() for t in tensors) and all(t.dtype == x.dtype for t in tensors if t is not terms)
+              and factors.ndim == 3 and factors.shape[1:] == (n, c) and terms.dtype == torch.int32
+              and terms.shape == (2, factors.shape[0]) and knots.ndim == 2 and knots.shape[0] == c
+              and knots.shape[1] >= 2 and table.ndim == 3 and table.shape[1] == slots
+              and coef.ndim == 3 and coef.shape[0] == c and coef.shape[1] == knots.shape[1] - slots)
+        if grad is not None:
+            ok = ok and grad.ndim == 3 and grad.shape[1:] == (n, coef.shape[2])
+        if not ok:
+            raise ValueError(
+                "the spline jet kernels need contiguous x (N, C), factors (T, N, C), int32 terms (2, T), knots "
+                "(C, M), table (R + 2, S, S), coef (C, M - S, O) and grad (A, N, O) of one dtype; got "
+                f"{tuple(x.shape)}, {tuple(factors.shape)}, {terms.dtype} {tuple(terms.shape)}, {tuple(knots.shape)}, "
+                f"{tuple(table.shape)}, {tuple(coef.shape)} and {None if grad is None else tuple(grad.shape)}"
+            )
+
+    def forward(self, x: torch.Tensor, factors: torch.Tensor, terms: torch.Tensor, knots: torch.Tensor,
+                table: torch.Tensor, coef: torch.Tensor, components: int) -> torch.Tensor:
+        """The jet of the spline branch, (A, N, O) for ``components`` = A; contiguous inputs."""
+        self._check(x, factors, terms, knots, table, coef)
+        n, c = x.shape
+        out = x.new_empty(components, n, coef.shape[2])
+        code = self._forward(x.data_ptr(), factors.data_ptr(), terms[0].data_ptr(), terms[1].data_ptr(),
+                             terms.shape[1], knots.data_ptr(), table.data_ptr(), coef.data_ptr(), out.data_ptr(),
+                             n, c, knots.shape[1], coef.shape[1], _threads(n))
+        if code:
+            raise RuntimeError(f"spline_jet_forward failed with code {code}")
+        return out
+
+    def backward(self, grad: torch.Tensor, x: torch.Tensor, factors: torch.Tensor, terms: torch.Tensor,
+                 knots: torch.Tensor, table: torch.Tensor, coef: torch.Tensor, need_inputs: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Gradients for ``x``, ``factors`` (zeros unless ``need_inputs``) and ``coef``; contiguous inputs."""
+        self._check(x, factors, terms, knots, table, coef, grad)
+        n, c = x.shape
+        threads = _threads(n)
+        make = torch.empty_like if need_inputs else torch.zeros_like
+        grad_x, grad_factors = make(x), make(factors)
+        acc = coef.new_zeros(threads, *coef.shape)
+        code = self._backward(grad.data_ptr(), x.data_ptr(), factors.data_ptr(), terms[0].data_ptr(),
+                              terms[1].data_ptr(), terms.shape[1], knots.data_ptr(), table.data_ptr(),
+                              coef.data_ptr(), grad_x.data_ptr(), grad_factors.data_ptr(), acc.data_ptr(), n, c,
+                              knots.shape[1], coef.shape[1], int(need_inputs), threads)
+        if code:
+            raise RuntimeError(f"spline_jet_backward failed with code {code}")
+        return grad_x, grad_factors, acc[0] if threads == 1 else acc.sum(0)
+
+
+def _threads(n: int) -> int:
+    """Threads for ``n`` points: smaller calls run on one thread, since starting the others costs more."""
+    return max(1, min(torch.get_num_threads(), _MAX_THREADS, n // _POINTS_PER_THREAD))
+
+
+def _native(x: torch.Tensor, coef: torch.Tensor) -> bool:
+    """Whether CPU kernels may run on ``x`` and ``coef`` at all."""
+    return (x.device.type == "cpu" and coef.device == x.device and x.dtype in _SCALARS and coef.dtype == x.dtype
+            and os.environ.get("PINNKAN_NATIVE", "1") != "0" and not _failure)
+
+
 def kernels_for(values: torch.Tensor, coef: torch.Tensor) -> Kernels | None:
     """The kernels for ``values`` (A, N, S, C) and ``coef`` (C, nb, O), or ``None`` where they do not apply."""
-    if (values.device.type != "cpu" or coef.device != values.device or values.dtype not in _SCALARS
-            or coef.dtype != values.dtype or values.shape[2] > _MAX_SLOTS
-            or values.shape[0] * coef.shape[2] > _MAX_OUTPUTS or values.shape[1] == 0):
+    if (not _native(values, coef) or values.shape[2] > _MAX_SLOTS or values.shape[0] * coef.shape[2] > _MAX_OUTPUTS
+            or values.shape[1] == 0):
         return None
-    if os.environ.get("PINNKAN_NATIVE", "1") == "0" or _failure:
+    return _kernels(Kernels, "combine", _SCALARS[values.dtype], values.shape[0], values.shape[2], coef.shape[2])
+
+
+def jet_kernels_apply(x: torch.Tensor, coef: torch.Tensor, components: int, slots: int, order: int) -> bool:
+    """Whether the spline jet kernels may serve ``x`` (N, C) and ``coef`` (C, nb, O) with ``components``
+    jet components, ``slots`` = k + 1 and derivatives up to ``order``, before any is compiled.
+
+    Only the tensors' metadata is read, so torch.compile traces this check as constants.
+    """
+    return (_native(x, coef) and slots <= _MAX_SLOTS and components * coef.shape[2] <= _MAX_OUTPUTS
+            and x.shape[0] > 0 and order <= _MAX_ORDER)
+
+
+def jet_kernels_for(x: torch.Tensor, coef: torch.Tensor, components: int, slots: int, order: int) -> JetKernels | None:
+    """The kernels of a spline jet (see :func:`jet_kernels_apply`), compiled on first use; ``None`` where
+    they do not apply or do not compile."""
+    if not jet_kernels_apply(x, coef, components, slots, order):
         return None
-    return _load(_SCALARS[values.dtype], values.shape[0], values.shape[2], coef.shape[2])
+    return _kernels(JetKernels, "spline_jet", _SCALARS[x.dtype], components, slots, coef.shape[2], order)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels(kind: type, source: str, scalar: str, *sizes: int) -> Kernels | JetKernels | None:
+    library = _load(source, scalar, *sizes)
+    return None if library is None else kind(library)
 
 
 @functools.lru_cache(maxsize=None)
@@ -163,12 +272,13 @@ def _cache_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=None)
-def _load(scalar: str, sets: int, slots: int, outputs: int) -> Kernels | None:
+def _load(source: str, scalar: str, *sizes: int) -> ctypes.CDLL | None:
+    """The library of ``source`` (a key of ``_SOURCES``) for this scalar type and these sizes, or ``None``."""
     with _lock:
         if _failure:
             return None
         try:
-            return Kernels(ctypes.CDLL(str(_build(scalar, sets, slots, outputs))))
+            return ctypes.CDLL(str(_build(source, scalar, sizes)))
         except (OSError, RuntimeError, subprocess.SubprocessError) as error:
             _failure.append(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
             warnings.warn(
@@ -176,18 +286,19 @@ def _load(scalar: str, sets: int, slots: int, outputs: int) -> Kernels | None:
                 "PyTorch operators instead, with the same results, more slowly. Set CC to a C compiler with "
                 "OpenMP, or PINNKAN_NATIVE=0 to silence this warning.",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             return None
 
 
-def _build(scalar: str, sets: int, slots: int, outputs: int) -> Path:
-    """Path of the shared library for these constants, compiled unless the cache holds it."""
+def _build(name: str, scalar: str, sizes: tuple[int, ...]) -> Path:
+    """Path of the shared library of source ``name`` for these constants, compiled unless the cache holds it."""
     compiler = _compiler()
     if compiler is None:
         raise RuntimeError("no C compiler found (set CC)")
-    source = _SOURCE.read_bytes()
-    defines = [f"-DSCALAR={scalar}", f"-DKA={sets}", f"-DKS={slots}", f"-DKO={outputs}"]
+    path, constants = _SOURCES[name]
+    source = path.read_bytes()
+    defines = [f"-DSCALAR={scalar}", *(f"-D{constant}={size}" for constant, size in zip(constants, sizes, strict=True))]
     key = hashlib.sha256(b"\0".join([source, " ".join(_FLAGS + _ATTEMPTS[0] + defines).encode(), compiler.encode(),
                                      _processor().encode(), sys.platform.encode()])).hexdigest()[:20]
     folder = _cache_dir()
@@ -196,7 +307,7 @@ def _build(scalar: str, sets: int, slots: int, outputs: int) -> Path:
     except OSError:
         folder = Path(tempfile.gettempdir()) / f"pinnkan-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
         folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"combine-{scalar}-{sets}-{slots}-{outputs}-{key}.so"
+    target = folder / f"{name}-{scalar}-{'-'.join(map(str, sizes))}-{key}.so"
     if target.exists():
         return target
     # Compiled under a private name and renamed: processes that compile at once never load half a file.
@@ -204,7 +315,7 @@ def _build(scalar: str, sets: int, slots: int, outputs: int) -> Path:
     os.close(handle)
     try:
         for extra in _ATTEMPTS:
-            result = subprocess.run([compiler, *_FLAGS, *extra, *defines, str(_SOURCE), "-o", partial],
+            result = subprocess.run([compiler, *_FLAGS, *extra, *defines, str(path), "-o", partial, "-lm"],
                                     capture_output=True, text=True, timeout=120)
             if result.returncode == 0:
                 break

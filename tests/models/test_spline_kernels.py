@@ -88,6 +88,7 @@ def fresh_kernels(monkeypatch, tmp_path):
     def reset() -> None:
         spline_kernels._failure.clear()
         spline_kernels._load.cache_clear()
+        spline_kernels._kernels.cache_clear()
         spline_kernels._compiler.cache_clear()
 
     reset()
@@ -104,6 +105,7 @@ def test_compiled_variants_are_cached_under_a_name_of_their_constants(fresh_kern
     assert built.name.startswith("combine-double-2-4-5-") and built.suffix == ".so"
     stamp = built.stat().st_mtime_ns
     spline_kernels._load.cache_clear()  # as a new process: the file is loaded, not rebuilt
+    spline_kernels._kernels.cache_clear()
     assert spline_kernels.kernels_for(values, coef) is not None
     assert built.stat().st_mtime_ns == stamp and len(list(fresh_kernels.iterdir())) == 1
 

@@ -33,53 +33,26 @@ typedef struct {
     int need_values;
 } Task;
 
-/* GCC/Clang vectors of one machine register (AVX: 32 bytes; SSE, NEON: 16), loaded unaligned. */
-#if defined(__AVX__)
-#define VECTOR_BYTES 32
-#else
-#define VECTOR_BYTES 16
-#endif
-typedef T vec __attribute__((vector_size(VECTOR_BYTES), aligned(sizeof(T))));
-#define VW ((int)(VECTOR_BYTES / sizeof(T)))
-#define NV (KO / VW)          /* whole vectors per row of outputs */
-#define R0 (NV * VW)          /* first output past them */
-#define SIZE(n) ((n) > 0 ? (n) : 1)
-
-static inline T hsum(vec x) {
-    T sum = 0;
-    for (int i = 0; i < VW; ++i) sum += x[i];
-    return sum;
-}
+#include "spline_rows.h"
 
 static void *forward_range(void *arg) {
     const Task *w = (const Task *)arg;
     const T *restrict values = w->values, *restrict coef = w->coef;
     const int64_t N = w->n, C = w->c, NB = w->nb;
     for (int64_t n = w->begin; n < w->end; ++n) {
-        vec y[KA][SIZE(NV)];
-        T rest[KA][SIZE(KO - R0)];
-        for (int a = 0; a < KA; ++a) {
-            for (int i = 0; i < NV; ++i) y[a][i] = (vec){0};
-            for (int o = R0; o < KO; ++o) rest[a][o - R0] = 0;
-        }
+        Rows y;
+        rows_zero(&y);
         for (int64_t c = 0; c < C; ++c) {
             const int64_t first = w->interval[n * C + c] - (KS - 1);
             for (int s = 0; s < KS; ++s) {
                 const int64_t row = first + s;
                 if (row < 0 || row >= NB) continue;
-                const T *restrict cp = coef + (c * NB + row) * KO;
-                for (int a = 0; a < KA; ++a) {
-                    const T v = values[((a * N + n) * KS + s) * C + c];
-                    for (int i = 0; i < NV; ++i) y[a][i] += v * *(const vec *)(cp + i * VW);
-                    for (int o = R0; o < KO; ++o) rest[a][o - R0] += v * cp[o];
-                }
+                T v[KA];
+                for (int a = 0; a < KA; ++a) v[a] = values[((a * N + n) * KS + s) * C + c];
+                rows_add(&y, v, coef + (c * NB + row) * KO);
             }
         }
-        for (int a = 0; a < KA; ++a) {
-            T *out = w->out + (a * N + n) * KO;
-            for (int i = 0; i < NV; ++i) *(vec *)(out + i * VW) = y[a][i];
-            for (int o = R0; o < KO; ++o) out[o] = rest[a][o - R0];
-        }
+        rows_store(&y, w->out + n * KO, N * KO);
     }
     return 0;
 }
@@ -90,19 +63,13 @@ static void *backward_range(void *arg) {
     T *restrict grad_values = w->grad_values, *restrict acc = w->acc;
     const int64_t N = w->n, C = w->c, NB = w->nb;
     for (int64_t n = w->begin; n < w->end; ++n) {
-        vec g[KA][SIZE(NV)];
-        T rest[KA][SIZE(KO - R0)];
-        for (int a = 0; a < KA; ++a) {
-            const T *grad = w->grad + (a * N + n) * KO;
-            for (int i = 0; i < NV; ++i) g[a][i] = *(const vec *)(grad + i * VW);
-            for (int o = R0; o < KO; ++o) rest[a][o - R0] = grad[o];
-        }
+        Rows g;
+        rows_load(&g, w->grad + n * KO, N * KO);
         for (int64_t c = 0; c < C; ++c) {
             const int64_t first = w->interval[n * C + c] - (KS - 1);
             for (int s = 0; s < KS; ++s) {
                 const int64_t row = first + s;
-                const int valid = row >= 0 && row < NB;
-                if (!valid) {
+                if (row < 0 || row >= NB) {
                     if (w->need_values)
                         for (int a = 0; a < KA; ++a) grad_values[((a * N + n) * KS + s) * C + c] = 0;
                     continue;
@@ -110,26 +77,9 @@ static void *backward_range(void *arg) {
                 const T *restrict cp = coef + (c * NB + row) * KO;
                 T v[KA];
                 for (int a = 0; a < KA; ++a) v[a] = values[((a * N + n) * KS + s) * C + c];
-                if (w->need_values) {
-                    for (int a = 0; a < KA; ++a) {
-                        vec dot = {0};
-                        for (int i = 0; i < NV; ++i) dot += g[a][i] * *(const vec *)(cp + i * VW);
-                        T sum = hsum(dot);
-                        for (int o = R0; o < KO; ++o) sum += rest[a][o - R0] * cp[o];
-                        grad_values[((a * N + n) * KS + s) * C + c] = sum;
-                    }
-                }
-                T *restrict target = acc + (c * NB + row) * KO;
-                for (int i = 0; i < NV; ++i) {
-                    vec sum = {0};
-                    for (int a = 0; a < KA; ++a) sum += v[a] * g[a][i];
-                    *(vec *)(target + i * VW) += sum;
-                }
-                for (int o = R0; o < KO; ++o) {
-                    T sum = 0;
-                    for (int a = 0; a < KA; ++a) sum += v[a] * rest[a][o - R0];
-                    target[o] += sum;
-                }
+                if (w->need_values)
+                    for (int a = 0; a < KA; ++a) grad_values[((a * N + n) * KS + s) * C + c] = rows_dot(&g, a, cp);
+                rows_outer(acc + (c * NB + row) * KO, v, &g);
             }
         }
     }

@@ -50,23 +50,12 @@ typedef struct {
     int terms, need_inputs;
 } Task;
 
-#if defined(__AVX__)
-#define VECTOR_BYTES 32
-#else
-#define VECTOR_BYTES 16
-#endif
-typedef T vec __attribute__((vector_size(VECTOR_BYTES), aligned(sizeof(T))));
-#define VW ((int)(VECTOR_BYTES / sizeof(T)))
+#include "spline_rows.h"
+
 typedef int32_t ivec __attribute__((vector_size(VW * 4), aligned(4)));
 #define NV (KO / VW)
 #define R0 (NV * VW)
 #define SIZE(n) ((n) > 0 ? (n) : 1)
-
-static inline T hsum(vec x) {
-    T sum = 0;
-    for (int i = 0; i < VW; ++i) sum += x[i];
-    return sum;
-}
 
 static inline vec load(const T *p, int lanes) {
     if (lanes == VW) return *(const vec *)p;
@@ -134,40 +123,35 @@ static inline int block(const Task *w, int64_t n, int64_t c0, int lanes, int ord
     return count;
 }
 
+/* Calls body(l, s, cp) for each lane l with a knot interval and each slot s with a
+ * coefficient row cp (a statement, with the block's j, lanes, c0, coef and NB in scope). */
+#define FOR_EACH_ROW(body)                                                    \
+    for (int l = 0; l < lanes; ++l) {                                         \
+        if (j[l] < 0) continue;                                               \
+        for (int s = 0; s < KS; ++s) {                                        \
+            const int64_t row = j[l] - (KS - 1) + s;                          \
+            if (row < 0 || row >= NB) continue;                               \
+            const T *restrict cp = coef + ((c0 + l) * NB + row) * KO;         \
+            T value[KA];                                                      \
+            for (int a = 0; a < KA; ++a) value[a] = v[a][s][l];               \
+            body;                                                             \
+        }                                                                     \
+    }
+
 static void forward_range(const Task *w) {
     const T *restrict coef = w->coef;
     const int64_t N = w->n, C = w->c, NB = w->nb;
     for (int64_t n = w->begin; n < w->end; ++n) {
-        vec y[KA][SIZE(NV)];
-        T rest[KA][SIZE(KO - R0)];
-        for (int a = 0; a < KA; ++a) {
-            for (int i = 0; i < NV; ++i) y[a][i] = (vec){0};
-            for (int o = R0; o < KO; ++o) rest[a][o - R0] = 0;
-        }
+        Rows y;
+        rows_zero(&y);
         for (int64_t c0 = 0; c0 < C; c0 += VW) {
             const int lanes = C - c0 < VW ? (int)(C - c0) : VW;
             int64_t j[VW];
             vec B[KR + 1][KS], v[KA][KS];
             if (!block(w, n, c0, lanes, KR + 1, j, B, v)) continue;
-            for (int l = 0; l < lanes; ++l) {
-                if (j[l] < 0) continue;
-                for (int s = 0; s < KS; ++s) {
-                    const int64_t row = j[l] - (KS - 1) + s;
-                    if (row < 0 || row >= NB) continue;
-                    const T *restrict cp = coef + ((c0 + l) * NB + row) * KO;
-                    for (int a = 0; a < KA; ++a) {
-                        const T value = v[a][s][l];
-                        for (int i = 0; i < NV; ++i) y[a][i] += value * *(const vec *)(cp + i * VW);
-                        for (int o = R0; o < KO; ++o) rest[a][o - R0] += value * cp[o];
-                    }
-                }
-            }
+            FOR_EACH_ROW(rows_add(&y, value, cp))
         }
-        for (int a = 0; a < KA; ++a) {
-            T *out = w->out + (a * N + n) * KO;
-            for (int i = 0; i < NV; ++i) *(vec *)(out + i * VW) = y[a][i];
-            for (int o = R0; o < KO; ++o) out[o] = rest[a][o - R0];
-        }
+        rows_store(&y, w->out + n * KO, N * KO);
     }
 }
 
@@ -194,13 +178,8 @@ static void backward_range(const Task *w) {
     T *restrict acc = w->acc;
     const int64_t N = w->n, C = w->c, NB = w->nb;
     for (int64_t n = w->begin; n < w->end; ++n) {
-        vec g[KA][SIZE(NV)];
-        T rest[KA][SIZE(KO - R0)];
-        for (int a = 0; a < KA; ++a) {
-            const T *grad = w->grad + (a * N + n) * KO;
-            for (int i = 0; i < NV; ++i) g[a][i] = *(const vec *)(grad + i * VW);
-            for (int o = R0; o < KO; ++o) rest[a][o - R0] = grad[o];
-        }
+        Rows g;
+        rows_load(&g, w->grad + n * KO, N * KO);
         for (int64_t c0 = 0; c0 < C; c0 += VW) {
             const int lanes = C - c0 < VW ? (int)(C - c0) : VW;
             int64_t j[VW];
@@ -214,34 +193,11 @@ static void backward_range(const Task *w) {
             }
             for (int a = 0; a < KA; ++a)
                 for (int s = 0; s < KS; ++s) gv[a][s] = (vec){0};
-            for (int l = 0; l < lanes; ++l) {
-                if (j[l] < 0) continue;
-                for (int s = 0; s < KS; ++s) {
-                    const int64_t row = j[l] - (KS - 1) + s;
-                    if (row < 0 || row >= NB) continue;
-                    const T *restrict cp = coef + ((c0 + l) * NB + row) * KO;
-                    if (w->need_inputs) {
-                        for (int a = 0; a < KA; ++a) {
-                            vec dot = {0};
-                            for (int i = 0; i < NV; ++i) dot += g[a][i] * *(const vec *)(cp + i * VW);
-                            T sum = hsum(dot);
-                            for (int o = R0; o < KO; ++o) sum += rest[a][o - R0] * cp[o];
-                            gv[a][s][l] = sum;
-                        }
-                    }
-                    T *restrict target = acc + ((c0 + l) * NB + row) * KO;
-                    for (int i = 0; i < NV; ++i) {
-                        vec sum = {0};
-                        for (int a = 0; a < KA; ++a) sum += v[a][s][l] * g[a][i];
-                        *(vec *)(target + i * VW) += sum;
-                    }
-                    for (int o = R0; o < KO; ++o) {
-                        T sum = 0;
-                        for (int a = 0; a < KA; ++a) sum += v[a][s][l] * rest[a][o - R0];
-                        target[o] += sum;
-                    }
-                }
-            }
+            FOR_EACH_ROW({
+                if (w->need_inputs)
+                    for (int a = 0; a < KA; ++a) gv[a][s][l] = rows_dot(&g, a, cp);
+                rows_outer(acc + ((c0 + l) * NB + row) * KO, value, &g);
+            })
             if (w->need_inputs) input_gradients(w, n, c0, lanes, B, gv);
         }
     }

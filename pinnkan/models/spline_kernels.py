@@ -48,6 +48,7 @@ import torch
 
 __all__ = ["Kernels", "JetKernels", "kernels_for", "jet_kernels_apply", "jet_kernels_for", "status"]
 
+_HEADER = Path(__file__).with_name("spline_rows.h")  # included by both sources
 # Each source with the names of the sizes it is compiled for, besides its SCALAR type.
 _SOURCES = {
     "combine": (Path(__file__).with_name("combine_kernel.c"), ("KA", "KS", "KO")),
@@ -297,7 +298,7 @@ def _build(name: str, scalar: str, sizes: tuple[int, ...]) -> Path:
     if compiler is None:
         raise RuntimeError("no C compiler found (set CC)")
     path, constants = _SOURCES[name]
-    source = path.read_bytes()
+    source = path.read_bytes() + _HEADER.read_bytes()
     defines = [f"-DSCALAR={scalar}", *(f"-D{constant}={size}" for constant, size in zip(constants, sizes, strict=True))]
     key = hashlib.sha256(b"\0".join([source, " ".join(_FLAGS + _ATTEMPTS[0] + defines).encode(), compiler.encode(),
                                      _processor().encode(), sys.platform.encode()])).hexdigest()[:20]

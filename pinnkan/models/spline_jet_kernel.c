@@ -53,9 +53,6 @@ typedef struct {
 #include "spline_rows.h"
 
 typedef int32_t ivec __attribute__((vector_size(VW * 4), aligned(4)));
-#define NV (KO / VW)
-#define R0 (NV * VW)
-#define SIZE(n) ((n) > 0 ? (n) : 1)
 
 static inline vec load(const T *p, int lanes) {
     if (lanes == VW) return *(const vec *)p;
@@ -80,7 +77,7 @@ static inline int block(const Task *w, int64_t n, int64_t c0, int lanes, int ord
     const vec x = load(w->x + n * w->c + c0, lanes);
     const vec first = *(const vec *)(w->first + c0), last = *(const vec *)(w->last + c0);
     const ivec cell = __builtin_convertvector((x - first) / *(const vec *)(w->step + c0), ivec);
-    vec left, width, at, inside;
+    vec left = {0}, width = {0}, at = {0}, inside = {0}; /* every lane is set below */
     int count = 0;
     for (int l = 0; l < VW; ++l) {
         const int in = l < lanes && x[l] >= first[l] && x[l] <= last[l];
@@ -123,8 +120,9 @@ static inline int block(const Task *w, int64_t n, int64_t c0, int lanes, int ord
     return count;
 }
 
-/* Calls body(l, s, cp) for each lane l with a knot interval and each slot s with a
- * coefficient row cp (a statement, with the block's j, lanes, c0, coef and NB in scope). */
+/* Runs the statement body for each lane l with a knot interval and each slot s with a
+ * coefficient row, with row, cp (that row's coefficients) and value[a] = v[a][s][l] in scope;
+ * the block's j, v, lanes and c0 and the range's coef and NB must be in scope. */
 #define FOR_EACH_ROW(body)                                                    \
     for (int l = 0; l < lanes; ++l) {                                         \
         if (j[l] < 0) continue;                                               \

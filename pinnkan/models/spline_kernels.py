@@ -316,7 +316,7 @@ def _build(name: str, scalar: str, sizes: tuple[int, ...]) -> Path:
     os.close(handle)
     try:
         for extra in _ATTEMPTS:
-            result = subprocess.run([compiler, *_FLAGS, *extra, *defines, str(path), "-o", partial, "-lm"],
+            result = subprocess.run([compiler, *_FLAGS, *extra, *defines, str(path), "-o", partial],
                                     capture_output=True, text=True, timeout=120)
             if result.returncode == 0:
                 break

@@ -1,38 +1,247 @@
-"""Hard constraints built automatically from Dirichlet and initial-value conditions on boxes.
+"""Hard constraints built automatically from a problem's Dirichlet and initial-value conditions, on any domain.
 
-On a box (or a box in space times a time interval) the prescribed values on the
-faces are blended into one function that meets all of them, by transfinite
-(Coons) interpolation: with ``P_a`` the interpolation along axis ``a`` between its
-constrained faces (linear between two faces, constant from one),
+The output becomes ``u = G + D N``: ``G`` meets every built-in condition, ``D``
+vanishes exactly on their parts, so any network ``N`` meets them. Each output of a
+system gets its own ``G`` and ``D`` (``D = 1`` for an output without such conditions).
 
-    g = (I - prod_a (I - P_a)) [values],      D = prod_a d_a(x_a),
+* **Boxes** (a :class:`Box`, or a box times a time interval) whose conditions sit on
+  whole faces: transfinite (Coons) interpolation of the face values, with
+  ``P_a`` the interpolation along axis ``a`` between its constrained faces (linear
+  between two, constant from one),
 
-where ``d_a`` vanishes on the constrained faces of axis ``a`` (``4 (x - lo)(hi - x)
-/ (hi - lo)^2`` for two faces, ``(x - lo) / (hi - lo)`` for one). Then ``u = g + D N``
-meets every condition for any network ``N``. This needs compatible data (the
-faces' values agree where faces meet); the construction is checked on sampled
-face points and abandoned, with the reason, when they disagree.
+      G = (I - prod_a (I - P_a)) [values],      D = prod_a d_a(x_a),
+
+  where ``d_a`` vanishes on the constrained faces of axis ``a`` (``4 (x - lo)(hi - x)
+  / (hi - lo)^2`` for two faces, ``(x - lo) / (hi - lo)`` for one). Both are
+  polynomials in the coordinates, smooth up to the corners.
+* **Any other domain** (disks, polygons, constructive geometry, space-time over
+  them): distance functions (Sukumar & Srivastava, CMAME 2022). Condition ``k`` on
+  part ``P_k`` has the part's distance ``phi_k`` (:meth:`Domain.part_distance`); the
+  spatial data are blended by transfinite interpolation and the initial value is
+  added in time like a Coons patch:
+
+      G_s = sum_k w_k g_k,   w_k = prod_{j != k} phi_j / sum_i prod_{j != i} phi_j,
+      G = G_s + (g_0 - G_s|_{t = t0}),      D = (t - t0) / (t1 - t0) * equivalence(phi_k) / scale,
+
+  with ``scale`` the largest value of the spatial distance on the domain (so ``D`` is
+  at most about one, like a box's).
+
+Conditions on the normal derivative (Neumann, Robin), periodicity, initial
+velocities and data stay in the loss; so does a Dirichlet condition whose part cuts
+a boundary piece (a :class:`Where` that keeps half of a circle), or that meets
+another on the same piece. The blended data must agree where parts meet (checked on
+sampled points of every part): otherwise that output keeps its conditions in the loss.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from .conditions import Condition, Dirichlet, OnPart, Value
+from .conditions import Condition, Dirichlet, Initial, InitialVelocity, Neumann, Observations, OnPart, Periodic, Robin, Value
 from .geometry import Box, Domain, SpaceTime
-from .transforms import HardConstraint
+from .geometry.distance import Coordinates, DistanceFunction, equivalence
+from .transforms import HardConstraint, OutputTransform
+from .user_code import call_user
 
-__all__ = ["auto_constraint"]
+__all__ = ["ConstraintPlan", "auto_constraint"]
 
 # A face is (axis index, upper side).
 Face = tuple[int, bool]
+# Interior points on which the built distance must be positive, and the largest value is taken.
+_INTERIOR_PROBES = 4096
+# Points of each built condition's part on which its value is checked.
+_PART_PROBES = 128
 
 
+@dataclass(frozen=True)
+class ConstraintPlan:
+    """Which conditions are built into the output, and why the others stay in the loss.
+
+    Attributes
+    ----------
+    constraint : OutputTransform or None
+        The output transform (``u = G + D N`` when built automatically); None when no
+        condition is built in.
+    built : tuple of str
+        Names of the conditions built in.
+    soft : dict of str to str
+        Every other condition's name, with the reason it stays in the loss.
+    source : str
+        ``"automatic"``, ``"problem"`` (the problem's own hard constraint) or ``"none"`` (``hard=False``).
+    """
+
+    constraint: OutputTransform | None
+    built: tuple[str, ...] = ()
+    soft: dict[str, str] = field(default_factory=dict)
+    source: str = "automatic"
+
+    @property
+    def note(self) -> str:
+        """One line for reports: what is built in and what is not, with the reasons."""
+        if self.source == "none":
+            return "none: every condition is enforced through the loss (hard=False)"
+        if self.source == "problem":
+            return f"the problem's own, covering {', '.join(self.built) or 'no condition'}"
+        built = f"built into the output: {', '.join(self.built)}" if self.built else "no condition built into the output"
+        if not self.soft:
+            return built
+        return f"{built}; in the loss: " + "; ".join(f"{name} ({why})" for name, why in self.soft.items())
+
+
+@dataclass(frozen=True)
+class _Blend:
+    """One output's ``G`` and ``D``."""
+
+    particular: Callable[[Coordinates], torch.Tensor]
+    distance: Callable[[Coordinates], torch.Tensor]
+
+
+def auto_constraint(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]) -> ConstraintPlan:
+    """Build every Dirichlet and initial-value condition that can be built into the output.
+
+    Parameters
+    ----------
+    domain : Domain
+    conditions : sequence of Condition
+    outputs : sequence of str
+        The problem's outputs, in column order.
+
+    Returns
+    -------
+    ConstraintPlan
+    """
+    outputs = tuple(outputs)
+    soft: dict[str, str] = {}
+    by_output: dict[str, list[Dirichlet]] = {name: [] for name in outputs}
+    for condition in conditions:
+        reason = _why_soft(condition)
+        if reason:
+            soft[condition.name] = reason
+            continue
+        output = condition.output if condition.output is not None else outputs[0]
+        if condition.output is None and len(outputs) > 1:
+            soft[condition.name] = "it names no output of this system"
+            continue
+        by_output[output].append(condition)  # type: ignore[arg-type]
+    blends: dict[str, _Blend] = {}
+    built: list[str] = []
+    for output, chosen in by_output.items():
+        if not chosen:
+            continue
+        blend, names, reasons = _blend_output(domain, chosen)
+        soft.update(reasons)
+        if blend is not None:
+            blends[output] = blend
+            built += names
+    order = {c.name: i for i, c in enumerate(conditions)}
+    soft = dict(sorted(soft.items(), key=lambda item: order[item[0]]))
+    if not blends:
+        return ConstraintPlan(None, (), soft)
+    built.sort(key=order.__getitem__)
+    constraint = HardConstraint(
+        particular=lambda c: _columns(c, outputs, blends, "particular"),
+        distance=lambda c: _columns(c, outputs, blends, "distance"),
+        parts=tuple(built),
+    )
+    return ConstraintPlan(constraint, tuple(built), soft)
+
+
+def _why_soft(condition: Condition) -> str:
+    """Why a condition cannot be built in by its kind, or '' if it may be."""
+    if isinstance(condition, Dirichlet):  # Initial included
+        return ""
+    if isinstance(condition, (Neumann, Robin)):
+        return "a condition on the normal derivative"
+    if isinstance(condition, Periodic):
+        return "periodicity"
+    if isinstance(condition, InitialVelocity):
+        return "an initial rate of change"
+    if isinstance(condition, Observations):
+        return "data"
+    return f"a {type(condition).__name__} condition has no automatic hard constraint"
+
+
+def _columns(c: Coordinates, outputs: tuple[str, ...], blends: Mapping[str, _Blend], which: str) -> torch.Tensor:
+    """The blends' ``G`` (or ``D``): (N,) for one output, else (N, m) with ``G = 0``, ``D = 1`` for outputs without one."""
+    if len(outputs) == 1:
+        return getattr(blends[outputs[0]], which)(c)
+    like = next(iter(c.values()))
+    columns = []
+    for name in outputs:
+        blend = blends.get(name)
+        if blend is None:
+            columns.append(torch.zeros_like(like) if which == "particular" else torch.ones_like(like))
+        else:
+            columns.append(getattr(blend, which)(c))
+    return torch.stack(columns, dim=1)
+
+
+def _blend_output(domain: Domain, conditions: list[Dirichlet]) -> tuple[_Blend | None, list[str], dict[str, str]]:
+    """One output's blend from its Dirichlet conditions: the blend, the names built in, the reasons for the rest."""
+    soft: dict[str, str] = {}
+    pieces: dict[str, tuple[object, ...]] = {}
+    claimed: dict[object, str] = {}
+    for condition in conditions:
+        try:
+            keys = tuple(_piece_keys(domain, condition))
+        except (ValueError, NotImplementedError) as err:
+            soft[condition.name] = str(err)
+            continue
+        clash = next((claimed[k] for k in keys if k in claimed), None)
+        if clash is not None:
+            soft[condition.name] = f"it prescribes values on the same boundary piece as {clash}"
+            continue
+        claimed.update(dict.fromkeys(keys, condition.name))
+        pieces[condition.name] = keys
+    chosen = [c for c in conditions if c.name in pieces]
+    if not chosen:
+        return None, [], soft
+    faces = _faces(domain, chosen, pieces)
+    try:
+        if faces is not None:
+            blend = _coons(domain, chosen, faces)
+        else:
+            blend = _transfinite(domain, chosen)
+    except (ValueError, NotImplementedError) as err:
+        return None, [], soft | {c.name: str(err) for c in chosen}
+    problem = _mismatch(domain, blend, chosen)
+    if problem:
+        return None, [], soft | {c.name: problem for c in chosen}
+    return blend, [c.name for c in chosen], soft
+
+
+def _piece_keys(domain: Domain, condition: Dirichlet) -> list[object]:
+    """Identities of the boundary pieces a condition's part consists of."""
+    part = condition.location.part  # type: ignore[attr-defined]
+    return [piece.label for piece in domain.part_pieces(part)]
+
+
+def _box_of(domain: Domain) -> Box | None:
+    space = domain.space if isinstance(domain, SpaceTime) else domain
+    return space if isinstance(space, Box) else None
+
+
+def _faces(domain: Domain, conditions: list[Dirichlet], pieces: Mapping[str, tuple[object, ...]]) -> dict[str, list[Face]] | None:
+    """Condition name -> the box faces its part consists of, or None if the domain is not box-shaped."""
+    box = _box_of(domain)
+    if box is None:
+        return None
+    face_of: dict[object, Face] = {}
+    for axis in range(box.dim):
+        for upper in (False, True):
+            face_of[box._face_piece((axis, upper)).label] = (axis, upper)
+    if isinstance(domain, SpaceTime):
+        face_of = {f"{label} over time": face for label, face in face_of.items()}
+        face_of[domain._initial_piece().label] = (domain.dim - 1, False)
+    return {c.name: [face_of[key] for key in pieces[c.name]] for c in conditions}
+
+
+# ----------------------------------------------------------------- boxes: Coons patches
 @dataclass(frozen=True)
 class _Axis:
     index: int
@@ -41,77 +250,21 @@ class _Axis:
     faces: tuple[tuple[bool, Value], ...]  # (upper side, value) for each constrained face
 
 
-def auto_constraint(
-    domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]
-) -> tuple[HardConstraint | None, str]:
-    """A :class:`HardConstraint` meeting the problem's face-wise Dirichlet and initial conditions.
-
-    Returns
-    -------
-    (HardConstraint or None, str)
-        The constraint (None when none can be built) and a note saying which
-        conditions it covers or why there is none.
-    """
-    if len(outputs) != 1:
-        return None, "no automatic hard constraint for systems (several outputs)"
-    faces_of = _face_parts(domain)
-    if faces_of is None:
-        return None, "no automatic hard constraint on a domain that is not a box (or a box times a time interval)"
+def _coons(domain: Domain, conditions: list[Dirichlet], faces: Mapping[str, list[Face]]) -> _Blend:
     lo, hi = domain.bounds()
     values: dict[Face, Value] = {}
-    covered = []
     for condition in conditions:
-        if not isinstance(condition, Dirichlet):  # Initial is a Dirichlet on 'initial'
-            continue
-        part = condition.location.part if isinstance(condition.location, OnPart) else None
-        if not isinstance(part, str) or part not in faces_of or condition.output not in (None, outputs[0]):
-            continue
-        for face in faces_of[part]:
-            if face in values:
-                return None, f"two conditions prescribe values on the same face ({part!r}); keep one"
+        for face in faces[condition.name]:
             values[face] = condition.value
-        covered.append(condition.name)
-    if not values:
-        return None, "no Dirichlet or initial-value condition on a face to build in"
     axes = tuple(
         _Axis(a, float(lo[a]), float(hi[a]), tuple((upper, values[(a, upper)]) for upper in (False, True) if (a, upper) in values))
         for a in sorted({a for a, _ in values})
     )
     names = domain.coordinates
-    constraint = HardConstraint(
-        particular=lambda c: _blend(c, axes, names),
-        distance=lambda c: _distance(c, axes, names),
-        parts=tuple(covered),
-    )
-    problem = _mismatch(domain, constraint, conditions, covered)
-    if problem:
-        return None, f"no automatic hard constraint: {problem}"
-    return constraint, f"built into the output: {', '.join(covered)}"
+    return _Blend(lambda c: _coons_values(c, axes, names), lambda c: _coons_distance(c, axes, names))
 
 
-def _face_parts(domain: Domain) -> dict[str, list[Face]] | None:
-    """Part name -> the box faces it consists of, or None if the domain is not box-shaped."""
-    space = domain.space if isinstance(domain, SpaceTime) else domain
-    if not isinstance(space, Box):
-        return None
-    parts: dict[str, list[Face]] = {}
-    for axis, name in enumerate(space.coordinates):
-        parts[f"{name}_min"] = [(axis, False)]
-        parts[f"{name}_max"] = [(axis, True)]
-    parts["boundary"] = [face for faces in parts.values() for face in faces]
-    if isinstance(domain, SpaceTime):
-        parts["initial"] = [(domain.dim - 1, False)]
-    return parts
-
-
-def _value_at(value: Value, c: Mapping[str, torch.Tensor], like: torch.Tensor) -> torch.Tensor:
-    if not callable(value):
-        return torch.full_like(like, float(value))
-    out = torch.as_tensor(value(c), dtype=like.dtype, device=like.device)
-    return out.expand_as(like) if out.ndim == 0 else out.reshape(like.shape)
-
-
-def _blend(c: Mapping[str, torch.Tensor], axes: tuple[_Axis, ...], names: tuple[str, ...]) -> torch.Tensor:
+def _coons_values(c: Coordinates, axes: tuple[_Axis, ...], names: tuple[str, ...]) -> torch.Tensor:
     """``(I - prod_a (I - P_a))`` applied to the face values, shape (N,)."""
     like = c[names[0]]
     total = torch.zeros_like(like)
@@ -132,7 +285,7 @@ def _blend(c: Mapping[str, torch.Tensor], axes: tuple[_Axis, ...], names: tuple[
     return total
 
 
-def _distance(c: Mapping[str, torch.Tensor], axes: tuple[_Axis, ...], names: tuple[str, ...]) -> torch.Tensor:
+def _coons_distance(c: Coordinates, axes: tuple[_Axis, ...], names: tuple[str, ...]) -> torch.Tensor:
     """``prod_a d_a``, zero on every constrained face and about one inside, shape (N,)."""
     like = c[names[0]]
     result = torch.ones_like(like)
@@ -148,21 +301,102 @@ def _distance(c: Mapping[str, torch.Tensor], axes: tuple[_Axis, ...], names: tup
     return result
 
 
-def _mismatch(domain: Domain, constraint: HardConstraint, conditions: Sequence[Condition], covered: list[str]) -> str:
-    """Check the blended values on sampled face points; '' when they meet every covered condition."""
+# ----------------------------------------------------------------- any domain: distance functions
+def _transfinite(domain: Domain, conditions: list[Dirichlet]) -> _Blend:
+    initial = next((c for c in conditions if isinstance(c, Initial) or c.location.part == "initial"), None)  # type: ignore[attr-defined]
+    spatial = [c for c in conditions if c is not initial]
+    distances: list[DistanceFunction] = [domain.part_distance(c.location.part) for c in spatial]  # type: ignore[attr-defined]
+    values = [c.value for c in spatial]
+    scale = _distance_scale(domain, distances)
+
+    def space_values(c: Coordinates) -> torch.Tensor:
+        like = next(iter(c.values()))
+        if not values:
+            return torch.zeros_like(like)
+        if len(values) == 1:
+            return _value_at(values[0], c, like)
+        phis = [d(c) for d in distances]
+        weights = [_product(phis[:k] + phis[k + 1 :]) for k in range(len(phis))]
+        total = sum(weights)
+        return sum(w * _value_at(v, c, like) for w, v in zip(weights, values)) / total  # type: ignore[return-value]
+
+    def space_distance(c: Coordinates) -> torch.Tensor:
+        return equivalence([d(c) for d in distances]) / scale
+
+    if initial is None:
+        return _Blend(space_values, space_distance)
+    assert isinstance(domain, SpaceTime)
+    name, (t0, t1) = domain.time, domain.time_range
+
+    def particular(c: Coordinates) -> torch.Tensor:
+        start = dict(c)
+        start[name] = torch.full_like(c[name], t0)
+        return space_values(c) + _value_at(initial.value, start, c[name]) - space_values(start)
+
+    def distance(c: Coordinates) -> torch.Tensor:
+        time = (c[name] - t0) / (t1 - t0)
+        return time * space_distance(c) if distances else time
+
+    return _Blend(particular, distance)
+
+
+def _product(values: list[torch.Tensor]) -> torch.Tensor | float:
+    result: torch.Tensor | float = 1.0
+    for value in values:
+        result = result * value
+    return result
+
+
+def _distance_scale(domain: Domain, distances: list[DistanceFunction]) -> float:
+    """The largest value of the spatial distance on interior points (1 without one), checking it is positive there."""
+    if not distances:
+        return 1.0
+    points = domain.sample_interior(_INTERIOR_PROBES, rng=np.random.default_rng(0))
+    c = _coordinates(points, domain.coordinates)
+    with torch.no_grad():
+        values = equivalence([d(c) for d in distances])
+    # Interior points well away from the boundary must have a clearly positive distance.
+    lo, hi = domain.bounds()
+    depth = 1e-6 * float(np.linalg.norm(hi - lo))
+    if not bool(torch.isfinite(values).all()) or float(values.min()) <= -depth:
+        raise ValueError(
+            f"the distance function of {domain!r} is not positive inside (smallest value {float(values.min()):.2e}); "
+            f"domains that only touch (a union sharing a face) give distance functions with a zero inside"
+        )
+    return float(values.max())
+
+
+def _coordinates(points: np.ndarray, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    x = torch.as_tensor(points, dtype=torch.float64)
+    return {name: x[:, i] for i, name in enumerate(names)}
+
+
+def _value_at(value: Value, c: Coordinates, like: torch.Tensor) -> torch.Tensor:
+    if not callable(value):
+        return torch.full_like(like, float(value))
+    out = torch.as_tensor(call_user("a condition's value function", value, c), dtype=like.dtype, device=like.device)
+    return out.expand_as(like) if out.ndim == 0 else out.reshape(like.shape)
+
+
+def _mismatch(domain: Domain, blend: _Blend, conditions: Sequence[Condition]) -> str:
+    """Check ``G`` and ``D`` on sampled points of every built condition's part; '' when they meet it."""
     rng = np.random.default_rng(0)
+    lo, hi = domain.bounds()
+    size = float(np.linalg.norm(hi - lo))
     for condition in conditions:
-        if condition.name not in covered:
-            continue
-        points, _ = domain.sample_boundary(condition.location.part, 64, rng=rng)  # type: ignore[attr-defined]
-        x = torch.as_tensor(points, dtype=torch.float64)
-        c = {name: x[:, i] for i, name in enumerate(domain.coordinates)}
-        target = _value_at(condition.value, c, x[:, 0])  # type: ignore[attr-defined]
-        got = constraint.particular(c)
+        points, _ = domain.sample_boundary(condition.location.part, _PART_PROBES, rng=rng)  # type: ignore[attr-defined]
+        c = _coordinates(points, domain.coordinates)
+        like = c[domain.coordinates[0]]
+        with torch.no_grad():
+            target = _value_at(condition.value, c, like)  # type: ignore[attr-defined]
+            got, zero = blend.particular(c), blend.distance(c)
         scale = 1.0 + float(target.abs().max())
-        if not bool(torch.isfinite(got).all()) or float((got - target).abs().max()) > 1e-8 * scale:
+        off = float((got - target).abs().max())
+        if not bool(torch.isfinite(got).all()) or not off <= 1e-8 * scale:
             return (
-                f"the prescribed values disagree where faces meet (condition {condition.name!r} is off by "
-                f"{float((got - target).abs().max()):.1e}); make them agree at the corners, or keep the conditions soft"
+                f"the prescribed values disagree where parts meet (condition {condition.name!r} is off by "
+                f"{off:.1e}); make them agree where the parts meet, or keep the conditions soft"
             )
+        if not float(zero.abs().max()) <= 1e-10 * max(size, 1.0):
+            return f"the distance function is not zero on the part of {condition.name!r} ({float(zero.abs().max()):.1e})"
     return ""

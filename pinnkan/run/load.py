@@ -157,7 +157,7 @@ def _whole(
             f"{path} was trained with parameters {saved['parameters']}; give the problem built with them "
             f"(load_problem(name, **parameters)), not {dict(problem.parameters)}"
         )
-    transform, _ = hard_constraint(problem, Setup(hard=bool(saved["hard"])))
+    transform = hard_constraint(problem, Setup(hard=bool(saved["hard"]))).constraint
     param = next(net.parameters())
     model = assemble(problem, net, transform, dtype=param.dtype, device=param.device)
     model.coefficients.load_state_dict(saved["coefficients"])  # type: ignore[arg-type]

@@ -13,9 +13,10 @@ gives a useful first run. The choices and the reasons for them:
   then dense BFGS (2,000 steps) drives the residual down where L-BFGS stalls; for
   models above 4,000 parameters, where dense BFGS gets expensive, Adam 2,000 then
   L-BFGS 1,000.
-* **hard constraints** — Dirichlet and initial-value conditions on the faces of a
-  box (or a box times a time interval) are built into the output automatically
-  (:mod:`pinnkan.pde.auto_constraint`); other conditions stay in the loss.
+* **hard constraints** — Dirichlet and initial-value conditions are built into the
+  output automatically on every domain (Coons patches on boxes, distance functions
+  elsewhere: :mod:`pinnkan.pde.auto_constraint`); conditions on derivatives,
+  periodicity and data stay in the loss, and the report says why.
 * **dtype** — float32: on the problems tried, float64 lowers the error 3-6x for
   about 2.5x the time; a setup (or ``--dtype``) asks for it where that pays.
 * **engine** — ``"auto"``: forward jets through pinnkan's networks (one forward
@@ -79,9 +80,11 @@ class Setup:
         unavailable; terms on autograd stay eager). torch.compile keeps a few
         compiled variants per residual function (eight by default); past them it
         warns and runs eagerly.
-    hard : bool
+    hard : bool or tuple of str
         Build conditions into the model's output: the problem's own hard constraint,
-        or one made automatically from face-wise Dirichlet and initial conditions.
+        or one made automatically from the Dirichlet and initial conditions (True:
+        those that can be built; the rest stay in the loss). A tuple of condition
+        names also requires that those be built in (an error says why one cannot).
         False enforces every condition through the loss.
     regularization : Regularization, optional
         KAN penalties added to the loss (see :mod:`pinnkan.kan_tools.regularization`).
@@ -96,7 +99,7 @@ class Setup:
     resampling: Resampling | None = None
     engine: Engine | str = "auto"
     compile: bool = False
-    hard: bool = True
+    hard: bool | tuple[str, ...] = True
     regularization: Regularization | None = None
     dtype: str | None = None
 
@@ -134,7 +137,12 @@ class Setup:
         if not isinstance(self.compile, bool):
             raise TypeError(f"Setup.compile must be True or False, got {self.compile!r}")
         if not isinstance(self.hard, bool):
-            raise TypeError(f"Setup.hard must be True or False, got {self.hard!r}")
+            names = (self.hard,) if isinstance(self.hard, str) else self.hard
+            if not isinstance(names, (tuple, list)) or not names or not all(isinstance(n, str) for n in names):
+                raise TypeError(
+                    f"Setup.hard must be True, False or a tuple of condition names to build in, got {self.hard!r}"
+                )
+            object.__setattr__(self, "hard", tuple(names))
         if self.regularization is not None and not isinstance(self.regularization, Regularization):
             raise TypeError(
                 f"Setup.regularization must be a Regularization or None, got {kind_of(self.regularization)}"
@@ -185,7 +193,7 @@ class Setup:
             "resampling": None if self.resampling is None else self.resampling.describe(),
             "engine": self.engine.describe(),  # type: ignore[union-attr]
             "compile": self.compile,
-            "hard": self.hard,
+            "hard": self.hard if isinstance(self.hard, bool) else list(self.hard),
             "regularization": None if self.regularization is None else vars(self.regularization),
             "dtype": self.dtype,
         }

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..compare import Comparison, compare, reference_grid
 from ..models.kan import KANSpec
-from ..pde.auto_constraint import auto_constraint
+from ..pde.auto_constraint import ConstraintPlan, auto_constraint
 from ..pde.coefficients import CoefficientSet
 from ..pde.conditions import Batch
 from ..pde.pinn import PINN
@@ -183,7 +183,8 @@ def solve(
     if resume and folder is None:
         raise ValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
 
-    transform, constraint = hard_constraint(problem, setup)
+    plan = hard_constraint(problem, setup)
+    transform, constraint = plan.constraint, plan.note
     soft = tuple(c for c in problem.conditions if transform is None or not transform.covers(c))
     setup = resolve(setup, problem, soft_conditions=len(soft))
     dtype = DTYPES[setup.dtype]  # type: ignore[index]
@@ -259,14 +260,38 @@ def condition_errors(
     return errors
 
 
-def hard_constraint(problem: Problem, setup: Setup) -> tuple[OutputTransform | None, str]:
-    """The output transform to build in, and a note of what it covers or why there is none."""
-    if not setup.hard:
-        return None, "none: every condition is enforced through the loss (hard=False)"
+def hard_constraint(problem: Problem, setup: Setup) -> ConstraintPlan:
+    """The output transform to build in, which conditions it covers, and why the others stay in the loss.
+
+    Raises
+    ------
+    ValueError
+        When ``setup.hard`` names conditions that cannot be built in (with the reasons).
+    """
+    if setup.hard is False:
+        return ConstraintPlan(None, (), {c.name: "hard=False" for c in problem.conditions}, source="none")
     if problem.hard_constraint is not None:
-        covered = [c.name for c in problem.conditions if problem.hard_constraint.covers(c)]
-        return problem.hard_constraint, f"the problem's own, covering {', '.join(covered) or 'no condition'}"
-    return auto_constraint(problem.domain, problem.conditions, problem.outputs)
+        own = problem.hard_constraint
+        covered = tuple(c.name for c in problem.conditions if own.covers(c))
+        soft = {c.name: "not covered by the problem's hard constraint" for c in problem.conditions if not own.covers(c)}
+        plan = ConstraintPlan(own, covered, soft, source="problem")
+    else:
+        plan = auto_constraint(problem.domain, problem.conditions, problem.outputs)
+    if setup.hard is not True:
+        unknown = [name for name in setup.hard if name not in {c.name for c in problem.conditions}]
+        if unknown:
+            raise ValueError(
+                f"Setup.hard names {unknown}, which are not conditions of {problem.name!r}; its conditions are "
+                f"{[c.name for c in problem.conditions]}"
+            )
+        missing = {name: plan.soft[name] for name in setup.hard if name not in plan.built}
+        if missing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
+            raise ValueError(
+                f"the hard constraint cannot build in {sorted(missing)} ({reasons}); leave them out of "
+                f"Setup.hard (they then stay in the loss) or change the conditions"
+            )
+    return plan
 
 
 def _build_model(

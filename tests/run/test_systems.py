@@ -42,11 +42,11 @@ def test_a_two_output_system_is_solved_and_reported_per_output(tmp_path):
     assert errors["u"].rel_l2 < 1e-4 and errors["v"].rel_l2 < 1e-4
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["outputs"] == ["u", "v"]
-    assert set(report["final_losses"]) == {"total", "du", "dv", "dirichlet_s_min", "start_v"}
+    assert set(report["final_losses"]) == {"total", "du", "dv"}
     assert report["rel_l2"] == max(report["per_output"]["u"]["rel_l2"], report["per_output"]["v"]["rel_l2"])
-    # the automatic hard constraint is for single outputs; both starts stay in the loss and hold
-    assert report["hard_constraint"].startswith("no automatic hard constraint for systems")
-    assert report["condition_errors"]["start_v"]["max_abs"] < 1e-4
+    # each output's start is built into that output: both hold to rounding
+    assert report["hard_constraint"] == "built into the output: dirichlet_s_min, start_v"
+    assert report["condition_errors"]["start_v"]["max_abs"] < 1e-14
 
 
 def test_solve_leaves_the_callers_random_state_alone():

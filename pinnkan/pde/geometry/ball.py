@@ -18,10 +18,12 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from scipy.special import ndtri
 
 from ._checks import coordinate_names, finite_vector, points_array
 from .base import Domain
+from .distance import Coordinates, Piece
 
 __all__ = ["Ball", "Disk"]
 
@@ -100,6 +102,16 @@ class Ball(Domain):
         self._off_boundary(points, self.on_boundary(points))
         offset = points - self._center
         return offset / np.linalg.norm(offset, axis=1, keepdims=True)
+
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """``(R^2 - |p - c|^2) / (2 R)``: smooth, with unit slope along the inward normal on the sphere."""
+        squares = sum((c[name] - float(centre)) ** 2 for name, centre in zip(self.coordinates, self._center))
+        return (self._radius**2 - squares) / (2.0 * self._radius)
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """The sphere (circle), one piece."""
+        sample = lambda n, rng: self.sample_boundary("boundary", n, rng=rng)[0]  # noqa: E731
+        return (Piece(f"circle of {self!r}" if self.dim == 2 else f"sphere of {self!r}", self.distance, sample, True),)
 
     # ----------------------------------------------------------------- maps
     def _interior_unit_dim(self) -> int:

@@ -17,9 +17,11 @@ from abc import ABC, abstractmethod
 from functools import partial
 
 import numpy as np
+import torch
 
 from ._checks import points_array, positive_count
 from ._rejection import UnitMap, collect, pilot_acceptance
+from .distance import Coordinates, DistanceFunction, Piece, equivalence
 from .parts import INTERIOR, Where
 from .samplers import Sampler, UniformRandom
 
@@ -29,6 +31,8 @@ Part = str | Where
 
 # Points within TOLERANCE * (bounding-box diameter) of the boundary count as on it.
 TOLERANCE = 1e-9
+# Points drawn on each boundary piece to tell which pieces a Where part selects.
+PIECE_PROBES = 256
 
 
 class Domain(ABC):
@@ -123,6 +127,88 @@ class Domain(ABC):
         if isinstance(part, Where):
             return self.normal(part.within, points)
         return self._part_normals(part, points)
+
+    def on_part(self, part: Part, points: np.ndarray) -> np.ndarray:
+        """Whether points (n, dim) lie on a boundary part (a name or a :class:`Where`), within the tolerance; bool (n,).
+
+        ``"boundary"`` is the whole boundary (the lateral surface of a :class:`SpaceTime`);
+        a :class:`Where` holds where its predicate does on its ``within`` part.
+        """
+        self.check_part(part)
+        if part == INTERIOR:
+            raise ValueError("on_part takes a boundary part; use inside() for the interior")
+        points = points_array(points, self.coordinates)
+        if isinstance(part, Where):
+            on = self.on_part(part.within, points)
+            rows = np.flatnonzero(on)
+            on[rows] = part.select(points[rows], self.coordinates)
+            return on
+        return self._on_part(part, points)
+
+    # ----------------------------------------------------------------- distance
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """Approximate signed distance to the boundary at points given by coordinate (a mapping name -> (N,) tensor).
+
+        Positive inside, zero on the boundary, negative outside, and normalised to
+        first order: its derivative along the inward normal is one on the boundary,
+        away from corners (see :mod:`pinnkan.pde.geometry.distance`). Smooth inside
+        the domain, so that a hard constraint ``g + distance * N`` can be
+        differentiated there to any order. Returns an (N,) tensor.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no distance function; a hard constraint needs one")
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """The smooth pieces the boundary consists of (faces, circles, edges), each with its own distance."""
+        raise NotImplementedError(f"{type(self).__name__} does not list its boundary pieces; a hard constraint needs them")
+
+    def part_pieces(self, part: Part) -> tuple[Piece, ...]:
+        """The boundary pieces a part consists of.
+
+        A :class:`Where` part must keep or drop each piece of its ``within`` part whole
+        (checked on points of every piece).
+
+        Raises
+        ------
+        ValueError
+            For the interior, an unknown part, or a :class:`Where` that cuts a piece or selects none.
+        """
+        self.check_part(part)
+        if part == INTERIOR:
+            raise ValueError("the interior has no boundary pieces; pass a boundary part such as 'boundary'")
+        if not isinstance(part, Where):
+            return self._named_pieces(part)
+        rng = np.random.default_rng(0)
+        chosen = []
+        for piece in self.part_pieces(part.within):
+            points = piece.sample(PIECE_PROBES, rng)
+            on = self.on_part(part.within, points)
+            if not on.any():
+                continue  # the piece is not on this domain's boundary (constructive geometry removed it)
+            selected = part.select(points[on], self.coordinates)
+            if selected.all():
+                chosen.append(piece)
+            elif selected.any():
+                raise ValueError(
+                    f"{part!r} holds on {selected.mean():.0%} of the {piece.label}: a distance function (and so a "
+                    f"hard constraint) needs parts made of whole boundary pieces (faces, circles, polygon edges); "
+                    f"give a predicate that keeps or drops each piece whole, or keep this condition in the loss"
+                )
+        if not chosen:
+            raise ValueError(f"{part!r} selects no point of the boundary pieces of {self!r}; check its predicate")
+        return tuple(chosen)
+
+    def part_distance(self, part: Part) -> DistanceFunction:
+        """A distance function of a boundary part: zero on it, positive elsewhere in the closed domain.
+
+        Normalised to first order on the part; ``"boundary"`` gives :meth:`distance`
+        itself, other parts the R-equivalence of their pieces' distances.
+        """
+        if part == "boundary":
+            return self.distance
+        functions = [piece.distance for piece in self.part_pieces(part)]
+        if len(functions) == 1:
+            return functions[0]
+        return lambda c: equivalence([function(c) for function in functions])
 
     # ----------------------------------------------------------------- sampling
     def sample_interior(
@@ -291,6 +377,14 @@ class Domain(ABC):
     def _candidate_measure(self) -> float:
         """Measure of the set the ``"boundary"`` map covers before it rejects any candidate."""
         return self.boundary_measure()
+
+    def _named_pieces(self, part: str) -> tuple[Piece, ...]:
+        """The pieces of a named part (checked); by default every part is the whole boundary."""
+        return self.pieces()
+
+    def _on_part(self, part: str, points: np.ndarray) -> np.ndarray:
+        """Membership of checked points (n, dim) in a named boundary part; by default the whole boundary."""
+        return self.on_boundary(points)
 
     def _part_normals(self, part: str, points: np.ndarray) -> np.ndarray:
         """Normals on a named part; by default the normals of the whole boundary."""

@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import torch
 
 from ._checks import coordinate_names, interval, points_array
 from ._rejection import pick
 from .base import Domain
+from .distance import Coordinates, Piece, conjunction
 from .samplers import Sampler
 
 __all__ = ["Box", "Interval"]
@@ -84,6 +86,42 @@ class Box(Domain):
         normals[np.arange(len(points)), axis] = np.where(upper == 1, 1.0, -1.0)
         return normals
 
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """R-conjunction over the axes of ``d_a = (x_a - lo_a)(hi_a - x_a) / (hi_a - lo_a)``.
+
+        Each ``d_a`` is the normalised distance to the two faces of axis ``a`` (a
+        parabola with unit slope at both); in 1-D it is the distance itself.
+        """
+        result = None
+        for name, lo, hi in zip(self.coordinates, self._lo.tolist(), self._hi.tolist()):
+            x = c[name]
+            d = (x - lo) * (hi - x) / (hi - lo)
+            result = d if result is None else conjunction(result, d)
+        return result  # type: ignore[return-value]
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """The faces, each with the distance to its plane, ``x - lo`` or ``hi - x``."""
+        return tuple(self._face_piece(face) for face in self._faces())
+
+    def _named_pieces(self, part: str) -> tuple[Piece, ...]:
+        if part == "boundary":
+            return self.pieces()
+        return (self._face_piece(self._face(part)),)
+
+    def _face_piece(self, face: Face) -> Piece:
+        axis, upper = face
+        name = self.coordinates[axis]
+        part = f"{name}_{'max' if upper else 'min'}"
+        if upper:
+            hi = float(self._hi[axis])
+            distance = lambda c: hi - c[name]  # noqa: E731
+        else:
+            lo = float(self._lo[axis])
+            distance = lambda c: c[name] - lo  # noqa: E731
+        return Piece(
+            f"face {part} of {self!r}", distance, lambda n, rng: self.sample_boundary(part, n, rng=rng)[0], True
+        )
+
     def periodic_pairs(
         self,
         coordinate: str,
@@ -124,6 +162,13 @@ class Box(Domain):
             points[rows] = self._map_face(face, face_unit[rows, : self.dim - 1])
             normals[rows] = self._face_normals(face, 1)
         return points, normals, None
+
+    def _on_part(self, part: str, points: np.ndarray) -> np.ndarray:
+        if part == "boundary":
+            return self.on_boundary(points)
+        axis, upper = self._face(part)
+        value = self._hi[axis] if upper else self._lo[axis]
+        return self.inside(points) & (np.abs(points[:, axis] - value) <= self.tolerance())
 
     def _part_normals(self, part: str, points: np.ndarray) -> np.ndarray:
         if part == "boundary":

@@ -27,11 +27,13 @@ from abc import abstractmethod
 from functools import cached_property
 
 import numpy as np
+import torch
 from scipy.stats import qmc
 
 from ._checks import points_array
 from ._rejection import pick, pilot_acceptance
 from .base import TOLERANCE, Domain
+from .distance import Coordinates, Piece, conjunction, disjunction
 from .samplers import Sobol
 from .spacetime import SpaceTime
 
@@ -222,6 +224,16 @@ class Union(_Combination):
     def _contains(self, points: np.ndarray) -> np.ndarray:
         return self.a.inside(points) | self.b.inside(points)
 
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """``phi_A + phi_B + sqrt(phi_A^2 + phi_B^2)`` (R-disjunction)."""
+        return disjunction(self.a.distance(c), self.b.distance(c))
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """Each operand's pieces, trimmed to where they lie outside the other operand."""
+        outside_a = lambda c: -self.a.distance(c)  # noqa: E731
+        outside_b = lambda c: -self.b.distance(c)  # noqa: E731
+        return tuple(p.trimmed(outside_b) for p in self.a.pieces()) + tuple(p.trimmed(outside_a) for p in self.b.pieces())
+
 
 class Intersection(_Combination):
     """The intersection ``A ∩ B`` of two domains with the same coordinates (also ``a & b``)."""
@@ -252,6 +264,14 @@ class Intersection(_Combination):
         inside[rows] = self.b.inside(points[rows])
         return inside
 
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """``phi_A + phi_B - sqrt(phi_A^2 + phi_B^2)`` (R-conjunction)."""
+        return conjunction(self.a.distance(c), self.b.distance(c))
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """Both operands' pieces: within the intersection each vanishes only where it is on the boundary."""
+        return self.a.pieces() + self.b.pieces()
+
 
 class Difference(_Combination):
     """The closure of ``A`` minus ``B`` for two domains with the same coordinates (also ``a - b``).
@@ -274,6 +294,14 @@ class Difference(_Combination):
 
     def _signed_operands(self) -> tuple[tuple[Domain, float], ...]:
         return (self.a, 1.0), (self.b, -1.0)
+
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """``phi_A - phi_B - sqrt(phi_A^2 + phi_B^2)`` (R-conjunction with the complement of B)."""
+        return conjunction(self.a.distance(c), -self.b.distance(c))
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """A's pieces, and B's seen from outside B: within the difference each vanishes only on the boundary."""
+        return self.a.pieces() + tuple(p.flipped() for p in self.b.pieces())
 
     def _contains(self, points: np.ndarray) -> np.ndarray:
         inside = self.a.inside(points)

@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from ._checks import coordinate_names, points_array
 from ._rejection import pick
 from .base import Domain
+from .distance import Coordinates, DistanceFunction, Piece, conjunction, equivalence, trim
 
 __all__ = ["Polygon"]
 
@@ -70,6 +72,8 @@ class Polygon(Domain):
         self._steps = np.roll(self._vertices, -1, axis=0) - self._vertices  # (m, 2) edge vectors
         self._lengths = np.linalg.norm(self._steps, axis=1)
         self._edge_normals = np.column_stack([self._steps[:, 1], -self._steps[:, 0]]) / self._lengths[:, None]
+        turns = _cross(self._steps, np.roll(self._steps, -1, axis=0))
+        self._convex = bool(np.all(turns >= -self._flat))
         self._triangles = _triangulate(self._vertices, self._flat)  # (t, 3, 2)
         a, b, c = self._triangles[:, 0], self._triangles[:, 1], self._triangles[:, 2]
         self._triangle_areas = 0.5 * np.abs(_cross(b - a, c - a))
@@ -115,6 +119,63 @@ class Polygon(Domain):
         distances = self._edge_distances(points)
         self._off_boundary(points, np.min(distances, axis=1) <= self.tolerance())
         return self._edge_normals[np.argmin(distances, axis=1)]
+
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """Convex: the R-conjunction of the edges' lines. Otherwise the R-equivalence of the
+        edges' trimmed distances, with the sign of the even-odd rule (Sukumar & Srivastava 2022)."""
+        if self._convex:
+            result = None
+            for line in self._lines():
+                value = line(c)
+                result = value if result is None else conjunction(result, value)
+            return result  # type: ignore[return-value]
+        unsigned = equivalence([piece.distance(c) for piece in self.pieces()])
+        return torch.where(self._inside_tensor(c), unsigned, -unsigned)
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """The edges: each with its line's signed distance (convex), or the segment's trimmed one."""
+        pieces = []
+        for i, line in enumerate(self._lines()):
+            a, b = self._vertices[i], self._vertices[(i + 1) % len(self._vertices)]
+            sample = self._edge_sampler(i)
+            label = f"edge {a.tolist()} - {b.tolist()} of {self!r}"
+            if self._convex:
+                pieces.append(Piece(label, line, sample, True))
+            else:
+                pieces.append(Piece(label, self._segment(i, line), sample, False))
+        return tuple(pieces)
+
+    def _lines(self) -> list[DistanceFunction]:
+        """Signed distances to the edges' lines, positive on the polygon's side (left of each edge)."""
+        x, y = self.coordinates
+        lines = []
+        for (ax, ay), (nx, ny) in zip(self._starts.tolist(), self._edge_normals.tolist()):
+            lines.append(lambda c, ax=ax, ay=ay, nx=nx, ny=ny: -(c[x] - ax) * nx - (c[y] - ay) * ny)
+        return lines
+
+    def _segment(self, i: int, line: DistanceFunction) -> DistanceFunction:
+        """The edge's line trimmed to the disk on the edge as diameter: ``t = ((L/2)^2 - |p - m|^2) / L``."""
+        x, y = self.coordinates
+        length = float(self._lengths[i])
+        mx, my = (self._starts[i] + 0.5 * self._steps[i]).tolist()
+        return lambda c: trim(line(c), ((0.5 * length) ** 2 - (c[x] - mx) ** 2 - (c[y] - my) ** 2) / length)
+
+    def _edge_sampler(self, i: int):  # noqa: ANN202
+        start, step = self._starts[i], self._steps[i]
+        return lambda n, rng: start + rng.random(n)[:, None] * step
+
+    def _inside_tensor(self, c: Coordinates) -> torch.Tensor:
+        """The even-odd rule on tensors (no gradient): bool (N,)."""
+        x, y = self.coordinates
+        with torch.no_grad():
+            px, py = c[x].detach()[:, None], c[y].detach()[:, None]
+            starts = torch.as_tensor(self._starts, dtype=px.dtype, device=px.device)
+            ends = starts + torch.as_tensor(self._steps, dtype=px.dtype, device=px.device)
+            ax, ay, bx, by = starts[:, 0], starts[:, 1], ends[:, 0], ends[:, 1]
+            straddles = (ay > py) != (by > py)
+            rise = torch.where(straddles, by - ay, torch.ones_like(by - ay))
+            crossing = ax + (py - ay) * (bx - ax) / rise
+            return (straddles & (px < crossing)).sum(dim=1) % 2 == 1
 
     # ----------------------------------------------------------------- maps
     def _interior_unit_dim(self) -> int:

@@ -20,10 +20,12 @@ array([0., 0., 0., 0.])
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ._checks import coordinate_names, interval, points_array
-from .base import Domain
+from .base import Domain, Part
 from .box import Box
+from .distance import Coordinates, DistanceFunction, Piece, conjunction
 from .samplers import Sampler
 
 __all__ = ["SpaceTime"]
@@ -113,6 +115,43 @@ class SpaceTime(Domain):
         normals[~lateral, -1] = np.where(at_t0, -1.0, np.where(at_t1, 1.0, 0.0))
         return normals
 
+    def distance(self, c: Coordinates) -> torch.Tensor:
+        """R-conjunction of the space's distance, ``t - t0`` and ``t1 - t``."""
+        t = c[self.time]
+        return conjunction(conjunction(self.space.distance(c), t - self._t0), self._t1 - t)
+
+    def pieces(self) -> tuple[Piece, ...]:
+        """The space's pieces over the time interval (the lateral surface), then ``t = t0`` (``"initial"``)."""
+        return self._lateral(self.space.pieces()) + (self._initial_piece(),)
+
+    def part_distance(self, part: Part) -> DistanceFunction:
+        """As for any domain; ``"boundary"`` (the lateral surface) is the space's :meth:`distance`."""
+        if part == "boundary":
+            return self.space.distance
+        return super().part_distance(part)
+
+    def _named_pieces(self, part: str) -> tuple[Piece, ...]:
+        if part == "initial":
+            return (self._initial_piece(),)
+        return self._lateral(self.space.part_pieces(part))
+
+    def _lateral(self, pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
+        def lift(piece: Piece) -> Piece:
+            def sample(n: int, rng: np.random.Generator) -> np.ndarray:
+                return np.column_stack([piece.sample(n, rng), self._times(rng.random(n))])
+
+            return Piece(f"{piece.label} over time", piece.distance, sample, piece.signed)
+
+        return tuple(lift(piece) for piece in pieces)
+
+    def _initial_piece(self) -> Piece:
+        t0 = self._t0
+
+        def sample(n: int, rng: np.random.Generator) -> np.ndarray:
+            return np.column_stack([self.space.sample_interior(n, rng=rng), np.full(n, t0)])
+
+        return Piece(f"initial time {self.time} = {t0:g}", lambda c: c[self.time] - t0, sample, True)
+
     def periodic_pairs(
         self,
         coordinate: str,
@@ -175,6 +214,13 @@ class SpaceTime(Domain):
 
     def _candidate_measure(self) -> float:
         return self.space._candidate_measure() * (self._t1 - self._t0)
+
+    def _on_part(self, part: str, points: np.ndarray) -> np.ndarray:
+        t, tol = points[:, -1], self.tolerance()
+        if part == "initial":
+            return self.space.inside(points[:, :-1]) & (np.abs(t - self._t0) <= tol)
+        within = (t >= self._t0 - tol) & (t <= self._t1 + tol)
+        return within & self.space.on_part(part, points[:, :-1])
 
     def _part_normals(self, part: str, points: np.ndarray) -> np.ndarray:
         t, tol = points[:, -1], self.tolerance()

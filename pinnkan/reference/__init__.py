@@ -1,6 +1,7 @@
 """Finite-difference reference solvers (numpy and scipy only, no torch)."""
 
 from .burgers import burgers_exact_grid, burgers_hopf_cole, solve_burgers_1d
+from .domain2d import solve_elliptic_domain, solve_heat_domain
 from .elliptic import solve_helmholtz_2d, solve_poisson_2d
 from .grid import GridSolution
 from .heat import DirichletEnd, NeumannEnd, solve_heat_1d
@@ -15,8 +16,10 @@ __all__ = [
     "burgers_exact_grid",
     "burgers_hopf_cole",
     "solve_burgers_1d",
+    "solve_elliptic_domain",
     "solve_heat_1d",
     "solve_heat_2d",
+    "solve_heat_domain",
     "solve_helmholtz_2d",
     "solve_poisson_2d",
     "solve_reaction_diffusion_1d",

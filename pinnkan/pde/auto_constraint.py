@@ -17,14 +17,21 @@ system gets its own ``G`` and ``D`` (``D = 1`` for an output without such condit
 * **Any other domain** (disks, polygons, constructive geometry, space-time over
   them): distance functions (Sukumar & Srivastava, CMAME 2022). Condition ``k`` on
   part ``P_k`` has the part's distance ``phi_k`` (:meth:`Domain.part_distance`); the
-  spatial data are blended by transfinite interpolation and the initial value is
-  added in time like a Coons patch:
+  spatial data are blended by transfinite interpolation,
 
       G_s = sum_k w_k g_k,   w_k = prod_{j != k} phi_j / sum_i prod_{j != i} phi_j,
-      G = G_s + (g_0 - G_s|_{t = t0}),      D = (t - t0) / (t1 - t0) * equivalence(phi_k) / scale,
+      D_s = equivalence(phi_k) / scale,
 
   with ``scale`` the largest value of the spatial distance on the domain (so ``D`` is
   at most about one, like a box's).
+* **Time**: the initial value is added like a Coons patch in time,
+
+      G = G_s + s(t) (g_0 - G_s|_{t = t0}),      D = (t - t0) / (t1 - t0) D_s,
+
+  with ``s = 1``, or ``s(t) = exp(-lambda (t - t0))`` when a decay rate is given
+  (``decay=``; fitted to the PDE by :func:`pinnkan.pde.decay.fit_decay`); then, where
+  the boundary values vanish, ``D`` is multiplied by ``s`` too, so that the whole
+  output follows the decay and keeps its relative accuracy at late times.
 
 Conditions on the normal derivative (Neumann, Robin), periodicity, initial
 velocities and data stay in the loss; so does a Dirichlet condition whose part cuts
@@ -73,12 +80,15 @@ class ConstraintPlan:
         Every other condition's name, with the reason it stays in the loss.
     source : str
         ``"automatic"``, ``"problem"`` (the problem's own hard constraint) or ``"none"`` (``hard=False``).
+    decay : dict of str to float
+        Per output, the rate at which the built-in initial value decays (empty: none).
     """
 
     constraint: OutputTransform | None
     built: tuple[str, ...] = ()
     soft: dict[str, str] = field(default_factory=dict)
     source: str = "automatic"
+    decay: dict[str, float] = field(default_factory=dict)
 
     @property
     def note(self) -> str:
@@ -88,6 +98,8 @@ class ConstraintPlan:
         if self.source == "problem":
             return f"the problem's own, covering {', '.join(self.built) or 'no condition'}"
         built = f"built into the output: {', '.join(self.built)}" if self.built else "no condition built into the output"
+        for output, rate in self.decay.items():
+            built += f"; the initial value of {output} decays like exp(-{rate:.6g} (t - t0)), fitted to the PDE at t0"
         if not self.soft:
             return built
         return f"{built}; in the loss: " + "; ".join(f"{name} ({why})" for name, why in self.soft.items())
@@ -101,7 +113,13 @@ class _Blend:
     distance: Callable[[Coordinates], torch.Tensor]
 
 
-def auto_constraint(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]) -> ConstraintPlan:
+def auto_constraint(
+    domain: Domain,
+    conditions: Sequence[Condition],
+    outputs: Sequence[str],
+    *,
+    decay: Mapping[str, float] | None = None,
+) -> ConstraintPlan:
     """Build every Dirichlet and initial-value condition that can be built into the output.
 
     Parameters
@@ -110,6 +128,10 @@ def auto_constraint(domain: Domain, conditions: Sequence[Condition], outputs: Se
     conditions : sequence of Condition
     outputs : sequence of str
         The problem's outputs, in column order.
+    decay : mapping of str to float, optional
+        Per output, a rate ``lambda``: the built-in initial value then decays like
+        ``exp(-lambda (t - t0))`` instead of staying (see :func:`pinnkan.pde.decay.fit_decay`);
+        where the boundary values are zero the network's part decays with it.
 
     Returns
     -------
@@ -133,7 +155,7 @@ def auto_constraint(domain: Domain, conditions: Sequence[Condition], outputs: Se
     for output, chosen in by_output.items():
         if not chosen:
             continue
-        blend, names, reasons = _blend_output(domain, chosen)
+        blend, names, reasons = _blend_output(domain, chosen, (decay or {}).get(output, 0.0))
         soft.update(reasons)
         if blend is not None:
             blends[output] = blend
@@ -142,13 +164,14 @@ def auto_constraint(domain: Domain, conditions: Sequence[Condition], outputs: Se
     soft = dict(sorted(soft.items(), key=lambda item: order[item[0]]))
     if not blends:
         return ConstraintPlan(None, (), soft)
+    rates = {name: rate for name, rate in (decay or {}).items() if name in blends and rate != 0.0}
     built.sort(key=order.__getitem__)
     constraint = HardConstraint(
         particular=lambda c: _columns(c, outputs, blends, "particular"),
         distance=lambda c: _columns(c, outputs, blends, "distance"),
         parts=tuple(built),
     )
-    return ConstraintPlan(constraint, tuple(built), soft)
+    return ConstraintPlan(constraint, tuple(built), soft, decay=rates)
 
 
 def _why_soft(condition: Condition) -> str:
@@ -181,7 +204,7 @@ def _columns(c: Coordinates, outputs: tuple[str, ...], blends: Mapping[str, _Ble
     return torch.stack(columns, dim=1)
 
 
-def _blend_output(domain: Domain, conditions: list[Dirichlet]) -> tuple[_Blend | None, list[str], dict[str, str]]:
+def _blend_output(domain: Domain, conditions: list[Dirichlet], rate: float) -> tuple[_Blend | None, list[str], dict[str, str]]:
     """One output's blend from its Dirichlet conditions: the blend, the names built in, the reasons for the rest."""
     soft: dict[str, str] = {}
     pieces: dict[str, tuple[object, ...]] = {}
@@ -201,15 +224,17 @@ def _blend_output(domain: Domain, conditions: list[Dirichlet]) -> tuple[_Blend |
     chosen = [c for c in conditions if c.name in pieces]
     if not chosen:
         return None, [], soft
-    faces = _faces(domain, chosen, pieces)
+    initial = next((c for c in chosen if c.location.part == "initial"), None)  # type: ignore[attr-defined]
+    spatial = [c for c in chosen if c is not initial]
     try:
-        if faces is not None:
-            blend = _coons(domain, chosen, faces)
-        else:
-            blend = _transfinite(domain, chosen)
+        space = None
+        if spatial:
+            faces = _faces(domain, spatial, pieces)
+            space = _coons(domain, spatial, faces) if faces is not None else _transfinite(domain, spatial)
+        blend = space if initial is None else _in_time(domain, space, initial, rate)
     except (ValueError, NotImplementedError) as err:
         return None, [], soft | {c.name: str(err) for c in chosen}
-    problem = _mismatch(domain, blend, chosen)
+    problem = _mismatch(domain, blend, chosen)  # type: ignore[arg-type]
     if problem:
         return None, [], soft | {c.name: problem for c in chosen}
     return blend, [c.name for c in chosen], soft
@@ -237,7 +262,6 @@ def _faces(domain: Domain, conditions: list[Dirichlet], pieces: Mapping[str, tup
             face_of[box._face_piece((axis, upper)).label] = (axis, upper)
     if isinstance(domain, SpaceTime):
         face_of = {f"{label} over time": face for label, face in face_of.items()}
-        face_of[domain._initial_piece().label] = (domain.dim - 1, False)
     return {c.name: [face_of[key] for key in pieces[c.name]] for c in conditions}
 
 
@@ -303,16 +327,13 @@ def _coons_distance(c: Coordinates, axes: tuple[_Axis, ...], names: tuple[str, .
 
 # ----------------------------------------------------------------- any domain: distance functions
 def _transfinite(domain: Domain, conditions: list[Dirichlet]) -> _Blend:
-    initial = next((c for c in conditions if isinstance(c, Initial) or c.location.part == "initial"), None)  # type: ignore[attr-defined]
-    spatial = [c for c in conditions if c is not initial]
-    distances: list[DistanceFunction] = [domain.part_distance(c.location.part) for c in spatial]  # type: ignore[attr-defined]
-    values = [c.value for c in spatial]
+    """The spatial data blended by transfinite interpolation with the parts' distance functions."""
+    distances: list[DistanceFunction] = [domain.part_distance(c.location.part) for c in conditions]  # type: ignore[attr-defined]
+    values = [c.value for c in conditions]
     scale = _distance_scale(domain, distances)
 
-    def space_values(c: Coordinates) -> torch.Tensor:
+    def particular(c: Coordinates) -> torch.Tensor:
         like = next(iter(c.values()))
-        if not values:
-            return torch.zeros_like(like)
         if len(values) == 1:
             return _value_at(values[0], c, like)
         phis = [d(c) for d in distances]
@@ -320,24 +341,45 @@ def _transfinite(domain: Domain, conditions: list[Dirichlet]) -> _Blend:
         total = sum(weights)
         return sum(w * _value_at(v, c, like) for w, v in zip(weights, values)) / total  # type: ignore[return-value]
 
-    def space_distance(c: Coordinates) -> torch.Tensor:
-        return equivalence([d(c) for d in distances]) / scale
+    return _Blend(particular, lambda c: equivalence([d(c) for d in distances]) / scale)
 
-    if initial is None:
-        return _Blend(space_values, space_distance)
-    assert isinstance(domain, SpaceTime)
+
+def _in_time(domain: Domain, space: _Blend | None, initial: Dirichlet, rate: float) -> _Blend:
+    """Add the initial value like a Coons patch in time: ``G = G_s + s(t) (g_0 - G_s|t0)``, ``D = (t - t0) / T D_s``.
+
+    ``s(t) = exp(-rate (t - t0))`` (one without a rate). Where the spatial values vanish
+    (``G_s = 0``), ``D`` decays with ``s`` too, so the whole output follows the decay.
+    """
+    if not isinstance(domain, SpaceTime):
+        raise ValueError("an initial value needs a SpaceTime domain")
     name, (t0, t1) = domain.time, domain.time_range
+    follow = rate != 0.0 and (space is None or _vanishes(domain, space))
+
+    def decay(t: torch.Tensor) -> torch.Tensor | float:
+        return torch.exp(-rate * (t - t0)) if rate != 0.0 else 1.0
 
     def particular(c: Coordinates) -> torch.Tensor:
         start = dict(c)
         start[name] = torch.full_like(c[name], t0)
-        return space_values(c) + _value_at(initial.value, start, c[name]) - space_values(start)
+        g0 = _value_at(initial.value, start, c[name])
+        if space is None:
+            return decay(c[name]) * g0
+        return space.particular(c) + decay(c[name]) * (g0 - space.particular(start))
 
     def distance(c: Coordinates) -> torch.Tensor:
         time = (c[name] - t0) / (t1 - t0)
-        return time * space_distance(c) if distances else time
+        result = time if space is None else time * space.distance(c)
+        return result * decay(c[name]) if follow else result
 
     return _Blend(particular, distance)
+
+
+def _vanishes(domain: Domain, space: _Blend) -> bool:
+    """Whether the spatial blend is zero (homogeneous boundary values), on sampled points."""
+    points = domain.sample_interior(256, rng=np.random.default_rng(0))
+    with torch.no_grad():
+        values = space.particular(_coordinates(points, domain.coordinates))
+    return bool(float(values.abs().max()) == 0.0)
 
 
 def _product(values: list[torch.Tensor]) -> torch.Tensor | float:

@@ -157,7 +157,8 @@ def _whole(
             f"{path} was trained with parameters {saved['parameters']}; give the problem built with them "
             f"(load_problem(name, **parameters)), not {dict(problem.parameters)}"
         )
-    transform = hard_constraint(problem, Setup(hard=bool(saved["hard"]))).constraint
+    setup = Setup(hard=bool(saved["hard"]), decay=bool(saved.get("decay", False)))  # older runs had no decay
+    transform = hard_constraint(problem, setup).constraint
     param = next(net.parameters())
     model = assemble(problem, net, transform, dtype=param.dtype, device=param.device)
     model.coefficients.load_state_dict(saved["coefficients"])  # type: ignore[arg-type]

@@ -86,6 +86,11 @@ class Setup:
         those that can be built; the rest stay in the loss). A tuple of condition
         names also requires that those be built in (an error says why one cannot).
         False enforces every condition through the loss.
+    decay : bool
+        Let a built-in initial value decay at the rate that fits the PDE at the initial
+        time, when it decays at least tenfold over the interval
+        (:func:`pinnkan.pde.decay.fit_decay`); with zero boundary values the whole output
+        then follows the decay and keeps its relative accuracy at late times.
     regularization : Regularization, optional
         KAN penalties added to the loss (see :mod:`pinnkan.kan_tools.regularization`).
     dtype : {"float32", "float64"} or torch.dtype, optional
@@ -100,6 +105,7 @@ class Setup:
     engine: Engine | str = "auto"
     compile: bool = False
     hard: bool | tuple[str, ...] = True
+    decay: bool = True
     regularization: Regularization | None = None
     dtype: str | None = None
 
@@ -143,6 +149,8 @@ class Setup:
                     f"Setup.hard must be True, False or a tuple of condition names to build in, got {self.hard!r}"
                 )
             object.__setattr__(self, "hard", tuple(names))
+        if not isinstance(self.decay, bool):
+            raise TypeError(f"Setup.decay must be True or False, got {self.decay!r}")
         if self.regularization is not None and not isinstance(self.regularization, Regularization):
             raise TypeError(
                 f"Setup.regularization must be a Regularization or None, got {kind_of(self.regularization)}"
@@ -194,6 +202,7 @@ class Setup:
             "engine": self.engine.describe(),  # type: ignore[union-attr]
             "compile": self.compile,
             "hard": self.hard if isinstance(self.hard, bool) else list(self.hard),
+            "decay": self.decay,
             "regularization": None if self.regularization is None else vars(self.regularization),
             "dtype": self.dtype,
         }

@@ -22,6 +22,7 @@ from torch import nn
 from ..compare import Comparison, compare, reference_grid
 from ..models.kan import KANSpec
 from ..pde.auto_constraint import ConstraintPlan, auto_constraint
+from ..pde.decay import fit_decay
 from ..pde.coefficients import CoefficientSet
 from ..pde.conditions import Batch
 from ..pde.pinn import PINN
@@ -277,6 +278,9 @@ def hard_constraint(problem: Problem, setup: Setup) -> ConstraintPlan:
         plan = ConstraintPlan(own, covered, soft, source="problem")
     else:
         plan = auto_constraint(problem.domain, problem.conditions, problem.outputs)
+        rates = fit_decay(problem) if setup.decay else {}
+        if rates:
+            plan = auto_constraint(problem.domain, problem.conditions, problem.outputs, decay=rates)
     if setup.hard is not True:
         unknown = [name for name in setup.hard if name not in {c.name for c in problem.conditions}]
         if unknown:

@@ -77,6 +77,7 @@ def test_list_has_the_shipped_problems():
 TARGETS = {
     "heat1d": 1e-4, "heat2d_varcoef": 1e-3, "burgers1d": 1e-3, "allen_cahn1d": 1e-2, "poisson2d": 1e-5, "helmholtz2d": 1e-3,
     "wave1d": 1e-2, "advection_diffusion1d": 1e-3, "fisher_kpp1d": 1e-3, "klein_gordon1d": 1e-3, "kovasznay": 1e-3,
+    "poisson_holes": 1e-3, "heat_multiscale": 1e-3,
 }
 
 

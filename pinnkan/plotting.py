@@ -1,4 +1,4 @@
-"""Figures: solution/reference/error maps, error over time, loss history, KAN edges and diagram.
+"""Figures: solution/reference/error maps, named fields on a grid, error over time, loss history, KAN edges and diagram.
 
 The only module that imports matplotlib. Figures are drawn on the Agg canvas
 directly, so nothing touches pyplot's global state.
@@ -10,15 +10,18 @@ import io
 import itertools
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
 from .compare import Comparison
 from .files import atomic_write
+from .grid_fields import HEIGHTS, GridFields
 from .kan_tools.pruning import edge_scores
 from .models.kan import KAN
 from .reference.grid import GridSolution
@@ -27,6 +30,7 @@ from .training.trainer import History
 
 __all__ = [
     "plot_solution",
+    "plot_fields",
     "plot_error_over_time",
     "plot_snapshots",
     "plot_history",
@@ -41,12 +45,18 @@ PathLike = str | os.PathLike[str]
 _DPI = 110  # figures are made and saved at this resolution
 _VALUES_CMAP = "viridis"  # prediction and reference
 _ERROR_CMAP = "RdBu_r"  # the error: diverging, white at zero
+# plot_fields: the colour map of each kind of field (see its docstring)
+_FIELD_CMAPS = {"values": _VALUES_CMAP, "signed": _ERROR_CMAP, "magnitude": "magma_r"}
+# A magnitude whose largest value exceeds this many times its 99th percentile is drawn up to
+# that percentile (e.g. the residual of a hard constraint on the domain's edges, where its
+# distance function is not smooth).
+_SPIKE = 10.0
 
 
 def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figure:
     """Prediction, reference and error of every output, one block of panels per output.
 
-    What is drawn depends on the grid:
+    What is drawn depends on the grid (the same rules as :func:`plot_fields`):
 
     - one axis: reference and prediction (dashed) as lines, and the error;
     - two axes, one of them ``comparison.time_axis``: heat maps with time across and
@@ -54,13 +64,22 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
     - two axes without time: heat maps of the plane (first axis across, second up,
       equal aspect); grid points outside the domain stay blank and the domain's
       outline is drawn;
-    - three axes, one of them time: the plane at the first, middle and last time
-      (rows) for prediction, reference and error (columns); each time has its own
-      value scale, the error column one scale for all times.
+    - two or more space axes and time: the plane of the first two space axes at the
+      first, middle and last time (rows), the third space axis (if any) held at the
+      grid point nearest the middle of its range; each time has its own value scale,
+      the error column one scale for all times;
+    - three or more space axes without time: the plane of the first two space axes
+      (``x`` across, ``y`` up) at a quarter, half and three quarters of the third
+      axis's range (``z``; rows, grid points nearest those heights; every height of
+      a grid of three or fewer), further axes held at the middle; one value scale
+      for all rows. Every panel shows the same plane, so the rows compare directly
+      (three orthogonal planes would not), and cuts away from the bounding box's
+      faces cross the domain (a ball's top plane would hold a single point).
 
     Prediction and reference share a colour scale; the error ``prediction - reference``
     has a symmetric diverging one. Each block is titled with the output's name, its
-    relative L2 error and its maximum absolute error.
+    relative L2 error and its maximum absolute error; each panel of a cut names where
+    it is cut (``prediction, z = 0.5``).
 
     Parameters
     ----------
@@ -76,28 +95,25 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
     """
     _check_comparison(comparison, "plot_solution")
     grid = comparison.grid
-    kind = _solution_kind(comparison)
+    layout = _layout(grid.axes, grid.coords, comparison.time_axis)
     n_out = len(comparison.outputs)
-    if kind == "line":
+    if layout.kind == "line":
         width, block = 10.0, 3.2
-        sizes = [block] * n_out
-    elif kind == "spacetime":
+    elif layout.kind == "spacetime":
         width, block = 13.0, 3.4
-        sizes = [block] * n_out
     else:
-        h, v = _space_axes(comparison)
-        aspect = _aspect(grid.coords[h], grid.coords[v])
+        cut = layout.cuts[0]
+        aspect = _aspect(grid.coords[cut.across], grid.coords[cut.up])
         # inches of panel to scale, plus room for titles, tick labels and colour bars
         # (measured from drawn figures, so that the panels fill their slots); a tall
         # domain gets narrow panels in slots kept wide enough for their titles
-        if kind == "plane":
+        if layout.kind == "plane":
             panel = min(3.6, 4.2 / aspect)
             width, block = 3 * max(panel, 2.0) + 3.6, panel * aspect + 0.95
         else:
             panel = min(3.0, 3.6 / aspect)
-            rows = len(_snapshot_indices(grid, comparison.time_axis))
-            width, block = 3 * max(panel, 1.8) + 3.2, rows * (panel * aspect + 0.4) + 0.65
-        sizes = [block] * n_out
+            width, block = 3 * max(panel, 1.8) + 3.2, len(layout.cuts) * (panel * aspect + 0.4) + 0.65
+    sizes = [block] * n_out
     fig = _new_figure((width, sum(sizes)))
     subfigs = fig.subfigures(n_out, 1, squeeze=False, height_ratios=sizes)[:, 0]
     for sub, (name, errors) in zip(subfigs, comparison.outputs.items()):
@@ -106,12 +122,84 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
             title += f" (relative L2 error against the exact solution {errors.rel_l2_exact:.2e})"
         sub.suptitle(title, fontweight="bold")
         reference = np.where(grid.inside, errors.reference, np.nan)
-        if kind == "line":
+        if layout.kind == "line":
             _draw_lines(sub, grid, name, errors.prediction, reference)
-        elif kind == "snapshots":
-            _draw_snapshots(sub, comparison, name, errors.prediction, reference)
+        elif layout.kind in ("plane", "spacetime"):
+            _draw_maps(sub, grid, layout, name, errors.prediction, reference)
         else:
-            _draw_maps(sub, comparison, kind, name, errors.prediction, reference)
+            _draw_cuts(sub, grid, layout, name, errors.prediction, reference)
+    if path is not None:
+        _save(fig, path)
+    return fig
+
+
+def plot_fields(fields: GridFields, path: PathLike | None = None, *, title: str | None = None) -> Figure:
+    """Named fields on a grid (prediction, |residual|, estimated error, ...), each field's panels in a row.
+
+    The grid is cut as in :func:`plot_solution`: lines for one axis; one heat map
+    per field for a plane (to scale) or for space and time (time across), the
+    fields side by side; for two or more space axes and time, the plane of the
+    first two at the first, middle and last time (a third space axis held at its
+    middle); for three or more space axes without time, that plane at a quarter,
+    half and three quarters of the third axis's range (every height when the grid
+    holds three or fewer, as :func:`pinnkan.run.figures.model_fields` makes it).
+    With several cuts each field gets a row, its cuts across, so one field reads
+    as one line of a page. An axis of a single point is held there (its value is
+    named in the panel titles). Points outside the domain stay blank and the
+    domain's outline is drawn.
+
+    The colour scale follows the field's kind (``fields.kinds``):
+
+    - ``"values"``: viridis over the finite range; over time each row has its own
+      scale (a decaying solution would leave later rows one flat colour);
+    - ``"signed"``: RdBu_r, symmetric about zero (white at zero);
+    - ``"magnitude"``: magma_r from zero (pale at zero, dark where large), up to the
+      largest value. When that is more than ten times the 99th percentile (a few
+      points far above all others, such as the residual on the edges of a domain
+      where a hard constraint's distance function is not smooth), the scale stops at
+      the 99th percentile: larger values take the darkest colour, the bar gets an
+      arrow and its label the largest value. When the median is below 1/100 of the
+      top, the scale is logarithmic instead, down to the 1st percentile (at most six
+      decades), smaller values in the palest colour: a linear scale would show one
+      hot spot and leave most of the domain at its bottom colour. Along one axis,
+      the same rules choose a linear axis from zero or a log axis.
+
+    Every field keeps one scale over all its cuts (one colour bar at the end of its
+    row) except ``"values"`` over time (a bar per panel). Colour bars are labelled
+    with the field's name; plot axes with the coordinate names.
+
+    Parameters
+    ----------
+    fields : GridFields
+        What to draw, e.g. from :func:`pinnkan.run.figures.model_fields`.
+    path : path, optional
+        PNG file to write; None draws the figure without saving it.
+    title : str, optional
+        Title over all panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The panels are the first of ``fig.axes``, row by row (colour bars are inset
+        into them or follow them).
+
+    Examples
+    --------
+    >>> x = np.linspace(0, 1, 11)
+    >>> f = GridFields(("x", "y"), (x, x), {"u": np.add.outer(x, x)}, {"u": "values"})
+    >>> fig = plot_fields(f, title="u = x + y")
+    """
+    if not isinstance(fields, GridFields):
+        raise TypeError(f"plot_fields takes a GridFields (pinnkan.grid_fields), got {type(fields).__name__}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    layout = _layout(fields.axes, fields.coords, fields.time_axis)
+    if layout.kind == "line":
+        fig = _field_lines(fields, layout.cuts[0])
+    else:
+        fig = _field_maps(fields, layout)
+    if title is not None:
+        fig.suptitle(title, fontweight="bold")
     if path is not None:
         _save(fig, path)
     return fig
@@ -406,36 +494,79 @@ def _check_comparison(comparison: object, caller: str) -> None:
         raise TypeError(f"{caller} takes the Comparison that compare() returns, got {type(comparison).__name__}")
 
 
-def _solution_kind(comparison: Comparison) -> str:
-    """'line', 'spacetime', 'plane' or 'snapshots', or a ValueError naming what is drawn."""
-    axes, time = comparison.grid.axes, comparison.time_axis
-    if len(axes) == 1:
-        return "line"
-    if len(axes) == 2:
-        return "plane" if time is None else "spacetime"
-    if len(axes) == 3 and time is not None:
-        return "snapshots"
-    raise ValueError(
-        f"plot_solution draws grids with 1 axis, 2 axes (space-time or a plane) or 3 axes of which one is "
-        f"time (a plane over time); this grid has axes {axes}"
-        + ("" if len(axes) != 3 else " and no time axis: pass time_axis= to compare()")
-        + ("" if len(axes) <= 3 else ": slice it to at most 3 axes first")
-    )
+@dataclass(frozen=True)
+class _Cut:
+    """One drawn line or plane of a grid: the axes drawn, every other axis held at a grid index."""
+
+    across: int
+    up: int | None  # None: a line along ``across``
+    held: tuple[tuple[int, int], ...]  # (axis, grid index)
+    label: str  # where the others are held, e.g. "z = 0.5, t = 1"; "" when nowhere
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """``values`` on this cut: shape (n_across,) for a line, (n_across, n_up) for a plane."""
+        index: list[slice | int] = [slice(None)] * values.ndim
+        for axis, k in self.held:
+            index[axis] = k
+        cut = values[tuple(index)]
+        return cut.T if self.up is not None and self.up < self.across else cut
 
 
-def _space_axes(comparison: Comparison) -> tuple[int, int]:
-    """Indices of the axes drawn across and up for a plane (with or without time)."""
-    axes = comparison.grid.axes
-    if len(axes) == 2 and comparison.time_axis is not None:
-        time = axes.index(comparison.time_axis)
-        return time, 1 - time
-    space = [i for i, name in enumerate(axes) if name != comparison.time_axis]
-    return space[0], space[1]
+@dataclass(frozen=True)
+class _Layout:
+    """What is drawn of a grid: ``kind`` ("line", "spacetime", "plane", "times", "heights") and its cuts (rows)."""
+
+    kind: str
+    cuts: tuple[_Cut, ...]
 
 
-def _snapshot_indices(grid: GridSolution, time_axis: str | None) -> list[int]:
-    n = grid.shape[grid.axes.index(time_axis)]
-    return sorted({0, (n - 1) // 2, n - 1})
+def _layout(axes: tuple[str, ...], coords: tuple[np.ndarray, ...], time_axis: str | None) -> _Layout:
+    """The cuts that :func:`plot_solution` and :func:`plot_fields` draw of a grid (see their docstrings)."""
+    sizes = [c.size for c in coords]
+    time = axes.index(time_axis) if time_axis in axes else None
+    if time is not None and sizes[time] == 1:
+        time = None  # a single time is a cut like any other
+    single = {i: 0 for i, n in enumerate(sizes) if n == 1}
+    space = [i for i, n in enumerate(sizes) if n > 1 and i != time]
+
+    def cut(across: int, up: int | None, held: dict[int, int]) -> _Cut:
+        order = sorted(held, key=lambda i: (i == time, i))  # space first, time last
+        label = ", ".join(_coordinate_label(axes[i], coords[i], held[i]) for i in order)
+        return _Cut(across, up, tuple(sorted(held.items())), label)
+
+    drawn = len(space) + (time is not None)
+    if drawn == 1:
+        return _Layout("line", (cut(time if time is not None else space[0], None, single),))
+    if drawn == 2 and time is not None:
+        return _Layout("spacetime", (cut(time, space[0], single),))
+    if drawn == 2:
+        return _Layout("plane", (cut(space[0], space[1], single),))
+    h, v, *others = space
+    middle = {i: _nearest(coords[i], 0.5) for i in others}
+    if time is not None:
+        n = sizes[time]
+        rows = [{**single, **middle, time: k} for k in sorted({0, (n - 1) // 2, n - 1})]
+        return _Layout("times", tuple(cut(h, v, held) for held in rows))
+    depth = others[0]
+    n = sizes[depth]
+    # a grid of as many heights as are drawn (model_fields) is drawn whole
+    heights = range(n) if n <= len(HEIGHTS) else sorted({_nearest(coords[depth], f) for f in HEIGHTS})
+    rows = [{**single, **middle, depth: k} for k in heights]
+    return _Layout("heights", tuple(cut(h, v, held) for held in rows))
+
+
+def _nearest(coords: np.ndarray, fraction: float) -> int:
+    """Index of the grid point nearest ``fraction`` of the way along ``coords``."""
+    return int(np.argmin(np.abs(coords - (coords[0] + fraction * (coords[-1] - coords[0])))))
+
+
+def _coordinate_label(name: str, coords: np.ndarray, k: int) -> str:
+    """``"z = 0.5"``; rounding dust of a zero in a symmetric range (1e-17) shows as 0."""
+    value = float(coords[k])
+    span = float(coords[-1] - coords[0]) if coords.size > 1 else abs(value)
+    if abs(value) <= 1e-12 * span:
+        value = 0.0
+    return f"{name} = {value:.3g}"
 
 
 def _aspect(across: np.ndarray, up: np.ndarray) -> float:
@@ -464,14 +595,11 @@ def _draw_lines(sub, grid: GridSolution, name: str, prediction: np.ndarray, refe
         ax.grid(True, alpha=0.3)
 
 
-def _draw_maps(
-    sub, comparison: Comparison, kind: str, name: str, prediction: np.ndarray, reference: np.ndarray
-) -> None:
+def _draw_maps(sub, grid: GridSolution, layout: _Layout, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
     """One row: prediction, reference, error as heat maps."""
-    grid = comparison.grid
-    h, v = _space_axes(comparison)
-    inside = grid.inside if (h, v) == (0, 1) else grid.inside.T
-    pred, ref = (a if (h, v) == (0, 1) else a.T for a in (prediction, reference))
+    (cut,) = layout.cuts
+    across, up = grid.coords[cut.across], grid.coords[cut.up]  # type: ignore[index]
+    pred, ref, inside = (cut.take(a) for a in (prediction, reference, grid.inside))
     axes = sub.subplots(1, 3, sharex=True, sharey=True)
     lo, hi = _value_limits(pred, ref)
     panels = [
@@ -481,13 +609,13 @@ def _draw_maps(
     ]
     meshes = []
     for ax, (title, values, cmap, limits) in zip(axes, panels):
-        meshes.append(_heat_map(ax, grid.coords[h], grid.coords[v], values, inside, cmap, limits, grid.mask is not None))
+        meshes.append(_heat_map(ax, across, up, values, inside, cmap, _linear(limits), grid.mask is not None))
         ax.set_title(title)
-        ax.set_xlabel(grid.axes[h])
-        if kind == "plane":
+        ax.set_xlabel(grid.axes[cut.across])
+        if layout.kind == "plane":
             ax.set_aspect("equal")
-    axes[0].set_ylabel(grid.axes[v])
-    if kind == "plane":
+    axes[0].set_ylabel(grid.axes[cut.up])  # type: ignore[index]
+    if layout.kind == "plane":
         # a bar inset into the panel keeps the panel's height when the aspect shrinks it
         sub.colorbar(meshes[1], cax=axes[1].inset_axes((1.04, 0.0, 0.05, 1.0)), label=name)
         sub.colorbar(meshes[2], cax=axes[2].inset_axes((1.04, 0.0, 0.05, 1.0)), label=f"error in {name}")
@@ -496,55 +624,178 @@ def _draw_maps(
         sub.colorbar(meshes[2], ax=axes[2], label=f"error in {name}", fraction=0.1, pad=0.02)
 
 
-def _draw_snapshots(
-    sub, comparison: Comparison, name: str, prediction: np.ndarray, reference: np.ndarray
-) -> None:
-    """Rows of times, columns prediction, reference, error.
+def _draw_cuts(sub, grid: GridSolution, layout: _Layout, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
+    """Rows of planes (times or heights), columns prediction, reference, error.
 
-    Each row has its own value scale (a decaying solution would leave later rows one
-    flat colour on a shared scale); the error column shares one scale, so the rows
-    show where the error is largest.
+    Over time each row has its own value scale (a decaying solution would leave later
+    rows one flat colour on a shared scale); planes at several heights share one. The
+    error column shares one scale, so the rows show where the error is largest.
     """
-    grid, time_axis = comparison.grid, comparison.time_axis
-    t = grid.axes.index(time_axis)  # type: ignore[arg-type]
-    h, v = _space_axes(comparison)
-    indices = _snapshot_indices(grid, time_axis)
-    axes = sub.subplots(len(indices), 3, sharex=True, sharey=True, squeeze=False)
+    cuts = layout.cuts
+    across, up = grid.coords[cuts[0].across], grid.coords[cuts[0].up]  # type: ignore[index]
+    per_row = layout.kind == "times"
+    axes = sub.subplots(len(cuts), 3, sharex=True, sharey=True, squeeze=False)
     error_limits = _symmetric(prediction - reference)
+    value_limits = None if per_row else _value_limits(*(c.take(a) for c in cuts for a in (prediction, reference)))
     masked = grid.mask is not None
-    for row, k in enumerate(indices):
-        # np.take drops the time axis; the two space axes keep their order (h before v).
-        pred, ref, inside = (np.take(a, k, axis=t) for a in (prediction, reference, grid.inside))
-        when = f"{time_axis} = {grid.coords[t][k]:.3g}"
-        limits = _value_limits(pred, ref)
+    for row, cut in enumerate(cuts):
+        pred, ref, inside = (cut.take(a) for a in (prediction, reference, grid.inside))
+        limits = _value_limits(pred, ref) if per_row else value_limits
         panels = [
-            (f"prediction, {when}", pred, _VALUES_CMAP, limits),
-            (f"reference, {when}", ref, _VALUES_CMAP, limits),
-            (f"error, {when}", pred - ref, _ERROR_CMAP, error_limits),
+            (f"prediction, {cut.label}", pred, _VALUES_CMAP, limits),
+            (f"reference, {cut.label}", ref, _VALUES_CMAP, limits),
+            (f"error, {cut.label}", pred - ref, _ERROR_CMAP, error_limits),
         ]
         meshes = []
         for col, (title, values, cmap, lims) in enumerate(panels):
             ax = axes[row, col]
-            meshes.append(_heat_map(ax, grid.coords[h], grid.coords[v], values, inside, cmap, lims, masked))
+            meshes.append(_heat_map(ax, across, up, values, inside, cmap, _linear(lims), masked))
             ax.set_title(title, fontsize="medium")
             ax.set_aspect("equal")
             if col == 0:
-                ax.set_ylabel(grid.axes[v])
-            if row == len(indices) - 1:
-                ax.set_xlabel(grid.axes[h])
-        sub.colorbar(meshes[1], ax=list(axes[row, :2]), label=f"{name}, {when}", fraction=0.05, pad=0.02)
+                ax.set_ylabel(grid.axes[cut.up])  # type: ignore[index]
+            if row == len(cuts) - 1:
+                ax.set_xlabel(grid.axes[cut.across])
+        if per_row:
+            sub.colorbar(meshes[1], ax=list(axes[row, :2]), label=f"{name}, {cut.label}", fraction=0.05, pad=0.02)
     # aspect: a colour bar beside several rows runs their full height.
-    long = 20 * len(indices)
+    long = 20 * len(cuts)
+    if not per_row:
+        sub.colorbar(meshes[1], ax=list(axes[:, :2].ravel()), label=name, fraction=0.05, pad=0.02, aspect=long)
     sub.colorbar(meshes[2], ax=list(axes[:, 2]), label=f"error in {name}", fraction=0.1, pad=0.02, aspect=long)
 
 
-def _heat_map(ax, across, up, values, inside, cmap, limits, outline):
-    """``values[i, j]`` at ``(across[i], up[j])``; points outside the domain stay blank."""
-    shown = np.ma.masked_invalid(np.where(inside, values, np.nan)).T
-    mesh = ax.pcolormesh(across, up, shown, cmap=cmap, vmin=limits[0], vmax=limits[1], shading="nearest")
+def _field_lines(fields: GridFields, cut: _Cut) -> Figure:
+    """One panel per field along the only axis drawn."""
+    x, label = fields.coords[cut.across], fields.axes[cut.across]
+    names = fields.names
+    fig = _new_figure((4.6 * len(names) + 0.6, 3.6))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        kind = fields.kinds[name]
+        values = cut.take(np.where(fields.inside, fields.fields[name], np.nan))
+        ax.plot(x, values, color={"values": "C0", "signed": "C3", "magnitude": "C1"}[kind], lw=1.3)
+        if kind == "signed":
+            lo, hi = _symmetric(values)
+            ax.set_ylim(1.05 * lo, 1.05 * hi)
+            ax.axhline(0.0, color="grey", lw=0.6)
+        elif kind == "magnitude":
+            norm = _magnitude_norm(values)
+            top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+            if isinstance(norm, LogNorm) or top > norm.vmax:  # a line is never clipped: a log axis shows all
+                low = norm.vmin if isinstance(norm, LogNorm) else norm.vmax * 1e-3
+                ax.set_yscale("log")
+                ax.set_ylim(low / 1.5, 1.5 * top)
+            else:
+                ax.set_ylim(0.0, 1.05 * top if top > 0 else 1.0)
+        ax.set_xlabel(label)
+        ax.set_ylabel(name)
+        ax.set_title(name if not cut.label else f"{name}, {cut.label}")
+        ax.grid(True, which="both", alpha=0.3)
+    return fig
+
+
+def _field_maps(fields: GridFields, layout: _Layout) -> Figure:
+    """Heat maps, each field's panels across: one row of fields for one cut, else a row per field and a column per cut."""
+    cuts, names = layout.cuts, fields.names
+    across, up = fields.coords[cuts[0].across], fields.coords[cuts[0].up]  # type: ignore[index]
+    to_scale = layout.kind != "spacetime"
+    single = len(cuts) == 1
+    rows, cols = (1, len(names)) if single else (len(names), len(cuts))
+    per_panel = single or layout.kind == "times" and any(fields.kinds[n] == "values" for n in names)
+    # inches: a panel to scale plus room for its title and tick labels, and for the colour bars
+    if to_scale:
+        aspect = _aspect(across, up)
+        panel = min(3.2, 3.6 / aspect)
+        column = max(panel, 2.0) + (1.55 if per_panel else 0.35)
+        size = (cols * column + (0.4 if per_panel else 1.2), rows * (panel * aspect + 0.35) + 0.8)
+    else:
+        size = (cols * 5.0 + 0.5, 3.6)
+    fig = _new_figure(size)
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    masked = fields.mask is not None
+    insides = [cut.take(fields.inside) for cut in cuts]
+    for i, name in enumerate(names):
+        kind = fields.kinds[name]
+        row_axes = axes[0, i : i + 1] if single else axes[i]
+        planes = [np.where(inside, cut.take(fields.fields[name]), np.nan) for cut, inside in zip(cuts, insides)]
+        own = kind == "values" and layout.kind == "times"  # each time its own scale
+        shared = None if own else _norm(kind, *planes)
+        for ax, cut, plane, inside in zip(row_axes, cuts, planes, insides):
+            norm = _norm(kind, plane) if own else shared
+            mesh = _heat_map(ax, across, up, plane, inside, _FIELD_CMAPS[kind], norm, masked)
+            ax.set_title(name if not cut.label else f"{name}, {cut.label}", fontsize="medium")
+            if to_scale:
+                ax.set_aspect("equal")
+            if (own or single) and to_scale:
+                # a bar inset into the panel keeps the panel's height when the aspect shrinks it
+                _colour_bar(fig, mesh, name, [plane], cax=ax.inset_axes((1.04, 0.0, 0.05, 1.0)))
+            elif own or single:
+                _colour_bar(fig, mesh, name, [plane], ax=ax, fraction=0.08, pad=0.02)
+        if not (own or single):  # one bar for the row, as tall as its panels
+            _colour_bar(fig, mesh, name, planes, cax=row_axes[-1].inset_axes((1.04, 0.0, 0.05, 1.0)))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(fields.axes[cuts[0].up])  # type: ignore[index]
+    for ax in axes[-1]:
+        ax.set_xlabel(fields.axes[cuts[0].across])
+    return fig
+
+
+def _heat_map(ax, across, up, values, inside, cmap, norm: Normalize, outline):
+    """``values[i, j]`` at ``(across[i], up[j])``; points outside the domain stay blank.
+
+    On a log scale, values below its lower end are drawn in its lowest colour (a log
+    scale would mask zeros, and a masked point reads as outside the domain).
+    """
+    values = np.where(inside, values, np.nan)
+    if isinstance(norm, LogNorm):
+        values = np.where(np.isfinite(values), np.maximum(values, norm.vmin), np.nan)
+    shown = np.ma.masked_invalid(values).T
+    mesh = ax.pcolormesh(across, up, shown, cmap=cmap, norm=norm, shading="nearest")
     if outline and not inside.all():
         ax.contour(across, up, inside.T.astype(float), levels=[0.5], colors="0.35", linewidths=0.7)
     return mesh
+
+
+def _linear(limits: tuple[float, float]) -> Normalize:
+    return Normalize(vmin=limits[0], vmax=limits[1])
+
+
+def _norm(kind: str, *arrays: np.ndarray) -> Normalize:
+    """The colour scale of a field's kind over ``arrays`` (NaN outside the domain ignored)."""
+    if kind == "values":
+        return _linear(_value_limits(*arrays))
+    values = np.concatenate([a.ravel() for a in arrays])
+    if kind == "signed":
+        return _linear(_symmetric(values))
+    return _magnitude_norm(values)
+
+
+def _magnitude_norm(values: np.ndarray) -> Normalize:
+    """Linear from zero, or logarithmic, up to the largest value or a robust top (see plot_fields)."""
+    finite = np.abs(values[np.isfinite(values)])
+    if finite.size == 0 or finite.max() <= 0:
+        return _linear((0.0, 1.0))
+    top = float(finite.max())
+    typical = float(np.percentile(finite, 99))
+    if top > _SPIKE * typical > 0:
+        top = typical  # a few points far above all others: drawn in the top colour, the bar says so
+    if np.median(finite) < top / 100:
+        positive = finite[finite > 0]
+        return LogNorm(vmin=max(float(np.percentile(positive, 1)), top * 1e-6), vmax=top)
+    return _linear((0.0, top))
+
+
+def _colour_bar(fig, mesh, label: str, values: list[np.ndarray], **where):
+    """A colour bar labelled ``label``, with an arrow at an end beyond which values were clipped."""
+    norm = mesh.norm
+    finite = np.concatenate([v[np.isfinite(v)].ravel() for v in values])
+    above = finite.size > 0 and finite.max() > norm.vmax * (1 + 1e-9)
+    below = isinstance(norm, LogNorm) and finite.size > 0 and finite.min() < norm.vmin
+    extend = {(True, True): "both", (True, False): "max", (False, True): "min"}.get((above, below), "neither")
+    if above:
+        label += f" (largest {finite.max():.3g})"
+    return fig.colorbar(mesh, label=label, extend=extend, **where)
 
 
 def _value_limits(*arrays: np.ndarray) -> tuple[float, float]:

@@ -17,6 +17,7 @@ import torch
 from ..files import atomic_write, plain, save_torch
 from ..models.base import Network
 from ..pde.transforms import ConstrainedModel
+from .figures import Extra, write_figures
 
 if TYPE_CHECKING:
     from .solve import Solution
@@ -50,7 +51,9 @@ def check_output_folder(out: str | os.PathLike[str]) -> Path:
     return path
 
 
-def write_run_folder(solution: Solution, folder: Path, *, figures: bool = True) -> None:
+def write_run_folder(
+    solution: Solution, folder: Path, *, figures: bool = True, extra: Extra | None = None
+) -> dict[str, str] | None:
     """Write ``report.json``, ``model.pt`` and (unless ``figures`` is False) the figures into ``folder``.
 
     Every file is written atomically. ``model.pt`` holds no pickled objects: the
@@ -58,23 +61,30 @@ def write_run_folder(solution: Solution, folder: Path, *, figures: bool = True) 
     constraint was built in, the PDE training points and the coordinate and
     output names, under a format header; :func:`pinnkan.run.load.load_run`
     rebuilds the model from it.
+
+    The figures (see :func:`pinnkan.run.figures.write_figures`) are drawn after
+    ``report.json`` and ``model.pt`` are safe; a figure that cannot be drawn is a
+    warning, and ``report.json`` is written again with ``"figures"``: file name ->
+    ``"written"`` or ``"failed: <reason>"``. ``extra`` adds fields to the figures
+    (see :func:`pinnkan.run.figures.model_fields`), e.g. an estimated error.
+
+    Returns
+    -------
+    dict or None
+        What became of each figure; None when ``figures`` is False.
     """
     report = solution.report()
-    atomic_write(folder / "report.json", json.dumps(report, indent=2, default=str) + "\n")
+    _write_report(folder, report)
     save_torch(model_payload(solution), folder / "model.pt", kind="model")
     if not figures:
-        return
-    from ..plotting import plot_error_over_time, plot_history, plot_snapshots, plot_solution
+        return None
+    outcomes = write_figures(solution, folder, extra=extra)
+    _write_report(folder, {**report, "figures": outcomes})
+    return outcomes
 
-    if solution.train.history.records:
-        plot_history(solution.train.history, folder / "loss_history.png")
-    comparison = solution.comparison
-    if comparison is not None:
-        plot_solution(comparison, folder / "solution.png")
-        if comparison.time_axis is not None:
-            plot_error_over_time(comparison, folder / "error_over_time.png")
-            if len(comparison.grid.axes) == 2:
-                plot_snapshots(comparison, folder / "snapshots.png")
+
+def _write_report(folder: Path, report: dict[str, object]) -> None:
+    atomic_write(folder / "report.json", json.dumps(report, indent=2, default=str) + "\n")
 
 
 def model_payload(solution: Solution) -> dict[str, object]:

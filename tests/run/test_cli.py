@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from pinnkan import LBFGS, Adam, KANSpec, Points, Setup, load_problem, solve
@@ -183,3 +184,92 @@ def test_a_users_module_runs_on_autograd_and_explicit_jets_say_why_not(tmp_path,
     capsys.readouterr()
     assert main(["solve", str(problem_file), "--engine", "jets", "--out", str(tmp_path / "jets"), "--no-progress"]) == 2
     assert "Jets() cannot run here: Tiny is not one of pinnkan's networks" in capsys.readouterr().err
+
+
+# Poisson on the unit ball minus the octant box [0, 1]^3: -Laplace(u) = 1.75 u for u = sin(x) cos(y) e^(z/2).
+BALL_MINUS_BOX = """
+import torch
+from pinnkan import Adam, Ball, Box, Dirichlet, KANSpec, Points, Problem, Setup
+
+def exact(c):
+    return torch.sin(c["x"]) * torch.cos(c["y"]) * torch.exp(0.5 * c["z"])
+
+problem = Problem(
+    name="poisson_ball", domain=Ball((0.0, 0.0, 0.0), 1.0) - Box({"x": (0.0, 1.0), "y": (0.0, 1.0), "z": (0.0, 1.0)}),
+    residual=lambda f: -f.laplacian("u") - 1.75 * f.u, conditions=[Dirichlet("boundary", exact)], exact=exact,
+    reference_points=31)
+setup = Setup(model=KANSpec(hidden=(4,), grid_size=3), points=Points(interior=64, boundary=64),
+              stages=(Adam(steps=5), Adam(steps=5, lr=1e-3)))
+"""
+
+# Heat on the unit cube over t in [0, 1]: u_t = 0.05 Laplace(u), u = exp(-0.15 pi^2 t) sin(pi x) sin(pi y) sin(pi z).
+HEAT_CUBE = """
+import math
+import torch
+from pinnkan import Adam, Box, Dirichlet, Initial, KANSpec, Points, Problem, Setup, SpaceTime
+
+def exact(c):
+    return (torch.exp(-0.15 * math.pi**2 * c["t"]) * torch.sin(math.pi * c["x"]) * torch.sin(math.pi * c["y"])
+            * torch.sin(math.pi * c["z"]))
+
+problem = Problem(
+    name="heat_cube", domain=SpaceTime(Box({"x": (0.0, 1.0), "y": (0.0, 1.0), "z": (0.0, 1.0)}), (0.0, 1.0)),
+    residual=lambda f: f.u_t - 0.05 * f.laplacian("u"), conditions=[Initial(exact), Dirichlet("boundary", 0.0)],
+    exact=exact, reference_points=33)
+setup = Setup(model=KANSpec(hidden=(4,), grid_size=3), points=Points(interior=64, boundary=64),
+              stages=(Adam(steps=5), Adam(steps=5, lr=1e-3)))
+"""
+
+
+def _drawn(path) -> tuple[float, float]:
+    """Share of pixels that are not white, and of coloured (not grey) ones."""
+    from matplotlib.image import imread
+
+    image = imread(path)[..., :3]
+    ink = float(np.mean(np.any(image < 0.95, axis=-1)))
+    colour = float(np.mean(image.max(axis=-1) - image.min(axis=-1) > 0.2))
+    return ink, colour
+
+
+@pytest.mark.parametrize("source, figures", [
+    (BALL_MINUS_BOX, ("solution.png", "residual.png", "loss_history.png")),
+    (HEAT_CUBE, ("solution.png", "residual.png", "loss_history.png", "error_over_time.png")),
+])
+def test_three_space_axes_solve_and_draw_every_figure(source, figures, tmp_path, capsys):
+    problem_file = tmp_path / "problem.py"
+    problem_file.write_text(source)
+    args = ["solve", str(problem_file), "--steps", "5,5", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["figures"] == dict.fromkeys(figures, "written")
+    for name in figures:
+        ink, colour = _drawn(tmp_path / "run" / name)
+        assert ink > (0.2 if name in ("solution.png", "residual.png") else 0.02), name
+        if name in ("solution.png", "residual.png"):
+            assert colour > 0.2, name  # heat maps, not empty axes
+    assert not (tmp_path / "run" / "snapshots.png").exists()  # profiles are for one space axis
+
+
+def test_a_figure_that_fails_is_a_warning_and_the_run_succeeds(tmp_path, monkeypatch, capsys):
+    from pinnkan import plotting
+    from pinnkan.run.figures import FigureWarning
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no room for the colour bar")
+
+    monkeypatch.setattr(plotting, "plot_fields", broken)
+    args = ["solve", "heat1d", "--steps", "3,2", "--out", str(tmp_path), "--no-progress"]
+    with pytest.warns(FigureWarning, match="residual.png was not drawn: RuntimeError: no room for the colour bar"):
+        assert main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["figures"] == {
+        "loss_history.png": "written",
+        "solution.png": "written",
+        "residual.png": "failed: RuntimeError: no room for the colour bar",
+        "error_over_time.png": "written",
+        "snapshots.png": "written",
+    }
+    assert report["steps"] == 5 and "rel_l2" in report
+    for name in ("loss_history.png", "solution.png", "error_over_time.png", "snapshots.png", "model.pt"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+    assert not (tmp_path / "residual.png").exists()

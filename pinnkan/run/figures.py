@@ -34,7 +34,7 @@ from ..pde.problem import Problem
 if TYPE_CHECKING:
     from .solve import Solution
 
-__all__ = ["FigureWarning", "model_fields", "residual_name", "write_figures"]
+__all__ = ["FigureWarning", "estimate_fields", "model_fields", "residual_name", "write_figures"]
 
 # A further field evaluated at points: name -> (function of points (N, d) -> (N,), kind).
 Extra = Mapping[str, tuple[Callable[[np.ndarray], np.ndarray], str]]
@@ -170,14 +170,15 @@ def write_figures(solution: Solution, folder: Path, *, extra: Extra | None = Non
     an exception becomes a :class:`FigureWarning` naming the figure and the reason,
     and the other figures are still drawn.
 
-    ``extra`` (see :func:`model_fields`), e.g. ``{"estimated error": (estimate,
-    "magnitude")}``, is drawn beside the prediction in ``solution.png`` when there
-    is no reference, and in ``fields.png`` when there is one.
+    ``extra`` (see :func:`model_fields`), by default the estimated error of every
+    output when the run has one (``solution.estimate``), is drawn beside the
+    prediction in ``solution.png`` when there is no reference, and in
+    ``error_estimate.png`` when there is one.
     """
     from ..plotting import plot_error_over_time, plot_fields, plot_history, plot_snapshots, plot_solution
 
     problem, comparison, history = solution.problem, solution.comparison, solution.train.history
-    extra = dict(extra or {})
+    extra = dict(estimate_fields(solution) if extra is None else extra)
     engine = solution.setup.engine  # as the run computed its residuals
     fields = _once(lambda: model_fields(problem, solution.model, extra=extra, engine=engine))
 
@@ -209,7 +210,7 @@ def write_figures(solution: Solution, folder: Path, *, extra: Extra | None = Non
             figures.append(("snapshots.png", lambda path: plot_snapshots(comparison, path)))
     if extra and comparison is not None:  # without a reference they are in solution.png
         title = f"{problem.name}: {', '.join(extra)}"
-        figures.append(("fields.png", lambda path: plot_fields(fields().select(list(extra)), path, title=title)))
+        figures.append(("error_estimate.png", lambda path: plot_fields(fields().select(list(extra)), path, title=title)))
     outcomes = {}
     for name, draw in figures:
         try:
@@ -255,6 +256,18 @@ def _check_coords(coords: Sequence[np.ndarray], problem: Problem) -> tuple[np.nd
             raise ValueError(f"coords of {name!r} must be a finite increasing 1-D array of >= 1 point")
         checked.append(c)
     return tuple(checked)
+
+
+def estimate_fields(solution: Solution) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
+    """``"estimated error in <output>"`` for every output, from the run's error estimate (none without one)."""
+    estimate = getattr(solution, "estimate", None)
+    correction = getattr(estimate, "correction", None)
+    if correction is None:
+        return {}
+    return {
+        f"estimated error in {name}": (lambda p, j=j: correction(p)[:, j], "signed")
+        for j, name in enumerate(solution.problem.outputs)
+    }
 
 
 def _check_extra(extra: Extra | None, problem: Problem) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:

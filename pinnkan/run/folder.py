@@ -105,6 +105,7 @@ def model_payload(solution: Solution) -> dict[str, object]:
         "net": _cpu(net.state_dict()),
         "coefficients": _cpu(solution.model.coefficients.state_dict()),
         "hard": isinstance(solution.model.net, ConstrainedModel),
+        "decay": bool(solution.setup.decay),
         "samples": solution.samples.detach().cpu(),
         "problem": problem.name,
         "parameters": plain(dict(problem.parameters)),

@@ -23,6 +23,12 @@ gives a useful first run. The choices and the reasons for them:
   pass for every derivative the residual needs, then one backward pass), autograd
   for what jets cannot run (a user's own module, a general output transform);
   ``compile=True`` adds ``torch.compile``.
+* **refinement** — with the stages chosen automatically, the run then refines
+  until the estimated error is below ``tolerance`` (1e-3 by default) or the
+  ``budget`` (5 minutes of training by default) is spent: PDE points redistributed
+  by residual, the KAN grid doubled, more quasi-Newton steps
+  (:mod:`pinnkan.training.refinement`). Given stages are run as they are, and
+  refined only when a tolerance is set.
 * **weighting** — gradient-norm annealing (:class:`~pinnkan.training.weighting.GradNorm`)
   when conditions remain in the loss, so that none is drowned by the PDE residual;
   equal weights otherwise.
@@ -30,6 +36,8 @@ gives a useful first run. The choices and the reasons for them:
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -44,15 +52,19 @@ from ..pde.user_code import kind_of
 from ..training.adaptive import Resampling
 from ..training.grid_stages import ExtendGrid
 from ..training.losses import Points
+from ..training.refinement import Refinement
 from ..training.stages import BFGS, LBFGS, Adam, ModelChange, Stage
 from ..training.weighting import GradNorm, Weighting, check_weightings
 
-__all__ = ["Setup", "resolve", "DENSE_BFGS_LIMIT", "DTYPES"]
+__all__ = ["Setup", "resolve", "parse_budget", "DENSE_BFGS_LIMIT", "DEFAULT_TOLERANCE", "DEFAULT_BUDGET", "DTYPES"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 # Models with more parameters train with L-BFGS instead of dense BFGS by default.
 DENSE_BFGS_LIMIT = 4000
+# Refinement after automatically chosen stages: the estimated error to reach, and the training time allowed.
+DEFAULT_TOLERANCE = 1e-3
+DEFAULT_BUDGET = 300.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +105,13 @@ class Setup:
         then follows the decay and keeps its relative accuracy at late times.
     regularization : Regularization, optional
         KAN penalties added to the loss (see :mod:`pinnkan.kan_tools.regularization`).
+    tolerance : float, optional
+        The estimated relative L2 error to refine to after the stages (see
+        :mod:`pinnkan.training.refinement`); 1e-3 when the stages are chosen
+        automatically, no refinement after given stages unless it is set.
+    budget : float or str, optional
+        Training time allowed for refinement to go on, in seconds or as ``"90s"``,
+        ``"5m"``, ``"1h"``; 5 minutes by default.
     dtype : {"float32", "float64"} or torch.dtype, optional
         Precision of the model and of training; ``solve(dtype=...)`` and ``--dtype`` override it.
     """
@@ -107,6 +126,8 @@ class Setup:
     hard: bool | tuple[str, ...] = True
     decay: bool = True
     regularization: Regularization | None = None
+    tolerance: float | None = None
+    budget: float | str | None = None
     dtype: str | None = None
 
     def __post_init__(self) -> None:
@@ -155,6 +176,17 @@ class Setup:
             raise TypeError(
                 f"Setup.regularization must be a Regularization or None, got {kind_of(self.regularization)}"
             )
+        if self.tolerance is not None:
+            tolerance = self.tolerance
+            if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (
+                math.isfinite(tolerance) and 0 < tolerance < 1
+            ):
+                raise ValueError(
+                    f"Setup.tolerance is a relative L2 error to reach, a number in (0, 1) such as 1e-3; got {tolerance!r}"
+                )
+            object.__setattr__(self, "tolerance", float(tolerance))
+        if self.budget is not None:
+            object.__setattr__(self, "budget", parse_budget(self.budget))
 
     def with_steps(self, steps: Sequence[int]) -> Setup:
         """The same setup with new step counts, one per optimiser stage (model changes keep theirs)."""
@@ -184,6 +216,12 @@ class Setup:
         extra = [stage for size in sizes for stage in (ExtendGrid(grid_size=size), optimisers[-1])]
         return replace(self, stages=(*self.stages, *extra))
 
+    def refinement(self) -> Refinement | None:
+        """The refinement after the stages, or None (see :func:`resolve` for the defaults)."""
+        if self.tolerance is None:
+            return None
+        return Refinement(tolerance=self.tolerance, budget=self.budget if self.budget is not None else DEFAULT_BUDGET)  # type: ignore[arg-type]
+
     def weightings(self) -> tuple[Weighting, ...]:
         """The weighting schemes as a tuple (empty for equal weights)."""
         return check_weightings(self.weighting)
@@ -204,6 +242,8 @@ class Setup:
             "hard": self.hard if isinstance(self.hard, bool) else list(self.hard),
             "decay": self.decay,
             "regularization": None if self.regularization is None else vars(self.regularization),
+            "tolerance": self.tolerance,
+            "budget": self.budget,
             "dtype": self.dtype,
         }
 
@@ -234,7 +274,37 @@ def resolve(setup: Setup, problem: Problem, *, soft_conditions: int | None = Non
         soft = len(problem.conditions) if soft_conditions is None else soft_conditions
         weighting = (GradNorm(every=100),) if soft else ()
     dtype = setup.dtype or "float32"
-    return replace(setup, model=model, points=points, stages=stages, weighting=weighting, dtype=dtype)
+    tolerance = setup.tolerance
+    if tolerance is None and setup.stages is None:
+        tolerance = DEFAULT_TOLERANCE
+    budget = setup.budget if setup.budget is not None or tolerance is None else DEFAULT_BUDGET
+    return replace(
+        setup, model=model, points=points, stages=stages, weighting=weighting, dtype=dtype, tolerance=tolerance, budget=budget
+    )
+
+
+def parse_budget(budget: object) -> float:
+    """Seconds from a number of seconds or a duration such as ``"90s"``, ``"5m"``, ``"1.5h"``.
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a budget that is not positive and finite.
+    """
+    if isinstance(budget, bool):
+        raise TypeError(f"a budget is seconds or a duration such as '5m', got {budget!r}")
+    if isinstance(budget, (int, float)):
+        seconds = float(budget)
+    elif isinstance(budget, str):
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(s|sec|m|min|h)?\s*", budget)
+        if match is None:
+            raise ValueError(f"cannot read the budget {budget!r}; give seconds or a duration such as '90s', '5m', '1.5h'")
+        seconds = float(match.group(1)) * {"s": 1, "sec": 1, None: 1, "m": 60, "min": 60, "h": 3600}[match.group(2)]
+    else:
+        raise TypeError(f"a budget is seconds or a duration such as '5m', got {kind_of(budget)}")
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"the budget must be a positive, finite time, got {budget!r}")
+    return seconds
 
 
 def dtype_name(dtype: object) -> str:

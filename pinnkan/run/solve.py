@@ -13,13 +13,14 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..compare import Comparison, compare, reference_grid
+from ..estimate import ErrorEstimate, estimate_error
 from ..models.kan import KANSpec
 from ..pde.auto_constraint import ConstraintPlan, auto_constraint
 from ..pde.decay import fit_decay
@@ -29,6 +30,7 @@ from ..pde.pinn import PINN
 from ..pde.problem import Problem, condition_points
 from ..pde.transforms import ConstrainedModel, OutputTransform
 from ..training.losses import PINNLoss
+from ..training.refinement import Refiner
 from ..files import plain
 from ..training.trainer import Callback, Trainer, TrainResult
 from .folder import check_output_folder, versions, write_run_folder
@@ -67,6 +69,14 @@ class Solution:
         Which derivative engine ran: ``setup`` (as asked), ``terms`` (the engine of
         each loss-term group), ``notes`` (why any fell back), ``compile``, and
         ``compile_failure`` when compilation was given up.
+    estimate : ErrorEstimate or None
+        The error estimated without the reference (:func:`pinnkan.estimate.estimate_error`);
+        None when the run was stopped by a signal.
+    conditions_in_loss : dict
+        Every condition that stays in the loss, with the reason it is not built in.
+    refinement : dict or None
+        The refinement after the stages: settings, every round with its estimate and
+        residual, and why it ended (None when the setup has no tolerance).
     """
 
     problem: Problem
@@ -80,6 +90,9 @@ class Solution:
     constraint: str
     condition_errors: dict[str, dict[str, float]]
     engine: dict[str, object]
+    estimate: ErrorEstimate | None = None
+    conditions_in_loss: dict[str, str] = field(default_factory=dict)
+    refinement: dict[str, object] | None = None
 
     @property
     def net(self) -> nn.Module:
@@ -110,12 +123,17 @@ class Solution:
             "seed": self.seed,
             "coefficients": self.coefficients,
             "hard_constraint": self.constraint,
+            "conditions_in_loss": dict(self.conditions_in_loss),
             "engine": self.engine,
             "condition_errors": self.condition_errors,
             "final_losses": self.train.history.final(),
             "setup": self.setup.describe(),
             "versions": versions(),
         }
+        if self.estimate is not None:
+            report.update(self.estimate.metrics())
+        if self.refinement is not None:
+            report["refinement"] = self.refinement
         if self.comparison is not None:
             report.update(self.comparison.metrics())
         return report
@@ -210,10 +228,15 @@ def solve(
         # A user's own module may not say how smooth it is: then nothing is checked.
         max_order=getattr(model.approximator, "smoothness", None),
     )
+    refinement = setup.refinement()
+    refiner = None
+    if refinement is not None:
+        refiner = Refiner(refinement, lambda m: estimate_error(problem, m, rng=np.random.default_rng(seed + 2)), loss)
     trainer = Trainer(
         model,
         loss,
         setup.stages,  # type: ignore[arg-type]
+        refiner=refiner,
         checkpoint=None if folder is None else folder / "checkpoint.pt",
         progress=progress,
         checkpoint_every=checkpoint_every,
@@ -235,8 +258,13 @@ def solve(
         exact = problem.exact_values if problem.exact is not None else None
         comparison = compare(model, grid, outputs=problem.outputs, exact=exact, time_axis=problem.time)
     errors = condition_errors(problem, model, rng=np.random.default_rng(seed + 1))
+    estimate = None
+    if result.stopped_by is None:  # after a signal, quickly: a job scheduler's grace period is short
+        finished = refiner is not None and refiner.outcome and refiner.last is not None
+        estimate = refiner.last if finished else estimate_error(problem, model, rng=np.random.default_rng(seed + 2))  # type: ignore[union-attr]
     solution = Solution(
-        problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors, loss.engine_report()
+        problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors,
+        loss.engine_report(), estimate, dict(plan.soft), None if refiner is None else refiner.report(),
     )
     if folder is not None:
         # After a signal, quickly: a job scheduler's grace period is short.

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from ..files import load_torch, save_torch
 from .bfgs import DenseBFGS
 from .objective import LossFn, Objective, as_objective
+from .refinement import Refiner
 from .stages import BFGS, LBFGS, ModelChange, Stage
 
 __all__ = ["History", "TrainResult", "Trainer"]
@@ -118,6 +119,10 @@ class Trainer:
         back to the last parameters with a finite loss, restarts the stage's
         optimiser there with :data:`RETRY_LR_FACTOR` times the learning rate, and
         goes on. The next failure after that stops the run.
+    refiner : Refiner, optional
+        Plans more stages once these are done (estimate, refine) until the tolerance
+        or the budget is reached (:mod:`pinnkan.training.refinement`); its rounds are
+        saved in checkpoints and replayed on resume.
 
     Notes
     -----
@@ -145,6 +150,7 @@ class Trainer:
         metadata: Mapping[str, object] | None = None,
         samples: torch.Tensor | None = None,
         max_retries: int = 3,
+        refiner: Refiner | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -175,6 +181,10 @@ class Trainer:
         self.metadata = dict(metadata or {})
         self.samples = samples
         self.max_retries = max_retries
+        if refiner is not None and not isinstance(refiner, Refiner):
+            raise TypeError(f"refiner must be a Refiner, got {type(refiner).__name__}")
+        self.refiner = refiner
+        self._planned = stages  # the stages given; a refiner appends its rounds after them
         self.history = History()
         self._stage_index = 0
         self._stage_step = 0
@@ -215,6 +225,9 @@ class Trainer:
             stages, metadata, stage_index = state["stages"], state["metadata"], int(state["stage_index"])  # type: ignore[call-overload]
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{self.checkpoint} is not a complete pinnkan checkpoint; delete it and run without resume") from None
+        if self.refiner is not None and state.get("refiner") is not None:  # type: ignore[union-attr]
+            self.refiner.load_state_dict(state["refiner"])  # type: ignore[arg-type, index]
+            self.stages = self._planned + tuple(self.refiner.planned())
         if stages != [s.describe() for s in self.stages]:
             raise ValueError(f"the checkpoint was written with other stages; resume with the same stages ({stages})")
         if metadata != self.metadata:
@@ -246,7 +259,7 @@ class Trainer:
         )
         try:
             with _StopRequests() as stop:
-                while self._stage_index < len(self.stages):
+                while self._stage_index < len(self.stages) or self._extend(bar):
                     stage = self.stages[self._stage_index]
                     if isinstance(stage, ModelChange):
                         self._notes.append(f"{stage.apply(self.model, self._samples())} after step {self.step}")
@@ -308,6 +321,24 @@ class Trainer:
             bar.close()
         changed = [f"the points changed {self._changes} times during training"] if self._changes else []
         return self._result(True, "; ".join(["finished all stages", *self._notes, *changed]))
+
+    def _extend(self, bar: tqdm) -> bool:
+        """Ask the refiner for another round once every stage is done; True if it planned one."""
+        if self.refiner is None or self.refiner.outcome:
+            return False
+        more = self.refiner.plan(self.model, self.history, self._elapsed(), self.step)
+        for stage in more:
+            if isinstance(stage, ModelChange):
+                stage.check(self.model)
+        self.stages = self.stages + tuple(more)
+        if more:
+            self._notes.append(f"refinement after step {self.step}: {self.refiner.records[-1]['action']}")
+        else:
+            self._notes.append(f"refinement: {self.refiner.outcome}")
+        bar.total = self.total_steps
+        bar.refresh()
+        self._save()
+        return bool(more)
 
     def _result(self, success: bool, message: str, stopped_by: str | None = None) -> TrainResult:
         return TrainResult(success, message, self.step, self._elapsed(), self.history, stopped_by)
@@ -473,6 +504,7 @@ class Trainer:
             "changes": self._changes,
             "retries": self._retries,
             "seconds": self._elapsed(),
+            "refiner": None if self.refiner is None else self.refiner.state_dict(),
         }
         save_torch(state, self.checkpoint, kind="checkpoint")
 

@@ -262,5 +262,5 @@ def test_extra_fields_are_drawn_beside_the_prediction_or_in_a_figure_of_their_ow
     solution.comparison = compare(model, grid, time_axis=None)
     drawn.clear()
     outcomes = write_figures(solution, tmp_path, extra=extra)
-    assert outcomes == {"solution.png": "written", "residual.png": "written", "fields.png": "written"}
-    assert drawn["fields.png"] == (("estimated error",), "poisson: estimated error") and "solution.png" not in drawn
+    assert outcomes == {"solution.png": "written", "residual.png": "written", "error_estimate.png": "written"}
+    assert drawn["error_estimate.png"] == (("estimated error",), "poisson: estimated error") and "solution.png" not in drawn

@@ -41,6 +41,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from ..kan_tools.regularization import Regularization
@@ -56,7 +57,7 @@ from ..training.refinement import Refinement
 from ..training.stages import BFGS, LBFGS, Adam, ModelChange, Stage
 from ..training.weighting import GradNorm, Weighting, check_weightings
 
-__all__ = ["Setup", "resolve", "parse_budget", "DENSE_BFGS_LIMIT", "DEFAULT_TOLERANCE", "DEFAULT_BUDGET", "DTYPES"]
+__all__ = ["Setup", "resolve", "data_grid", "parse_budget", "DENSE_BFGS_LIMIT", "DEFAULT_TOLERANCE", "DEFAULT_BUDGET", "DTYPES"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -65,6 +66,9 @@ DENSE_BFGS_LIMIT = 4000
 # Refinement after automatically chosen stages: the estimated error to reach, and the training time allowed.
 DEFAULT_TOLERANCE = 1e-3
 DEFAULT_BUDGET = 300.0
+# The default KAN's grid, and the finest one chosen for the data (see data_grid).
+DEFAULT_GRID = 5
+MAX_DATA_GRID = 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,7 +252,9 @@ class Setup:
         }
 
 
-def resolve(setup: Setup, problem: Problem, *, soft_conditions: int | None = None) -> Setup:
+def resolve(
+    setup: Setup, problem: Problem, *, soft_conditions: int | None = None, grid_size: int = DEFAULT_GRID
+) -> Setup:
     """``setup`` with every field left at None chosen for ``problem`` (see the module docstring).
 
     Parameters
@@ -258,9 +264,11 @@ def resolve(setup: Setup, problem: Problem, *, soft_conditions: int | None = Non
     soft_conditions : int, optional
         How many conditions stay in the loss (after hard constraints); decides the
         default weighting. All of the problem's conditions if None.
+    grid_size : int
+        The grid of the default KAN (see :func:`data_grid`).
     """
     dim = problem.domain.dim
-    model = setup.model or KANSpec(hidden=(32,) if dim <= 3 else (16, 16), grid_size=5, spline_order=3)
+    model = setup.model or KANSpec(hidden=(32,) if dim <= 3 else (16, 16), grid_size=grid_size, spline_order=3)
     points = setup.points or Points(interior=1000 if dim <= 2 else 2000 if dim == 3 else 4000, boundary=200)
     stages = setup.stages
     if stages is None:
@@ -281,6 +289,36 @@ def resolve(setup: Setup, problem: Problem, *, soft_conditions: int | None = Non
     return replace(
         setup, model=model, points=points, stages=stages, weighting=weighting, dtype=dtype, tolerance=tolerance, budget=budget
     )
+
+
+def data_grid(problem: Problem, values: Sequence[tuple[object, object]], tolerance: float) -> int:
+    """A KAN grid fine enough for the data the network has to reproduce, to ``tolerance``.
+
+    ``values`` are ``(part, value)`` pairs: the conditions the network must meet or
+    cancel. Along each axis a function's slope over its spread, ``omega =
+    ||dg/dx_a|| / ||g - mean g||``, gives ``omega L_a`` radians over the axis; a cubic
+    spline interpolates a wave of that many radians with relative error about
+    ``(omega h)^4 / 384``, so ``G = omega L_a / (384 tolerance)^(1/4)`` intervals, at
+    least :data:`DEFAULT_GRID` and at most :data:`MAX_DATA_GRID`.
+    """
+    lo, hi = problem.domain.bounds()
+    size = DEFAULT_GRID
+    rng = np.random.default_rng(0)
+    step = (384.0 * tolerance) ** 0.25
+    for part, value in values:
+        if not callable(value):
+            continue
+        points = torch.as_tensor(problem.domain.sample(part, 512, rng=rng)).requires_grad_(True)  # type: ignore[arg-type]
+        data = torch.as_tensor(value({n: points[:, i] for i, n in enumerate(problem.coordinates)}), dtype=torch.float64)
+        if data.ndim == 0 or not data.requires_grad:
+            continue
+        (grad,) = torch.autograd.grad(data.sum(), points)
+        spread = float(data.detach().std())
+        if not spread > 0:
+            continue
+        radians = grad.pow(2).mean(dim=0).sqrt().numpy() / spread * (hi - lo)
+        size = max(size, math.ceil(float(radians.max()) / step))
+    return min(size, MAX_DATA_GRID)
 
 
 def parse_budget(budget: object) -> float:

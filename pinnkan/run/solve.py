@@ -34,7 +34,7 @@ from ..training.refinement import Refiner
 from ..files import plain
 from ..training.trainer import Callback, Trainer, TrainResult
 from .folder import check_output_folder, versions, write_run_folder
-from .setup import DTYPES, Setup, dtype_name, resolve
+from .setup import DEFAULT_GRID, DEFAULT_TOLERANCE, DTYPES, Setup, data_grid, dtype_name, resolve
 
 __all__ = ["Solution", "assemble", "check_device", "hard_constraint", "solve", "DTYPES", "DEVICE_TYPES"]
 
@@ -205,7 +205,10 @@ def solve(
     plan = hard_constraint(problem, setup)
     transform, constraint = plan.constraint, plan.note
     soft = tuple(c for c in problem.conditions if transform is None or not transform.covers(c))
-    setup = resolve(setup, problem, soft_conditions=len(soft))
+    grid_size = DEFAULT_GRID if setup.model is not None else data_grid(
+        problem, _reproduced(problem, plan), setup.tolerance or DEFAULT_TOLERANCE
+    )
+    setup = resolve(setup, problem, soft_conditions=len(soft), grid_size=grid_size)
     dtype = DTYPES[setup.dtype]  # type: ignore[index]
     if setup.regularization is not None and setup.regularization.active and not isinstance(setup.model, KANSpec):
         raise ValueError(f"Regularization penalises B-spline KAN edges; the model is {setup.model.kind}: use KANSpec")  # type: ignore[union-attr]
@@ -324,6 +327,22 @@ def hard_constraint(problem: Problem, setup: Setup) -> ConstraintPlan:
                 f"Setup.hard (they then stay in the loss) or change the conditions"
             )
     return plan
+
+
+def _reproduced(problem: Problem, plan: ConstraintPlan) -> list[tuple[object, object]]:
+    """The data the network itself must reproduce: every condition left in the loss, and a built-in
+    initial value that does not decay (the network cancels it as the solution moves on)."""
+    data = []
+    for condition in problem.conditions:
+        location = getattr(condition, "location", None)
+        part = getattr(location, "part", None)
+        value = getattr(condition, "value", None) or getattr(condition, "flux", None)
+        if part is None or value is None:
+            continue
+        built = condition.name in plan.built
+        if not built or (part == "initial" and not plan.decay):
+            data.append((part, value))
+    return data
 
 
 def _build_model(

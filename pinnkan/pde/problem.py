@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .coefficients import Coefficient, check_coefficients
-from .conditions import AtPoints, Batch, Condition, Coordinates, OnPart, PeriodicPairs
+from .conditions import AtPoints, Batch, Condition, Coordinates, Dirichlet, OnPart, PeriodicPairs
 from .fields import Field, check_name, coordinate_dict
 from .geometry import Domain, SpaceTime
 from .transforms import HardConstraint, OutputTransform
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from ..reference.grid import GridSolution
 
 __all__ = ["Problem", "Residual", "PDE_TERM"]
+
+_DISTANCE = "the hard constraint's distance function"
 
 Residual = Callable[[Field], "torch.Tensor | Mapping[str, torch.Tensor]"]
 Exact = Callable[[Coordinates], "torch.Tensor | Mapping[str, torch.Tensor]"]
@@ -396,6 +398,16 @@ def _check_constraint(
         residuals = _checked(f"condition {condition.name!r}", condition.residuals, field, batch)
         off = max(float(r.detach().abs().max()) for r in residuals.values())
         scale = 1.0 + max(float(field.value(o).detach().abs().max()) for o in problem.outputs)
+        if isinstance(transform, HardConstraint) and isinstance(condition, Dirichlet):
+            distance = call_user(_DISTANCE, transform.distance, coordinate_dict(batch.points, problem.coordinates))
+            largest = float(torch.as_tensor(distance).detach().abs().max())
+            if not largest <= 1e-6 * scale:
+                raise ValueError(
+                    f"{label}: the hard constraint's distance function is not zero on the part of condition "
+                    f"{condition.name!r}, which it claims (measured: up to {largest:.1e} on 8 of its points); make "
+                    f"the distance vanish there (e.g. domain.part_distance(part)), or leave {condition.name!r} out "
+                    f"of {option}"
+                )
         if not off <= 1e-6 * scale:
             raise ValueError(
                 f"{label}: the hard constraint does not meet condition {condition.name!r}, which it covers "

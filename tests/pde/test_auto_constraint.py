@@ -186,3 +186,18 @@ def test_a_system_gets_a_constraint_per_output_and_a_free_pressure():
     assert plan.constraint.distance(c).shape == (100, 3)
     np.testing.assert_array_equal(plan.constraint.distance(c)[:, 2].numpy(), 1.0)  # p: no constraint
     np.testing.assert_array_equal(plan.constraint.particular(c)[:, 2].numpy(), 0.0)
+
+
+def test_a_users_distance_that_is_not_zero_on_its_part_is_refused_with_the_measure():
+    from pinnkan import Problem
+
+    with pytest.raises(ValueError, match=r"distance function is not zero on the part of condition 'dirichlet_boundary', "
+                                         r"which it claims \(measured: up to 1\.1e\+00"):
+        Problem(name="p", domain=Interval(0.0, 1.0), residual=lambda f: f.u_xx, conditions=[Dirichlet("boundary", 0.0)],
+                hard_constraint=HardConstraint(particular=lambda c: 0 * c["x"], distance=lambda c: c["x"] + 0.1,
+                                               parts=("boundary",)))
+    # the domain's own part distance passes
+    domain = Disk((0.0, 0.0), 1.0)
+    Problem(name="p", domain=domain, residual=lambda f: f.u_xx + f.u_yy, conditions=[Dirichlet("boundary", 0.0)],
+            hard_constraint=HardConstraint(particular=lambda c: 0 * c["x"], distance=domain.part_distance("boundary"),
+                                           parts=("boundary",)))

@@ -59,7 +59,8 @@ def constraint(particular, distance, parts=("initial", "boundary")):
         ({"hard_constraint": constraint(lambda c: [0.0], lambda c: c["t"])}, TypeError,
          "the hard constraint's particular function returned list"),
         ({"hard_constraint": constraint(lambda c: torch.sin(math.pi * c["x"]), lambda c: c["t"] * c["x"])}, ValueError,
-         r"does not meet condition 'dirichlet_boundary', which it covers .* or leave 'dirichlet_boundary' out of parts"),
+         r"distance function is not zero on the part of condition 'dirichlet_boundary', which it claims "
+         r"\(measured: up to .*\); .* or leave 'dirichlet_boundary' out of parts"),
         ({"hard_constraint": OutputTransform(lambda c, raw: raw[:, :1] * 0, covers=("initial",))}, ValueError,
          r"does not meet condition 'initial', which it covers .* out of covers"),
         ({"hard_constraint": OutputTransform(lambda c, raw: raw[:2], covers=("initial",))}, ValueError,

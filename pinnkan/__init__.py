@@ -9,6 +9,8 @@ The package is split by the layers of the data flow: ``models`` (approximators),
 __version__ = "0.1.0"
 
 from .compare import Comparison, compare
+from .estimate import ErrorEstimate, estimate_error
+from .grid_fields import GridFields
 from .kan_tools import (
     PruneResult,
     Regularization,
@@ -78,9 +80,10 @@ from .training.adaptive import RAD, RAR, Resample
 from .training.fit import FitResult, fit
 from .training.grid_stages import ExtendGrid, UpdateGrid
 from .training.losses import PINNLoss, Points
+from .training.refinement import Refinement
 from .training.stages import BFGS, LBFGS, Adam, ModelChange
 from .training.trainer import History, Trainer, TrainResult
-from .training.weighting import Causal, Fixed, GradNorm, ResidualAttention
+from .training.weighting import NTK, Causal, Fixed, GradNorm, ResidualAttention
 
 __all__ = [
     "__version__",
@@ -147,6 +150,7 @@ __all__ = [
     "PINNLoss",
     "Fixed",
     "GradNorm",
+    "NTK",
     "ResidualAttention",
     "Causal",
     "Resample",
@@ -158,6 +162,7 @@ __all__ = [
     "ModelChange",
     "ExtendGrid",
     "UpdateGrid",
+    "Refinement",
     "Trainer",
     "TrainResult",
     "History",
@@ -165,8 +170,11 @@ __all__ = [
     "FitResult",
     # reference, compare, run
     "GridSolution",
+    "GridFields",
     "Comparison",
     "compare",
+    "ErrorEstimate",
+    "estimate_error",
     "Setup",
     "Solution",
     "solve",

@@ -143,7 +143,7 @@ def estimate_error(
     rng = rng if rng is not None else np.random.default_rng(0)
     model64 = _float64(model)
     domain = problem.domain
-    sizes = _start_sizes(problem, model64, rng)
+    sizes, gradings = _resolution(problem, model64, rng)
     plan = [sizes]
     for _ in range(levels - 1):
         finer = tuple(max(n + 1, math.ceil(REFINE * n)) for n in plan[-1])
@@ -161,7 +161,7 @@ def estimate_error(
     coefficients = [n for n in problem.trainable_coefficients]
     results = []
     for basis in plan:
-        splines = _Splines(*domain.bounds(), basis, degree)
+        splines = _Splines(*domain.bounds(), basis, degree, gradings)
         solve = _Solve(terms, splines, len(problem.outputs), coefficients)
         delta = splines.evaluate(evaluation, solve.coefficients)
         results.append((basis, splines, solve, delta))
@@ -381,14 +381,32 @@ def _dense_sensitivities(residual: torch.Tensor, inputs: list[torch.Tensor]) -> 
 
 # ----------------------------------------------------------------- the spline space
 class _Splines:
-    """Tensor-product clamped B-splines of ``degree`` on the box ``[lo, hi]``, ``sizes[a]`` functions per axis."""
+    """Tensor-product clamped B-splines of ``degree`` on the box ``[lo, hi]``, ``sizes[a]`` functions per axis.
 
-    def __init__(self, lo: np.ndarray, hi: np.ndarray, sizes: Sequence[int], degree: int) -> None:
+    ``gradings[a]``, when given, is a cumulative distribution (values at the edges of
+    equal bins over the axis) whose quantiles place the axis's knots: denser where it
+    rises fast.
+    """
+
+    def __init__(
+        self,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        sizes: Sequence[int],
+        degree: int,
+        gradings: Sequence[np.ndarray | None] | None = None,
+    ) -> None:
         self.sizes = tuple(int(n) for n in sizes)
         self.degree = degree
         self.knots = []
         for a, n in enumerate(self.sizes):
-            inner = np.linspace(lo[a], hi[a], n - degree + 1)
+            grading = None if gradings is None else gradings[a]
+            levels = np.linspace(0.0, 1.0, n - degree + 1)
+            if grading is None:
+                inner = lo[a] + levels * (hi[a] - lo[a])
+            else:
+                inner = np.interp(levels, grading, np.linspace(lo[a], hi[a], len(grading)))
+                inner[0], inner[-1] = lo[a], hi[a]
             self.knots.append(np.concatenate([np.full(degree, lo[a]), inner, np.full(degree, hi[a])]))
         self.count = math.prod(self.sizes)
 
@@ -559,27 +577,49 @@ def _max_order(problem: Problem) -> int:
     return max(orders, default=0)
 
 
-def _start_sizes(problem: Problem, model: nn.Module, rng: np.random.Generator) -> tuple[int, ...]:
-    """Basis functions per axis: more along axes where the solution oscillates more.
+def _resolution(problem: Problem, model: nn.Module, rng: np.random.Generator) -> tuple[tuple[int, ...], list[np.ndarray | None]]:
+    """Basis functions per axis, and where to place their knots, from the model's own slopes.
 
     ``omega_a = ||du/dx_a|| / ||u - mean u||`` (radians per unit length) over the
     axis length ``L_a`` gives about ``omega_a L_a / pi`` half-waves; each gets three
-    functions at least.
+    functions at least. Where the slope along an axis is concentrated (a layer or a
+    front: its largest bin holds more than ``GRADED`` times the mean), half of the
+    knots follow the slope's distribution along that axis and half stay uniform.
     """
     domain = problem.domain
     dim = domain.dim
     base = _START.get(dim, 6)
     lo, hi = domain.bounds()
-    points = torch.as_tensor(domain.sample_interior(2048, rng=rng)).requires_grad_(True)
-    values = model(points)
-    sizes = []
+    points = domain.sample_interior(8192, rng=rng)
+    x = torch.as_tensor(points).requires_grad_(True)
+    values = model(x)
     spread = (values - values.mean(dim=0)).detach().pow(2).mean(dim=0).sqrt()
     slopes = torch.zeros(dim, dtype=torch.float64)
+    steepness = torch.zeros_like(x)
     for j in range(values.shape[1]):
-        (grad,) = torch.autograd.grad(values[:, j].sum(), points, retain_graph=True)
-        ratio = grad.pow(2).mean(dim=0).sqrt() / torch.clamp(spread[j], min=1e-300)
-        slopes = torch.maximum(slopes, ratio.detach())
+        (grad,) = torch.autograd.grad(values[:, j].sum(), x, retain_graph=True)
+        scale = torch.clamp(spread[j], min=1e-300)
+        slopes = torch.maximum(slopes, grad.pow(2).mean(dim=0).sqrt() / scale)
+        steepness = steepness + grad.abs().detach() / scale
+    sizes, gradings = [], []
     for a in range(dim):
         waves = float(slopes[a]) * float(hi[a] - lo[a]) / math.pi
         sizes.append(int(min(max(base, math.ceil(3 * waves)), 4 * base)))
-    return tuple(sizes)
+        gradings.append(_grading(points[:, a], steepness[:, a].numpy(), float(lo[a]), float(hi[a])))
+    return tuple(sizes), gradings
+
+
+# A slope whose densest bin along an axis holds this many times the mean grades that axis's knots.
+GRADED = 4.0
+_BINS = 64
+
+
+def _grading(x: np.ndarray, weight: np.ndarray, lo: float, hi: float) -> np.ndarray | None:
+    """The cumulative distribution of half uniform, half ``weight`` along ``x``; None when the weight is even."""
+    mass, _ = np.histogram(x, bins=_BINS, range=(lo, hi), weights=weight)
+    count, _ = np.histogram(x, bins=_BINS, range=(lo, hi))
+    density = np.where(count > 0, mass / np.maximum(count, 1), 0.0)  # mean slope per bin (sampling-free)
+    if not density.sum() > 0 or density.max() <= GRADED * density.mean():
+        return None
+    density = 0.5 / _BINS + 0.5 * density / density.sum()
+    return np.concatenate([[0.0], np.cumsum(density)]) / density.sum()

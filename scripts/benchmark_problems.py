@@ -42,8 +42,13 @@ TARGETS: dict[str, tuple[float, tuple[str, ...] | None]] = {
     "fisher_kpp1d": (1e-3, None),
     "klein_gordon1d": (1e-3, None),
     "kovasznay": (1e-3, ("u", "v")),
+    "poisson_holes": (1e-3, None),
+    "heat_multiscale": (1e-3, None),
 }
-COLUMNS = ("problem", "target", "rel_l2", "met", "linf", "reference_error", "train_seconds", "steps", "params", "model")
+COLUMNS = (
+    "problem", "target", "rel_l2", "met", "error_estimate", "linf", "reference_error", "train_seconds", "steps", "params",
+    "model",
+)
 
 
 def divergence(comparison: Comparison) -> dict[str, float] | None:
@@ -80,6 +85,8 @@ def benchmark(name: str, *, seed: int, runs: Path) -> dict[str, object]:
         "target": target,
         "rel_l2": rel_l2,
         "met": None if target is None else bool(rel_l2 <= target),
+        "error_estimate": max(report["error_estimate_per_output"][o] for o in outputs),
+        "error_estimate_resolved": report["error_estimate_resolved"],
         "linf": linf,
         "judged_outputs": list(outputs),
         "per_output": {o: {"rel_l2": e["rel_l2"], "linf": e["linf"]} for o, e in per_output.items()},
@@ -95,7 +102,10 @@ def benchmark(name: str, *, seed: int, runs: Path) -> dict[str, object]:
         "parameters": report["parameters"],
         "engine": report["engine"]["terms"],
         "message": report["message"],
+        "hard_constraint": report["hard_constraint"],
     }
+    if "error_over_time" in report:
+        record["error_over_time_max"] = max(report["error_over_time"]["rel_l2"])
     div = divergence(solution.comparison)
     if div is not None:
         record["divergence_rms"] = div

@@ -5,8 +5,9 @@ Like an adaptive finite-element solve (solve, estimate, mark, refine), a
 estimator how far the model is from the solution, stops when the estimate meets
 the tolerance, and otherwise plans a round of refinement for the trainer to run:
 
-* the PDE points are redistributed by residual (RAD: density ``~ |r| / mean |r| + 1``),
-  so the next round looks where the error is made;
+* as many PDE points again are added, drawn by residual (RAR-D: density
+  ``~ |r| / mean |r| + 1``), so the next round looks where the error is made while
+  the points already there keep the whole domain covered;
 * a B-spline KAN's grid is doubled (:class:`~pinnkan.training.grid_stages.ExtendGrid`,
   the same function on a finer grid), up to ``max_grid``;
 * a quasi-Newton stage as long as the remaining budget allows.
@@ -29,7 +30,7 @@ from torch import nn
 
 from ..models.base import check_positive_int
 from ..models.kan import KAN
-from .adaptive import RAD
+from .adaptive import RAR
 from .grid_stages import ExtendGrid
 from .stages import BFGS, LBFGS, ModelChange, Stage
 
@@ -154,9 +155,9 @@ class Refiner:
         return [stage for round_ in self.rounds for stage in self._stages(round_)]
 
     def _round(self, model: nn.Module, remaining: float, per_step: float) -> dict[str, object]:
-        """Redistribute the PDE points now; plan a finer grid and quasi-Newton steps."""
+        """Add PDE points by residual now; plan a finer grid and quasi-Newton steps."""
         settings = self.refinement
-        note = RAD(every=1).apply(self.loss, model, self.loss.rng)
+        note = RAR(every=1, add=self.loss.pde_points().shape[0], k=1.0, c=1.0).apply(self.loss, model, self.loss.rng)
         actions = [note]
         grid = None
         kan = _kan(model)
@@ -166,8 +167,9 @@ class Refiner:
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if grid is not None and kan is not None:
             params = int(params * (grid + kan.spline_order) / (kan.grid_size + kan.spline_order))
-        # A round's steps cost more than earlier ones (dense BFGS grows with the parameters squared).
-        affordable = int(0.8 * remaining / (2.0 * per_step))
+        # A round's steps cost more than earlier ones: twice the points, and dense BFGS grows with
+        # the parameters squared.
+        affordable = int(0.8 * remaining / (3.0 * per_step))
         steps = max(1, min(settings.steps, affordable))
         dense = params <= _DENSE_LIMIT
         actions.append(f"{'BFGS' if dense else 'L-BFGS'} {steps} steps")

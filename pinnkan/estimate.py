@@ -87,7 +87,8 @@ class ErrorEstimate:
     noise : float
         The part of ``rel_l2`` from noise in the observations (0 without data).
     correction : callable
-        ``correction(points)`` -> (N, m): the estimated error ``delta`` at numpy points (N, d).
+        ``correction(points)`` -> (N, m): the correction ``delta`` at numpy points (N, d),
+        what the model lacks (the solution is about ``model + delta``; the model's error is ``-delta``).
     """
 
     rel_l2: float

@@ -259,13 +259,15 @@ def _check_coords(coords: Sequence[np.ndarray], problem: Problem) -> tuple[np.nd
 
 
 def estimate_fields(solution: Solution) -> dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]]:
-    """``"estimated error in <output>"`` for every output, from the run's error estimate (none without one)."""
+    """``"estimated error in <output>"`` (prediction minus the estimated solution) for every output, from the
+    run's error estimate (none without one)."""
     estimate = getattr(solution, "estimate", None)
     correction = getattr(estimate, "correction", None)
     if correction is None:
         return {}
+    # The correction is what the prediction lacks; its error is the opposite, as "prediction - reference".
     return {
-        f"estimated error in {name}": (lambda p, j=j: correction(p)[:, j], "signed")
+        f"estimated error in {name}": (lambda p, j=j: -correction(p)[:, j], "signed")
         for j, name in enumerate(solution.problem.outputs)
     }
 

@@ -22,7 +22,7 @@ import torch
 from .coefficients import Coefficient, check_coefficients
 from .conditions import AtPoints, Batch, Condition, Coordinates, Dirichlet, OnPart, PeriodicPairs
 from .fields import Field, check_name, coordinate_dict
-from .geometry import Domain, SpaceTime
+from .geometry import Domain, SpaceTime, Where
 from .transforms import HardConstraint, OutputTransform
 from .user_code import call_user, describe_location, kind_of
 
@@ -256,7 +256,9 @@ class Problem:
             raise TypeError(f"hard_constraint must be an OutputTransform or HardConstraint, got {type(transform).__name__}")
         known = set(self.domain.part_names) | {c.name for c in self.conditions}
         for part in transform.parts:
-            if part not in known:
+            if isinstance(part, Where):
+                self.domain.check_part(part)
+            elif part not in known:
                 raise ValueError(
                     f"the hard constraint names part {part!r}; the domain has {self.domain.part_names} "
                     f"and the conditions are {sorted(c.name for c in self.conditions)}"

@@ -18,6 +18,7 @@ from torch import nn
 from ..models.jets import Jet, JetPlan, jet_obstacle
 from .conditions import Condition, Dirichlet, OnPart
 from .fields import coordinate_dict
+from .geometry import Where
 from .user_code import call_user, kind_of
 
 __all__ = ["OutputTransform", "HardConstraint", "ConstrainedModel", "keep_out_of_compilation"]
@@ -36,9 +37,10 @@ class OutputTransform:
     function : callable
         ``function(c, raw) -> (N, m)`` with ``c`` the coordinates by name and ``raw``
         the network's outputs (N, m).
-    covers : sequence of str
+    covers : sequence of str or Where
         Boundary parts (``"initial"``, ``"x_min"``; ``"boundary"`` means every spatial
-        part) or condition names whose conditions the transform meets exactly.
+        part; a :class:`~pinnkan.pde.geometry.Where`) or condition names whose
+        conditions the transform meets exactly.
 
     Examples
     --------
@@ -47,12 +49,14 @@ class OutputTransform:
     >>> zero_start = OutputTransform(lambda c, raw: c["t"][:, None] * raw, covers=("initial",))
     """
 
-    def __init__(self, function: Callable[[Coordinates, torch.Tensor], torch.Tensor], *, covers: Sequence[str]) -> None:
+    def __init__(
+        self, function: Callable[[Coordinates, torch.Tensor], torch.Tensor], *, covers: Sequence[str | Where]
+    ) -> None:
         if not callable(function):
             raise TypeError("an OutputTransform takes a function(c, raw) -> (N, m) tensor")
         covers = tuple(covers)
-        if any(not isinstance(p, str) or not p for p in covers):
-            raise TypeError(f"covers must be part or condition names, got {covers!r}")
+        if any(not (isinstance(p, Where) or isinstance(p, str) and p) for p in covers):
+            raise TypeError(f"covers must be part names, Where parts or condition names, got {covers!r}")
         self._function = function
         self.parts = covers
 
@@ -88,9 +92,11 @@ class OutputTransform:
         if not isinstance(condition, Dirichlet):
             return False
         location = condition.location
-        if not isinstance(location, OnPart) or not isinstance(location.part, str):
+        if not isinstance(location, OnPart):
             return False
         part = location.part
+        if isinstance(part, Where):  # the same Where object (a predicate has no other identity)
+            return any(p is part for p in self.parts)
         return part in self.parts or ("boundary" in self.parts and part != "initial")
 
 
@@ -106,8 +112,9 @@ class HardConstraint(OutputTransform):
         Coordinates -> (N,) tensor (or (N, m) for m outputs).
     distance : callable
         Coordinates -> (N,) tensor, zero on the constrained parts, positive elsewhere.
-    parts : tuple of str
-        The parts the constraint enforces; conditions on them need no loss term.
+    parts : tuple of str or Where
+        The parts the constraint enforces (names, or the :class:`~pinnkan.pde.geometry.Where`
+        objects the conditions use) or the names of the conditions; those need no loss term.
 
     Examples
     --------
@@ -126,7 +133,7 @@ class HardConstraint(OutputTransform):
         *,
         particular: Callable[[Coordinates], torch.Tensor],
         distance: Callable[[Coordinates], torch.Tensor],
-        parts: Sequence[str],
+        parts: Sequence[str | Where],
     ) -> None:
         if not callable(particular) or not callable(distance):
             raise TypeError("particular and distance must be callables of the coordinates")

@@ -201,3 +201,18 @@ def test_a_users_distance_that_is_not_zero_on_its_part_is_refused_with_the_measu
     Problem(name="p", domain=domain, residual=lambda f: f.u_xx + f.u_yy, conditions=[Dirichlet("boundary", 0.0)],
             hard_constraint=HardConstraint(particular=lambda c: 0 * c["x"], distance=domain.part_distance("boundary"),
                                            parts=("boundary",)))
+
+
+def test_a_users_hard_constraint_may_name_where_parts():
+    from pinnkan import Problem
+
+    domain = Box({"x": (-0.5, 0.5), "y": (-0.5, 0.5)}) - HOLES
+    outer = domain.part_distance(OUTER)
+    square = HardConstraint(particular=lambda c: 1.0 + 0 * c["x"], distance=outer, parts=(OUTER,))
+    conditions = [Dirichlet(OUTER, 1.0), Dirichlet(INNER, 0.0)]
+    problem = Problem(name="p", domain=domain, residual=lambda f: f.laplacian("u"), conditions=conditions,
+                      hard_constraint=square)
+    assert square.covers(conditions[0]) and not square.covers(conditions[1])  # the holes stay in the loss
+    assert problem.hard_constraint is square
+    # a Where that is not the conditions' own object is another part, even with the same predicate
+    assert not square.covers(Dirichlet(Where(OUTER.predicate, name="outer"), 1.0))

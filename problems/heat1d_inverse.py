@@ -16,6 +16,7 @@ from pinnkan import (
     Adam,
     Coefficient,
     Dirichlet,
+    GradNorm,
     Initial,
     Interval,
     KANSpec,
@@ -61,4 +62,6 @@ setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=5),
     points=Points(interior=1000, boundary=100),
     stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=2000)),
+    # tuned with gradient-norm balancing (the default for soft conditions before NTK)
+    weighting=GradNorm(every=100),
 )

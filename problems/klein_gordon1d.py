@@ -16,6 +16,7 @@ from pinnkan import (
     BFGS,
     Adam,
     Dirichlet,
+    GradNorm,
     Initial,
     InitialVelocity,
     Interval,
@@ -81,4 +82,6 @@ setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=10),
     points=Points(interior=2000, boundary=200),
     stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=1000)),
+    # tuned with gradient-norm balancing (the default for soft conditions before NTK)
+    weighting=GradNorm(every=100),
 )

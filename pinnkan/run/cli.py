@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import json
 import re
 import signal
@@ -27,12 +28,12 @@ from ..models.mlp import MLPSpec
 from ..pde.engines import Auto, Autograd, Engine, Jets
 from ..pde.problem import Problem
 from ..training.adaptive import RAD, RAR, Resample, Resampling
-from ..training.weighting import Causal, GradNorm, ResidualAttention, Weighting
+from ..training.weighting import NTK, Causal, GradNorm, ResidualAttention, Weighting
 from .catalog import list_problems, load_problem
 from .folder import check_output_folder
 from .load import load_run
 from .memory import keep_freed_memory
-from .setup import Setup, resolve
+from .setup import Setup, parse_budget, resolve
 from .solve import DEVICE_TYPES, DTYPES, check_device, solve
 
 # The one place where names on the command line become objects.
@@ -42,6 +43,7 @@ MODELS: dict[str, ModelSpec] = {"kan": KANSpec(), "chebykan": ChebyKANSpec(), "m
 WEIGHTINGS: dict[str, Weighting | None] = {
     "equal": None,
     "gradnorm": GradNorm(),
+    "ntk": NTK(),
     "attention": ResidualAttention(),
     "causal": Causal(),
 }
@@ -133,6 +135,25 @@ def _out(text: str) -> str:
     return text
 
 
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0.0 < value < 1.0):
+        raise argparse.ArgumentTypeError(
+            f"--tolerance takes a relative L2 error to reach, a number between 0 and 1 such as 1e-3; got {text!r}"
+        )
+    return value
+
+
+def _budget(text: str) -> float:
+    try:
+        return parse_budget(text)
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _weighting(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",")]
     unknown = [n for n in names if n not in WEIGHTINGS]
@@ -201,6 +222,16 @@ def _parser() -> argparse.ArgumentParser:
         "the default)"
     )
     solve_p.add_argument("--compile", action="store_true", help="run the residuals on jets through torch.compile")
+    solve_p.add_argument(
+        "--tolerance", type=_tolerance, help="refine after the stages until the estimated relative L2 error is below "
+        "this (default 1e-3 when the stages are chosen automatically)"
+    )
+    solve_p.add_argument(
+        "--budget", type=_budget, help="training time for refinement to go on, e.g. 300, 90s, 5m, 1h (default 5m)"
+    )
+    solve_p.add_argument(
+        "--no-decay", action="store_true", help="keep a built-in initial value at full amplitude (no fitted decay)"
+    )
     plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram", parents=[debug])
     plot_p.add_argument("run", help="run folder written by `pinnkan solve`")
     return parser
@@ -232,6 +263,12 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
         setup = replace(setup, engine=ENGINES[args.engine])
     if args.compile:
         setup = replace(setup, compile=True)
+    if args.tolerance is not None:
+        setup = replace(setup, tolerance=args.tolerance)
+    if args.budget is not None:
+        setup = replace(setup, budget=args.budget)
+    if args.no_decay:
+        setup = replace(setup, decay=False)
     return setup
 
 
@@ -326,7 +363,7 @@ def _solve(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
     )
     report = solution.report()
-    keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "train_seconds", "steps", "coefficients")
+    keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "error_estimate", "train_seconds", "steps", "coefficients")
     summary = {k: report[k] for k in keys if k in report}
     summary["engine"] = report["engine"]["terms"]  # type: ignore[index]
     print(json.dumps(summary))

@@ -29,9 +29,10 @@ gives a useful first run. The choices and the reasons for them:
   by residual, the KAN grid doubled, more quasi-Newton steps
   (:mod:`pinnkan.training.refinement`). Given stages are run as they are, and
   refined only when a tolerance is set.
-* **weighting** — gradient-norm annealing (:class:`~pinnkan.training.weighting.GradNorm`)
-  when conditions remain in the loss, so that none is drowned by the PDE residual;
-  equal weights otherwise.
+* **weighting** — neural-tangent-kernel weights (:class:`~pinnkan.training.weighting.NTK`)
+  when conditions remain in the loss, so that each is learnt as fast as the PDE residual
+  (gradient-norm annealing lets them go where the PDE has a trivial solution, as
+  Laplace's equation does); equal weights otherwise.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from ..training.grid_stages import ExtendGrid
 from ..training.losses import Points
 from ..training.refinement import Refinement
 from ..training.stages import BFGS, LBFGS, Adam, ModelChange, Stage
-from ..training.weighting import GradNorm, Weighting, check_weightings
+from ..training.weighting import NTK, Weighting, check_weightings
 
 __all__ = ["Setup", "resolve", "data_grid", "parse_budget", "DENSE_BFGS_LIMIT", "DEFAULT_TOLERANCE", "DEFAULT_BUDGET", "DTYPES"]
 
@@ -280,7 +281,7 @@ def resolve(
     weighting = setup.weighting
     if weighting is None:
         soft = len(problem.conditions) if soft_conditions is None else soft_conditions
-        weighting = (GradNorm(every=100),) if soft else ()
+        weighting = (NTK(every=100, points=64),) if soft else ()
     dtype = setup.dtype or "float32"
     tolerance = setup.tolerance
     if tolerance is None and setup.stages is None:

@@ -31,6 +31,7 @@ from ..pde.problem import Problem, condition_points
 from ..pde.transforms import ConstrainedModel, OutputTransform
 from ..training.losses import PINNLoss
 from ..training.refinement import Refiner
+from ..training.weighting import Decay
 from ..files import plain
 from ..training.trainer import Callback, Trainer, TrainResult
 from .folder import check_output_folder, versions, write_run_folder
@@ -209,6 +210,8 @@ def solve(
         problem, _reproduced(problem, plan), setup.tolerance or DEFAULT_TOLERANCE
     )
     setup = resolve(setup, problem, soft_conditions=len(soft), grid_size=grid_size)
+    if plan.decay and setup.decay:  # residuals relative to the decaying solution (one output: one rate)
+        setup = replace(setup, weighting=(*setup.weightings(), Decay(rate=next(iter(plan.decay.values())))))
     dtype = DTYPES[setup.dtype]  # type: ignore[index]
     if setup.regularization is not None and setup.regularization.active and not isinstance(setup.model, KANSpec):
         raise ValueError(f"Regularization penalises B-spline KAN edges; the model is {setup.model.kind}: use KANSpec")  # type: ignore[union-attr]

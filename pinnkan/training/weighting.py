@@ -13,6 +13,8 @@ survives checkpoints:
   rate, however small or large its residual is (the default for soft conditions).
 * :class:`ResidualAttention` — point weights ``w = lambda^2`` with
   ``lambda <- gamma lambda + eta |r| / max |r|`` (residual-based attention).
+* :class:`Decay` — point weights ``exp(2 rate (t - t0))`` for a solution whose built-in
+  output decays at ``rate``: the residuals count relative to the solution's size.
 * :class:`Causal` — for time-dependent problems, the PDE residual of a later time
   slab counts only once earlier slabs are solved: slab ``k`` weighs
   ``exp(-epsilon sum_{l<k} L_l)`` (Wang, Sankaran & Perdikaris 2024).
@@ -34,7 +36,7 @@ import torch
 
 from ..pde.user_code import kind_of
 
-__all__ = ["TermInfo", "Weighting", "Fixed", "GradNorm", "NTK", "ResidualAttention", "Causal", "check_weightings"]
+__all__ = ["TermInfo", "Weighting", "Fixed", "GradNorm", "NTK", "Decay", "ResidualAttention", "Causal", "check_weightings"]
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,36 @@ class NTK(Weighting):
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         self._weights = dict(state["weights"])  # type: ignore[call-overload]
+
+
+class Decay(Weighting):
+    """Point weights ``exp(2 rate (t - t0))``: residuals measured relative to a solution that decays like ``exp(-rate (t - t0))``.
+
+    When the built-in output follows a fitted decay (:func:`pinnkan.pde.decay.fit_decay`),
+    the residuals at late times are as small as the solution there; without this
+    weight they would count ``exp(-2 rate (t1 - t0))`` times less than early ones and
+    the solution would lose its relative accuracy over time. Every term with points in
+    time is weighted (the PDE's and the conditions'); the weights are fixed.
+
+    Parameters
+    ----------
+    rate : float
+        ``rate > 0``, per unit of time.
+    """
+
+    def __init__(self, *, rate: float) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"Decay.rate must be a finite number > 0, got {rate!r}")
+        self.rate = float(rate)
+
+    def bind(self, info: TermInfo) -> None:
+        super().bind(info)
+        if info.time_axis is None or info.time_range is None:
+            raise ValueError("Decay weighting needs a time-dependent problem (a SpaceTime domain)")
+
+    def point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
+        t0 = self.info.time_range[0]  # type: ignore[index]
+        return torch.exp(2.0 * self.rate * (points[:, self.info.time_axis] - t0)).to(residual)
 
 
 class ResidualAttention(Weighting):

@@ -256,3 +256,20 @@ def test_a_trivially_met_pde_no_longer_deflates_gradnorm_and_leaves_ntk_unmoved(
         GradNorm(min_weight=-1.0)
     with pytest.raises(ValueError, match="GradNorm.min_weight must be a number from 0 to max_weight"):
         GradNorm(max_weight=10.0, min_weight=20.0)
+
+
+def test_decay_weights_measure_residuals_relative_to_a_decaying_solution():
+    from pinnkan.training.weighting import Decay, TermInfo
+
+    scheme = Decay(rate=3.0)
+    scheme.bind(TermInfo(("pde", "initial"), ("pde",), time_axis=1, time_range=(0.5, 2.0)))
+    points = torch.tensor([[0.1, 0.5], [0.7, 1.0], [0.3, 2.0]], dtype=torch.float64)
+    weights = scheme.point_weights("pde", torch.ones(3, dtype=torch.float64), points)
+    torch.testing.assert_close(weights, torch.exp(6.0 * torch.tensor([0.0, 0.5, 1.5], dtype=torch.float64)))
+    # a residual that decays like the solution weighs the same at every time
+    decaying = torch.exp(-3.0 * (points[:, 1] - 0.5))
+    torch.testing.assert_close(weights * decaying**2, torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="Decay weighting needs a time-dependent problem"):
+        Decay(rate=1.0).bind(TermInfo(("pde",), ("pde",)))
+    with pytest.raises(ValueError, match="Decay.rate must be a finite number > 0"):
+        Decay(rate=0.0)

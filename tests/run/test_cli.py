@@ -232,8 +232,8 @@ def _drawn(path) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("source, figures", [
-    (BALL_MINUS_BOX, ("solution.png", "residual.png", "loss_history.png")),
-    (HEAT_CUBE, ("solution.png", "residual.png", "loss_history.png", "error_over_time.png")),
+    (BALL_MINUS_BOX, ("solution.png", "residual.png", "loss_history.png", "error_estimate.png")),
+    (HEAT_CUBE, ("solution.png", "residual.png", "loss_history.png", "error_over_time.png", "error_estimate.png")),
 ])
 def test_three_space_axes_solve_and_draw_every_figure(source, figures, tmp_path, capsys):
     problem_file = tmp_path / "problem.py"
@@ -244,8 +244,8 @@ def test_three_space_axes_solve_and_draw_every_figure(source, figures, tmp_path,
     assert report["figures"] == dict.fromkeys(figures, "written")
     for name in figures:
         ink, colour = _drawn(tmp_path / "run" / name)
-        assert ink > (0.2 if name in ("solution.png", "residual.png") else 0.02), name
-        if name in ("solution.png", "residual.png"):
+        assert ink > (0.2 if name in ("solution.png", "residual.png") else 0.1 if name == "error_estimate.png" else 0.02), name
+        if name in ("solution.png", "residual.png", "error_estimate.png"):
             assert colour > 0.2, name  # heat maps, not empty axes
     assert not (tmp_path / "run" / "snapshots.png").exists()  # profiles are for one space axis
 
@@ -268,6 +268,7 @@ def test_a_figure_that_fails_is_a_warning_and_the_run_succeeds(tmp_path, monkeyp
         "residual.png": "failed: RuntimeError: no room for the colour bar",
         "error_over_time.png": "written",
         "snapshots.png": "written",
+        "error_estimate.png": "failed: RuntimeError: no room for the colour bar",
     }
     assert report["steps"] == 5 and "rel_l2" in report
     for name in ("loss_history.png", "solution.png", "error_over_time.png", "snapshots.png", "model.pt"):

@@ -99,7 +99,8 @@ FILE_CASES = [
     _file("where_predicate_raises.py", "the predicate of Where('left_half', within='boundary') asked for 'z'"),
     _file("hard_constraint_shape.py", "the hard constraint's distance function returned shape (3,) for 4 points"),
     _file("hard_constraint_numpy.py", "the hard constraint's particular function called numpy on a torch tensor"),
-    _file("hard_constraint_misses.py", "the hard constraint does not meet condition 'dirichlet_boundary', which it covers"),
+    _file("hard_constraint_misses.py", "the hard constraint's distance function is not zero on the part of condition "
+          "'dirichlet_boundary', which it claims"),
     _file("hard_constraint_none.py", "the hard constraint's particular function returned NoneType"),
     _file("hard_constraint_unknown_part.py", "the hard constraint names part 'start'"),
     _file("hard_constraint_not_transform.py", "hard_constraint must be an OutputTransform or HardConstraint, got function"),

@@ -9,7 +9,7 @@ with the 401 x 401 solve; 3.9e-7 relative L2 against the extrapolation of 1601 a
 
 import numpy as np
 
-from pinnkan import BFGS, Adam, Box, Dirichlet, Disk, KANSpec, Points, Problem, Setup, Where
+from pinnkan import Box, Dirichlet, Disk, Problem, Setup, Where
 from pinnkan.reference import solve_elliptic_domain
 
 CENTRES = ((0.3, 0.3), (-0.3, 0.3), (0.3, -0.3), (-0.3, -0.3))
@@ -49,9 +49,7 @@ def build() -> Problem:
 
 problem = build()
 
-setup = Setup(
-    model=KANSpec(hidden=(32,), grid_size=8),
-    points=Points(interior=4000, boundary=200),
-    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=4000)),
-    dtype="float64",
-)
+# A fixed setup (KAN[2,32,1] G=8, 4,000 points, Adam 1000 + BFGS 4000, float64) reached 4.6e-4.
+# Refinement does better in less time: the automatic stages, then rounds that add points where the
+# residual is large and double the grid (G = 5 -> 40) until the estimated error is below 1e-4.
+setup = Setup(dtype="float64", tolerance=1e-4, budget="5m")

@@ -139,7 +139,25 @@ class Fixed(Weighting):
         return self.weights.get(name, 1.0)
 
 
-class GradNorm(Weighting):
+class _TermWeights(Weighting):
+    """A scheme with one adapted weight per term (``_weights``; terms not in it weigh one), recorded and saved."""
+
+    _weights: dict[str, float]
+
+    def term_weight(self, name: str) -> float:
+        return self._weights.get(name, 1.0)
+
+    def report(self) -> dict[str, float]:
+        return {f"weight/{name}": w for name, w in self._weights.items()}
+
+    def state_dict(self) -> dict[str, object]:
+        return {"weights": dict(self._weights)}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        self._weights = dict(state["weights"])  # type: ignore[call-overload]
+
+
+class GradNorm(_TermWeights):
     """Learning-rate annealing from gradient norms: ``lambda_i <- s lambda_i + (1 - s) ||grad L_pde|| / ||grad L_i||``.
 
     The PDE terms keep weight one; every other term is weighted so that its
@@ -188,9 +206,6 @@ class GradNorm(Weighting):
             raise ValueError("GradNorm balances conditions against the PDE residual; this loss has no PDE term")
         self._weights = {name: self._weights.get(name, 1.0) for name in info.names if name not in info.pde}
 
-    def term_weight(self, name: str) -> float:
-        return self._weights.get(name, 1.0)
-
     def due(self, step: int) -> bool:
         return (step - 1) % self.every == 0 and bool(self._weights)
 
@@ -208,17 +223,8 @@ class GradNorm(Weighting):
                 weight = self.smoothing * self._weights[name] + (1 - self.smoothing) * target
                 self._weights[name] = min(max(weight, self.min_weight), self.max_weight)
 
-    def report(self) -> dict[str, float]:
-        return {f"weight/{name}": w for name, w in self._weights.items()}
 
-    def state_dict(self) -> dict[str, object]:
-        return {"weights": dict(self._weights)}
-
-    def load_state_dict(self, state: Mapping[str, object]) -> None:
-        self._weights = dict(state["weights"])  # type: ignore[call-overload]
-
-
-class NTK(Weighting):
+class NTK(_TermWeights):
     """Neural-tangent-kernel weights: ``lambda_i = (sum_j tr K_jj) / tr K_ii`` (Wang, Yu & Perdikaris 2022).
 
     ``K_ii`` is the kernel of term ``i``'s residuals, so ``tr K_ii`` is the sum over
@@ -266,8 +272,6 @@ class NTK(Weighting):
         super().bind(info)
         self._weights = {name: self._weights.get(name, 1.0) for name in info.names}
 
-    def term_weight(self, name: str) -> float:
-        return self._weights.get(name, 1.0)
 
     def due(self, step: int) -> bool:
         if (step - 1) % self.every != 0:
@@ -293,15 +297,6 @@ class NTK(Weighting):
         for name, trace in traces.items():
             if trace > 0 and math.isfinite(trace) and math.isfinite(total):
                 self._weights[name] = min(total / trace, self.max_weight)
-
-    def report(self) -> dict[str, float]:
-        return {f"weight/{name}": w for name, w in self._weights.items()}
-
-    def state_dict(self) -> dict[str, object]:
-        return {"weights": dict(self._weights)}
-
-    def load_state_dict(self, state: Mapping[str, object]) -> None:
-        self._weights = dict(state["weights"])  # type: ignore[call-overload]
 
 
 class Decay(Weighting):

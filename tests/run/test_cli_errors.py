@@ -58,6 +58,10 @@ def test_help_documents_debug(argv, capsys):
     (cli._device, "meta", "--device 'meta' cannot train a model; give one of cpu, cuda, mps, xpu"),
     (cli._device, "gpu", "--device takes a torch device such as 'cpu', 'cuda' or 'cuda:1', got 'gpu'"),
     (cli._out, " ", "--out takes the path of a folder, got an empty one"),
+    (cli._tolerance, "0", "--tolerance takes a relative L2 error to reach, a number between 0 and 1 such as 1e-3; got '0'"),
+    (cli._tolerance, "tight", "--tolerance takes a relative L2 error to reach"),
+    (cli._budget, "5 minutes", "cannot read the budget '5 minutes'; give seconds or a duration such as '90s', '5m'"),
+    (cli._budget, "-1m", "cannot read the budget '-1m'"),
 ])
 def test_argument_checks(check, text, message):
     with pytest.raises(argparse.ArgumentTypeError) as caught:
@@ -69,6 +73,7 @@ def test_good_arguments_pass_the_checks(tmp_path):
     assert cli._seed("7") == 7
     assert cli._device("cpu") == "cpu"
     assert cli._out(str(tmp_path / "new")) == str(tmp_path / "new")
+    assert (cli._tolerance("1e-4"), cli._budget("5m"), cli._budget("90")) == (1e-4, 300.0, 90.0)
 
 
 def test_parameter_values_cannot_leave_the_runs_folder():
@@ -86,3 +91,17 @@ def test_solve_itself_checks_the_device_and_the_seed_before_any_work():
         solve(problem, device="quantum")
     with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*63 - 1, got -1"):
         solve(problem, seed=-1)
+
+
+def test_a_hard_constraint_asked_for_a_condition_it_cannot_build_names_it_before_training():
+    from pinnkan import Disk, Dirichlet, Neumann, Problem, Setup, Where, solve
+
+    problem = Problem(
+        name="half", domain=Disk((0.0, 0.0), 1.0), residual=lambda f: f.u_xx + f.u_yy - 1.0,
+        conditions=[Dirichlet(Where(lambda c: c["x"] < 0, name="left"), 0.0), Neumann("boundary", 0.0, name="flux")],
+    )
+    with pytest.raises(ValueError, match=r"the hard constraint cannot build in \['dirichlet_left', 'flux'\] "
+                                         r"\(dirichlet_left: .* whole boundary pieces.*; flux: a condition on the normal"):
+        solve(problem, Setup(hard=("dirichlet_left", "flux")))
+    with pytest.raises(ValueError, match=r"Setup.hard names \['inlet'\], which are not conditions of 'half'"):
+        solve(problem, Setup(hard=("inlet",)))

@@ -295,7 +295,8 @@ def _term_rows(
     leaves = {request: value.clone().requires_grad_(True) for request, value in values.items()}
     trainable = set(problem.trainable_coefficients)
     coefficient_leaves = {
-        name: torch.full((points.shape[0],), float(value), dtype=torch.float64, requires_grad=name in trainable)
+        name: torch.full((points.shape[0],), float(torch.as_tensor(value).detach()), dtype=torch.float64,
+                         requires_grad=name in trainable)
         for name, value in coefficients.items()
     }
     frozen = problem.field(None, points, engine=_Frozen(leaves, points), coefficients=coefficient_leaves)  # type: ignore[arg-type]

@@ -42,6 +42,8 @@ def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict
                     "params": report["params"],
                     "rel_l2": report.get("rel_l2"),
                     "linf": report.get("linf"),
+                    "error_estimate": report.get("error_estimate"),
+                    "refinements": len(report.get("refinement", [])),
                     "train_seconds": report["train_seconds"],
                     "steps": report["steps"],
                     "weighting": [w["weighting"] for w in setup["weighting"]],

@@ -1,7 +1,7 @@
 """The error estimate against the true error, on every built-in problem.
 
 Two rows per problem: a short run (each optimiser stage of the shipped setup cut to
-``--fraction`` of its steps, eagerly), where the error is large, and the shipped setup's
+``--fraction`` of its steps, eagerly, without refinement), where the error is large, and the shipped setup's
 run as ``scripts/benchmark_problems.py`` leaves it in ``runs/benchmark/NAME/report.json``
 (skipped, with a note, when that folder is missing). Each row has the relative L2
 error against the reference, the estimate made without it, and their ratio; the summary
@@ -32,10 +32,10 @@ COLUMNS = ("problem", "run", "rel_l2", "error_estimate", "ratio", "within_3x", "
 
 
 def short_run(name: str, fraction: float, seed: int) -> dict[str, object]:
-    """The shipped setup with every optimiser stage cut to ``fraction`` of its steps."""
+    """The shipped setup with every optimiser stage cut to ``fraction`` of its steps, and no refinement."""
     spec = load_problem(name)
     stages = tuple(replace(s, steps=max(1, round(s.steps * fraction))) if isinstance(s, Stage) else s for s in spec.setup.stages)
-    setup = replace(spec.setup, stages=stages, compile=False)
+    setup = replace(spec.setup, stages=stages, compile=False, tolerance=None, budget=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = solve(spec.problem, setup, seed=seed, progress=False).report()

@@ -1,9 +1,9 @@
-"""Loss balancing on Helmholtz: gradient-norm annealing against fixed weights.
+"""Loss balancing on Helmholtz: gradient-norm annealing and NTK weights against fixed weights.
 
 Solves ``helmholtz2d`` (u = sin(pi x) sin(4 pi y)) with its boundary condition in
-the loss (no hard constraint), once with every weight one and once with
-gradient-norm annealing (GradNorm, every 100 Adam steps), same model, points and
-stages. Prints a markdown table and writes ``benchmarks/balancing.json``. Usage::
+the loss (no hard constraint), once with every weight one, once with gradient-norm
+annealing (GradNorm, every 100 Adam steps) and once with NTK weights (every 100 Adam
+steps, the default for conditions in the loss), same model, points and stages. Prints a markdown table and writes ``benchmarks/balancing.json``. Usage::
 
     python scripts/balancing_study.py [--seeds 0] [--dtype float32]
 """
@@ -15,9 +15,13 @@ from dataclasses import replace
 
 from _study import Case, markdown, run, save
 
-from pinnkan import BFGS, Adam, Fixed, GradNorm, KANSpec, Points, Setup, load_problem
+from pinnkan import BFGS, NTK, Adam, Fixed, GradNorm, KANSpec, Points, Setup, load_problem
 
-SCHEMES = {"fixed weights (all 1)": Fixed(), "GradNorm (every 100)": GradNorm(every=100)}
+SCHEMES = {
+    "fixed weights (all 1)": Fixed(),
+    "GradNorm (every 100)": GradNorm(every=100),
+    "NTK (every 100)": NTK(every=100),
+}
 # The study's own setup (helmholtz2d's shipped one has since grown), the boundary in the loss.
 SETUP = Setup(
     model=KANSpec(hidden=(32,), grid_size=10),

@@ -5,25 +5,21 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from pinnkan import Box, Coefficient, Dirichlet, Initial, Interval, Observations, Periodic, Problem, SpaceTime
 from pinnkan.estimate import _Splines, estimate_error
 
+from formula_model import FormulaModel
+
 PI = math.pi
 
 
-class _Func(nn.Module):
-    """A model that is a formula (the parameter carries the dtype); optional coefficients as a PINN has them."""
+class _Func(FormulaModel):
+    """A formula with coefficients, as a PINN has them."""
 
     def __init__(self, func, coefficients=None):
-        super().__init__()
-        self.func = func
-        self.anchor = nn.Parameter(torch.zeros((), dtype=torch.float64))
+        super().__init__(func)
         self.values = {k: torch.tensor(v, dtype=torch.float64) for k, v in (coefficients or {}).items()}
-
-    def forward(self, x):
-        return self.func(x)[:, None]
 
     def coefficient_values(self):
         return self.values

@@ -6,26 +6,14 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.image import imread
-from torch import nn
 
 from pinnkan.compare import compare
 from pinnkan.plotting import plot_error_over_time, plot_solution
 from pinnkan.reference.grid import GridSolution, grid_points
 
+from formula_model import FormulaModel
+
 PI = math.pi
-
-
-class _Func(nn.Module):
-    """A model that is a formula (a parameter only to carry the dtype for ``predict``)."""
-
-    def __init__(self, func):
-        super().__init__()
-        self.func = func
-        self.anchor = nn.Parameter(torch.zeros((), dtype=torch.float64))
-
-    def forward(self, x):
-        out = self.func(x)
-        return out[:, None] if out.ndim == 1 else out
 
 
 def _maps(container) -> list:
@@ -49,7 +37,7 @@ def _ball():
     grid = GridSolution.from_function(
         lambda p: p[:, 0] + 2 * p[:, 1] + 3 * p[:, 2] ** 2, ("x", "y", "z"), (x, y, z), mask=inside
     )
-    model = _Func(lambda p: p[:, 0] + 2 * p[:, 1] + 3 * p[:, 2] ** 2 + 0.01 * p[:, 0] * p[:, 2])
+    model = FormulaModel(lambda p: p[:, 0] + 2 * p[:, 1] + 3 * p[:, 2] ** 2 + 0.01 * p[:, 0] * p[:, 2])
     return compare(model, grid, time_axis=None), inside
 
 
@@ -98,7 +86,7 @@ def _cube_over_time():
     axes = ("x", "y", "z", "t")
     coords = (np.linspace(0, 1, 11), np.linspace(0, 2, 15), np.linspace(0, 1, 9), np.linspace(0, 1, 7))
     grid = GridSolution.from_function(lambda p: np.exp(-p[:, 3]) * np.sin(PI * p[:, 0]) * p[:, 1] + p[:, 2], axes, coords)
-    model = _Func(lambda p: torch.exp(-p[:, 3]) * torch.sin(PI * p[:, 0]) * p[:, 1] + p[:, 2] + 0.02 * p[:, 3])
+    model = FormulaModel(lambda p: torch.exp(-p[:, 3]) * torch.sin(PI * p[:, 0]) * p[:, 1] + p[:, 2] + 0.02 * p[:, 3])
     return compare(model, grid)
 
 
@@ -138,7 +126,7 @@ def test_time_stored_first_draws_the_same_planes():
         tuple(c.grid.axes[i] for i in order), tuple(c.grid.coords[i] for i in order),
         np.transpose(c.grid.values, order), "exact",
     )
-    model = _Func(lambda p: torch.exp(-p[:, 0]) * torch.sin(PI * p[:, 1]) * p[:, 2] + p[:, 3] + 0.02 * p[:, 0])
+    model = FormulaModel(lambda p: torch.exp(-p[:, 0]) * torch.sin(PI * p[:, 1]) * p[:, 2] + p[:, 3] + 0.02 * p[:, 0])
     panels = _maps(plot_solution(compare(model, moved)).subfigs[0])
     assert panels[3].get_title() == "prediction, z = 0.5, t = 0.5"
     assert panels[3].get_ylabel() == "y" and panels[6].get_xlabel() == "x"

@@ -6,27 +6,15 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.image import imread
-from torch import nn
 
 from pinnkan.compare import compare
 from pinnkan.plotting import plot_error_over_time, plot_history, plot_snapshots, plot_solution
 from pinnkan.reference.grid import GridSolution, grid_points
 from pinnkan.training.trainer import History
 
+from formula_model import FormulaModel
+
 PI = math.pi
-
-
-class _Func(nn.Module):
-    """A model that is a formula (a parameter only to carry the dtype for ``predict``)."""
-
-    def __init__(self, func):
-        super().__init__()
-        self.func = func
-        self.anchor = nn.Parameter(torch.zeros((), dtype=torch.float64))
-
-    def forward(self, x):
-        out = self.func(x)
-        return out[:, None] if out.ndim == 1 else out
 
 
 def _ink(path) -> float:
@@ -52,7 +40,7 @@ def _mesh(ax):
 def _space_time():
     x, t = np.linspace(0, 1, 21), np.linspace(0, 0.5, 11)
     grid = GridSolution.from_function(lambda p: np.exp(-PI**2 * p[:, 1]) * np.sin(PI * p[:, 0]), ("x", "t"), (x, t))
-    model = _Func(lambda p: torch.exp(-PI**2 * p[:, 1]) * torch.sin(PI * p[:, 0]) + 0.01 * p[:, 1] * p[:, 0])
+    model = FormulaModel(lambda p: torch.exp(-PI**2 * p[:, 1]) * torch.sin(PI * p[:, 0]) + 0.01 * p[:, 1] * p[:, 0])
     return compare(model, grid)
 
 
@@ -78,7 +66,7 @@ def test_space_time_has_time_across_space_up_and_symmetric_error_scale(tmp_path)
 
     # the same solution stored as (t, x) is still drawn with time across
     flipped = GridSolution(("t", "x"), (c.grid.coords[1], c.grid.coords[0]), c.grid.values.T, "exact")
-    fig = plot_solution(compare(_Func(lambda p: torch.sin(PI * p[:, 1])), flipped))
+    fig = plot_solution(compare(FormulaModel(lambda p: torch.sin(PI * p[:, 1])), flipped))
     pred_ax = _maps(fig)[0]
     assert (pred_ax.get_xlabel(), pred_ax.get_ylabel()) == ("t", "x")
     assert _mesh(pred_ax).get_array().shape == (21, 11)
@@ -87,7 +75,7 @@ def test_space_time_has_time_across_space_up_and_symmetric_error_scale(tmp_path)
 def test_stationary_plane_draws_one_block_per_output_to_scale():
     x, y = np.linspace(0, 2, 21), np.linspace(0, 1, 11)
     grid = GridSolution.from_function(lambda p: {"u": np.sin(PI * p[:, 0]) * p[:, 1], "v": p[:, 0] * p[:, 1]}, ("x", "y"), (x, y))
-    model = _Func(lambda p: torch.stack([torch.sin(PI * p[:, 0]) * p[:, 1] + 0.01, p[:, 0] * p[:, 1] - 0.03 * p[:, 0]], 1))
+    model = FormulaModel(lambda p: torch.stack([torch.sin(PI * p[:, 0]) * p[:, 1] + 0.01, p[:, 0] * p[:, 1] - 0.03 * p[:, 0]], 1))
     c = compare(model, grid, outputs=("u", "v"), time_axis=None)
     fig = plot_solution(c)
     assert len(fig.subfigs) == 2 and len(fig.axes) == 6
@@ -116,7 +104,7 @@ def _l_shape(mask: bool, reference_outside: bool = False):
         grid = GridSolution(("x", "y"), (x, y), func(grid_points((x, y))).reshape(X.shape), "exact", mask=inside)
     else:
         grid = GridSolution.from_function(func, ("x", "y"), (x, y), mask=inside if mask else None)
-    model = _Func(lambda p: torch.cos(PI * p[:, 0] / 2) * torch.cos(PI * p[:, 1] / 2) + 0.02 * p[:, 0])
+    model = FormulaModel(lambda p: torch.cos(PI * p[:, 0] / 2) * torch.cos(PI * p[:, 1] / 2) + 0.02 * p[:, 0])
     return compare(model, grid, time_axis=None), inside
 
 
@@ -166,7 +154,7 @@ def _plane_over_time(axes=("x", "y", "t")):
         return torch.stack([torch.exp(-t) * torch.sin(PI * x) * y + 0.01 * t, x + y * t - 0.02 * x * t], 1)
 
     grid = GridSolution.from_function(exact, axes, tuple(coords[a] for a in axes))
-    return compare(_Func(model), grid, outputs=("u", "v"))
+    return compare(FormulaModel(model), grid, outputs=("u", "v"))
 
 
 def test_plane_over_time_draws_first_middle_and_last_time(tmp_path):
@@ -204,7 +192,7 @@ def test_plane_over_time_draws_first_middle_and_last_time(tmp_path):
 def test_one_axis_draws_lines_and_the_error():
     x = np.linspace(0, 1, 41)
     grid = GridSolution(("x",), (x,), np.sin(PI * x), "exact")
-    c = compare(_Func(lambda p: torch.sin(PI * p[:, 0]) + 0.01 * p[:, 0]), grid, time_axis=None)
+    c = compare(FormulaModel(lambda p: torch.sin(PI * p[:, 0]) + 0.01 * p[:, 0]), grid, time_axis=None)
     fig = plot_solution(c)
     values_ax, error_ax = fig.axes
     reference, prediction = values_ax.get_lines()
@@ -220,7 +208,7 @@ def test_unsupported_inputs_are_refused_with_the_fix():
     # every grid is drawn now (three and more axes are cut into planes, see test_plotting_cuts.py);
     # what is refused is something other than a comparison, and an error over time without time
     c = _plane_over_time()
-    no_time = compare(_Func(lambda p: torch.zeros(p.shape[0], 2, dtype=p.dtype)), c.grid, outputs=("u", "v"), time_axis=None)
+    no_time = compare(FormulaModel(lambda p: torch.zeros(p.shape[0], 2, dtype=p.dtype)), c.grid, outputs=("u", "v"), time_axis=None)
     with pytest.raises(TypeError, match="takes the Comparison that compare"):
         plot_solution(c.grid)
     with pytest.raises(ValueError, match="no time axis; pass time_axis="):
@@ -318,7 +306,7 @@ def test_snapshots_draw_reference_and_prediction_at_evenly_spread_times(tmp_path
 
 def test_snapshots_refuse_planes_and_too_few_times():
     x = np.linspace(0, 1, 5)
-    plane = compare(_Func(lambda p: p[:, 0] * p[:, 1]), GridSolution.from_function(lambda p: p[:, 0] * p[:, 1], ("x", "y"), (x, x)))
+    plane = compare(FormulaModel(lambda p: p[:, 0] * p[:, 1]), GridSolution.from_function(lambda p: p[:, 0] * p[:, 1], ("x", "y"), (x, x)))
     with pytest.raises(ValueError, match="one space axis and a time axis"):
         plot_snapshots(plane)
     with pytest.raises(ValueError, match="times must be an int >= 2"):

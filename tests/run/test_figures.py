@@ -6,7 +6,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from pinnkan import Ball, Box, Dirichlet, Initial, Problem, SpaceTime
 from pinnkan.pde.coefficients import Coefficient, CoefficientSet
@@ -16,19 +15,9 @@ from pinnkan.run import figures
 from pinnkan.run.figures import FigureWarning, model_fields, residual_name, write_figures
 from pinnkan.training.trainer import History
 
+from formula_model import FormulaModel
+
 PI = math.pi
-
-
-class _Func(nn.Module):
-    """A model that is a formula, in float64 (a parameter carries the dtype)."""
-
-    def __init__(self, func):
-        super().__init__()
-        self.func = func
-        self.anchor = nn.Parameter(torch.zeros((), dtype=torch.float64))
-
-    def forward(self, x):
-        return self.func(x)[:, None]
 
 
 def _sin_sin(p):
@@ -45,7 +34,7 @@ POISSON = Problem(
 
 
 def test_prediction_is_the_model_and_the_residual_of_the_solution_vanishes():
-    fields = model_fields(POISSON, _Func(_sin_sin), points_per_axis=21)
+    fields = model_fields(POISSON, FormulaModel(_sin_sin), points_per_axis=21)
     assert fields.names == ("u", "|residual pde|") and fields.shape == (21, 21)
     assert fields.kinds == {"u": "values", "|residual pde|": "magnitude"} and fields.mask is None
     x = np.linspace(0, 1, 21)
@@ -55,14 +44,14 @@ def test_prediction_is_the_model_and_the_residual_of_the_solution_vanishes():
 
 def test_residual_magnitude_matches_the_closed_form():
     # u = x^2 y: Laplace(u) = 2 y, so |residual| = |2 y + 2 pi^2 sin(pi x) sin(pi y)|
-    fields = model_fields(POISSON, _Func(lambda p: p[:, 0] ** 2 * p[:, 1]), points_per_axis=11, batch=7)
+    fields = model_fields(POISSON, FormulaModel(lambda p: p[:, 0] ** 2 * p[:, 1]), points_per_axis=11, batch=7)
     points = fields.points()
     x, y = points[:, 0], points[:, 1]
     expected = np.abs(2 * y + 2 * PI**2 * np.sin(PI * x) * np.sin(PI * y))
     np.testing.assert_allclose(fields.fields["|residual pde|"].reshape(-1), expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(fields.fields["u"].reshape(-1), x**2 * y, atol=1e-15)
     # without residuals: the prediction alone
-    alone = model_fields(POISSON, _Func(lambda p: p[:, 0] ** 2 * p[:, 1]), points_per_axis=11, residuals=False)
+    alone = model_fields(POISSON, FormulaModel(lambda p: p[:, 0] ** 2 * p[:, 1]), points_per_axis=11, residuals=False)
     assert alone.names == ("u",)
     np.testing.assert_array_equal(alone.fields["u"], fields.fields["u"])
 
@@ -76,7 +65,7 @@ BALL = Problem(
 
 
 def test_three_space_axes_are_evaluated_on_the_three_planes_drawn():
-    model = _Func(lambda p: p[:, 0] + 2 * p[:, 1] + p[:, 2] ** 2)
+    model = FormulaModel(lambda p: p[:, 0] + 2 * p[:, 1] + p[:, 2] ** 2)
     fields = model_fields(BALL, model, points_per_axis=41)
     assert fields.shape == (41, 41, 3) and fields.time_axis is None
     np.testing.assert_allclose(fields.coords[2], [-0.5, 0.0, 0.5])
@@ -101,7 +90,7 @@ def test_three_space_axes_and_time_give_the_middle_plane_at_three_times():
         conditions=[Initial(0.0), Dirichlet("boundary", 0.0)],
     )
     # u = t (x^2 + y^2 + z^2): u_t - Laplace(u) = x^2 + y^2 + z^2 - 6 t
-    fields = model_fields(problem, _Func(lambda p: p[:, 3] * (p[:, :3] ** 2).sum(1)), points_per_axis=9)
+    fields = model_fields(problem, FormulaModel(lambda p: p[:, 3] * (p[:, :3] ** 2).sum(1)), points_per_axis=9)
     assert fields.shape == (9, 9, 1, 3) and fields.time_axis == "t" and fields.mask is None
     np.testing.assert_allclose(fields.coords[2], [0.5])
     np.testing.assert_allclose(fields.coords[3], [0.0, 2.0, 4.0])
@@ -118,7 +107,7 @@ def test_coefficients_come_from_the_model_else_from_the_problem():
         residual=lambda f: -f.laplacian("u") - f.k,
         conditions=[Dirichlet("boundary", 0.0)],
     )
-    u = _Func(lambda p: p[:, 0] ** 2)  # Laplace(u) = 2
+    u = FormulaModel(lambda p: p[:, 0] ** 2)  # Laplace(u) = 2
     plain = model_fields(problem, u, points_per_axis=5)
     np.testing.assert_allclose(plain.fields["|residual pde|"], 5.0)  # |-2 - 3|
     pinn = PINN(u, CoefficientSet({"k": Coefficient(4.0)}, dtype=torch.float64))
@@ -134,7 +123,7 @@ def test_extra_fields_are_evaluated_inside_the_domain_only():
         seen.append(points.shape[0])
         return 0.1 * points[:, 0]
 
-    fields = model_fields(BALL, _Func(lambda p: p[:, 0]), points_per_axis=21, extra={"estimated error": (estimate, "magnitude")})
+    fields = model_fields(BALL, FormulaModel(lambda p: p[:, 0]), points_per_axis=21, extra={"estimated error": (estimate, "magnitude")})
     assert fields.names == ("u", "|residual pde|", "estimated error") and fields.kinds["estimated error"] == "magnitude"
     inside = fields.mask.reshape(-1)
     assert seen == [int(inside.sum())]
@@ -144,9 +133,9 @@ def test_extra_fields_are_evaluated_inside_the_domain_only():
 
 
 def test_a_grid_of_your_own_and_refusals_that_name_the_fix():
-    own = model_fields(POISSON, _Func(_sin_sin), coords=(np.array([0.5]), np.linspace(0, 1, 5)))
+    own = model_fields(POISSON, FormulaModel(_sin_sin), coords=(np.array([0.5]), np.linspace(0, 1, 5)))
     np.testing.assert_allclose(own.fields["u"][0], np.sin(PI * np.linspace(0, 1, 5)), atol=1e-15)
-    model = _Func(_sin_sin)
+    model = FormulaModel(_sin_sin)
     with pytest.raises(ValueError, match="give points_per_axis or coords, not both"):
         model_fields(POISSON, model, points_per_axis=5, coords=(np.linspace(0, 1, 3),) * 2)
     with pytest.raises(ValueError, match="one coordinate array per coordinate"):
@@ -183,7 +172,7 @@ def test_each_figure_is_guarded_and_a_failed_field_evaluation_is_named_once(tmp_
     monkeypatch.setattr(figures, "model_fields", broken)
     history = [{"step": 1.0, "stage": 0.0, "total": 1.0, "pde": 1.0}, {"step": 2.0, "stage": 0.0, "total": 0.5, "pde": 0.5}]
     with pytest.warns(FigureWarning) as caught:
-        outcomes = write_figures(_solution(POISSON, _Func(_sin_sin), history), tmp_path)
+        outcomes = write_figures(_solution(POISSON, FormulaModel(_sin_sin), history), tmp_path)
     assert outcomes == {
         "loss_history.png": "written",
         "solution.png": "failed: RuntimeError: out of luck",
@@ -207,14 +196,14 @@ def test_a_residual_that_fails_leaves_the_prediction_drawn(tmp_path):
     problem = Problem(name="fragile", domain=Box({"x": (0.0, 1.0), "y": (0.0, 1.0)}), residual=residual,
                       conditions=[Dirichlet("boundary", 0.0)])
     with pytest.warns(FigureWarning, match="residual.png was not drawn: .*the coefficient table ends at 50 points"):
-        outcomes = write_figures(_solution(problem, _Func(_sin_sin)), tmp_path)
+        outcomes = write_figures(_solution(problem, FormulaModel(_sin_sin)), tmp_path)
     assert outcomes["solution.png"] == "written" and outcomes["residual.png"].startswith("failed: ")
     assert "the coefficient table ends at 50 points" in outcomes["residual.png"]
     assert (tmp_path / "solution.png").stat().st_size > 20_000
 
 
 def test_without_a_reference_the_prediction_and_residual_are_drawn(tmp_path):
-    outcomes = write_figures(_solution(BALL, _Func(lambda p: p[:, 0] * p[:, 2])), tmp_path)
+    outcomes = write_figures(_solution(BALL, FormulaModel(lambda p: p[:, 0] * p[:, 2])), tmp_path)
     assert outcomes == {"solution.png": "written", "residual.png": "written"}  # no history: no loss figure
     for name in outcomes:
         assert (tmp_path / name).stat().st_size > 20_000
@@ -231,7 +220,7 @@ def test_jets_give_the_residual_of_autograd_and_a_module_they_cannot_run_falls_b
     assert r.max() > 1.0  # an untrained network: far from the solution
     np.testing.assert_allclose(jets.fields["|residual pde|"], r, rtol=1e-9, atol=1e-9 * r.max())
     # Jets() cannot run a formula module: autograd takes over, with the closed-form residual
-    fallback = model_fields(POISSON, _Func(_sin_sin), points_per_axis=9, engine=Jets())
+    fallback = model_fields(POISSON, FormulaModel(_sin_sin), points_per_axis=9, engine=Jets())
     assert np.max(fallback.fields["|residual pde|"]) < 1e-11
 
 
@@ -248,7 +237,7 @@ def test_extra_fields_are_drawn_beside_the_prediction_or_in_a_figure_of_their_ow
         return real(fields, path, **options)
 
     monkeypatch.setattr(plotting, "plot_fields", spy)
-    model = _Func(_sin_sin)
+    model = FormulaModel(_sin_sin)
     extra = {"estimated error": (lambda p: 0.1 * np.abs(p[:, 0]), "magnitude")}
     outcomes = write_figures(_solution(POISSON, model), tmp_path, extra=extra)
     assert outcomes == {"solution.png": "written", "residual.png": "written"}

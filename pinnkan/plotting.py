@@ -18,6 +18,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from .compare import Comparison
 from .files import atomic_write
@@ -795,7 +796,14 @@ def _colour_bar(fig, mesh, label: str, values: list[np.ndarray], **where):
     extend = {(True, True): "both", (True, False): "max", (False, True): "min"}.get((above, below), "neither")
     if above:
         label += f" (largest {finite.max():.3g})"
-    return fig.colorbar(mesh, label=label, extend=extend, **where)
+    bar = fig.colorbar(mesh, label=label, extend=extend, **where)
+    if not isinstance(norm, LogNorm):
+        # 1.5e-4 as 1.5 under a common "1e-4", not as 0.00015: narrow bars leave the labels room
+        formatter = ScalarFormatter()
+        formatter.set_powerlimits((-3, 4))
+        bar.formatter = formatter
+        bar.update_ticks()
+    return bar
 
 
 def _value_limits(*arrays: np.ndarray) -> tuple[float, float]:

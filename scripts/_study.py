@@ -43,7 +43,7 @@ def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict
                     "rel_l2": report.get("rel_l2"),
                     "linf": report.get("linf"),
                     "error_estimate": report.get("error_estimate"),
-                    "refinements": len(report.get("refinement", [])),
+                    "refinements": _rounds(report.get("refinement")),
                     "train_seconds": report["train_seconds"],
                     "steps": report["steps"],
                     "weighting": [w["weighting"] for w in setup["weighting"]],
@@ -59,6 +59,12 @@ def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict
             print(f"{r['case']:28s} seed {seed}: rel_l2 {r['rel_l2']:.2e}  {r['train_seconds']:.0f} s  "
                   f"{r['steps']} steps  {r['model']}", flush=True)
     return rows
+
+
+def _rounds(refinement: dict[str, object] | None) -> int:
+    """How many refinement rounds a run's report lists (its estimates that did not stop refinement)."""
+    records = [] if refinement is None else refinement["rounds"]
+    return sum(1 for r in records if not str(r.get("action", "stop")).startswith("stop"))  # type: ignore[union-attr]
 
 
 def run_in_processes(argv: Sequence[str], *, seeds: Sequence[int], jobs: int) -> list[dict[str, object]]:

@@ -26,16 +26,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _study import markdown, save  # noqa: E402
 
 from pinnkan import keep_freed_memory, list_problems, load_problem, solve  # noqa: E402
+from pinnkan.run.setup import resolve  # noqa: E402
 from pinnkan.training.stages import Stage  # noqa: E402
 
 COLUMNS = ("problem", "run", "rel_l2", "error_estimate", "ratio", "within_3x", "resolved", "train_seconds")
 
 
 def short_run(name: str, fraction: float, seed: int) -> dict[str, object]:
-    """The shipped setup with every optimiser stage cut to ``fraction`` of its steps, and no refinement."""
+    """The shipped setup (an automatic one as resolved for the problem) with every optimiser stage cut to
+    ``fraction`` of its steps, and no refinement."""
     spec = load_problem(name)
-    stages = tuple(replace(s, steps=max(1, round(s.steps * fraction))) if isinstance(s, Stage) else s for s in spec.setup.stages)
-    setup = replace(spec.setup, stages=stages, compile=False, tolerance=None, budget=None)
+    shipped = spec.setup if spec.setup.stages is not None else resolve(spec.setup, spec.problem)
+    stages = tuple(replace(s, steps=max(1, round(s.steps * fraction))) if isinstance(s, Stage) else s for s in shipped.stages)
+    setup = replace(shipped, stages=stages, compile=False, tolerance=None, budget=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = solve(spec.problem, setup, seed=seed, progress=False).report()

@@ -78,7 +78,9 @@ def model_fields(
     - three or more space axes without time: that plane at a quarter, half and three
       quarters of the third axis's range (further axes cut at the middle).
 
-    Points outside the domain (``problem.domain.inside``) are NaN and masked.
+    Points outside the domain (``problem.domain.inside``) are NaN and masked; so are
+    the residuals on its boundary (the lateral boundary of a space-time domain),
+    where the conditions hold instead of the PDE.
 
     Parameters
     ----------
@@ -147,6 +149,12 @@ def model_fields(
         coefficients = _coefficients(problem, model, dtype, device)
     engine = Auto() if engine is None else engine
     columns = _evaluate(problem, model, points[inside], coefficients, residuals, engine, batch, dtype, device)
+    if residuals:
+        # The PDE holds in the open domain; on its boundary the conditions hold instead, and
+        # the derivatives of a hard constraint built by distance functions are singular there.
+        edge = problem.domain.on_part("boundary", points[inside])
+        for name in columns.keys() - set(problem.outputs):
+            columns[name][edge] = np.nan
     for name, (function, _) in extra.items():
         columns[name] = _extra_values(name, function, points[inside])
     fields, kinds = {}, {}

@@ -24,6 +24,11 @@ def _sin_sin(p):
     return torch.sin(PI * p[:, 0]) * torch.sin(PI * p[:, 1])
 
 
+def _on_square_edge(points):
+    """Points (N, 2) on the boundary of the unit square: where the residual is left blank."""
+    return np.any((points == 0.0) | (points == 1.0), axis=1)
+
+
 # -Laplace(u) = 2 pi^2 sin(pi x) sin(pi y) on the unit square: u = sin(pi x) sin(pi y).
 POISSON = Problem(
     name="poisson",
@@ -39,7 +44,10 @@ def test_prediction_is_the_model_and_the_residual_of_the_solution_vanishes():
     assert fields.kinds == {"u": "values", "|residual pde|": "magnitude"} and fields.mask is None
     x = np.linspace(0, 1, 21)
     np.testing.assert_allclose(fields.fields["u"], np.outer(np.sin(PI * x), np.sin(PI * x)), atol=1e-14)
-    assert np.max(fields.fields["|residual pde|"]) < 1e-11  # 2 pi^2 ~ 20: zero to rounding
+    r = fields.fields["|residual pde|"].reshape(-1)
+    edge = _on_square_edge(fields.points())
+    assert edge.sum() == 80 and np.all(np.isnan(r[edge]))  # the conditions hold there, not the PDE
+    assert np.max(r[~edge]) < 1e-11  # 2 pi^2 ~ 20: zero to rounding
 
 
 def test_residual_magnitude_matches_the_closed_form():
@@ -48,6 +56,7 @@ def test_residual_magnitude_matches_the_closed_form():
     points = fields.points()
     x, y = points[:, 0], points[:, 1]
     expected = np.abs(2 * y + 2 * PI**2 * np.sin(PI * x) * np.sin(PI * y))
+    expected[_on_square_edge(points)] = np.nan
     np.testing.assert_allclose(fields.fields["|residual pde|"].reshape(-1), expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(fields.fields["u"].reshape(-1), x**2 * y, atol=1e-15)
     # without residuals: the prediction alone
@@ -79,7 +88,9 @@ def test_three_space_axes_are_evaluated_on_the_three_planes_drawn():
     assert np.all(np.isnan(u[~mask]))
     # -Laplace(u) - 3 u = -2 - 3 u
     r = fields.fields["|residual pde|"].reshape(-1)
-    np.testing.assert_allclose(r[mask], np.abs(-2 - 3 * u[mask]), rtol=1e-12)
+    within = mask & clear & ~(np.all(points >= 0, axis=1) & np.any(points == 0, axis=1))  # off the cut-out box's faces too
+    np.testing.assert_allclose(r[within], np.abs(-2 - 3 * u[within]), rtol=1e-12)
+    assert np.all(np.isnan(r[mask & ~within]))
 
 
 def test_three_space_axes_and_time_give_the_middle_plane_at_three_times():
@@ -96,6 +107,9 @@ def test_three_space_axes_and_time_give_the_middle_plane_at_three_times():
     np.testing.assert_allclose(fields.coords[3], [0.0, 2.0, 4.0])
     p = fields.points()
     expected = np.abs((p[:, :3] ** 2).sum(1) - 6 * p[:, 3])
+    lateral = np.any((p[:, :3] == 0) | (p[:, :3] == [1.0, 2.0, 1.0]), axis=1)  # t = 0 and t = 4 are not lateral
+    assert 0 < lateral.sum() < p.shape[0]
+    expected[lateral] = np.nan
     np.testing.assert_allclose(fields.fields["|residual pde|"].reshape(-1), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -109,11 +123,11 @@ def test_coefficients_come_from_the_model_else_from_the_problem():
     )
     u = FormulaModel(lambda p: p[:, 0] ** 2)  # Laplace(u) = 2
     plain = model_fields(problem, u, points_per_axis=5)
-    np.testing.assert_allclose(plain.fields["|residual pde|"], 5.0)  # |-2 - 3|
+    np.testing.assert_allclose(plain.fields["|residual pde|"][1:-1, 1:-1], 5.0)  # |-2 - 3|
     pinn = PINN(u, CoefficientSet({"k": Coefficient(4.0)}, dtype=torch.float64))
-    np.testing.assert_allclose(model_fields(problem, pinn, points_per_axis=5).fields["|residual pde|"], 6.0)
+    np.testing.assert_allclose(model_fields(problem, pinn, points_per_axis=5).fields["|residual pde|"][1:-1, 1:-1], 6.0)
     given = model_fields(problem, u, points_per_axis=5, coefficients={"k": torch.tensor(-2.0, dtype=torch.float64)})
-    np.testing.assert_allclose(given.fields["|residual pde|"], 0.0, atol=1e-13)
+    np.testing.assert_allclose(given.fields["|residual pde|"][1:-1, 1:-1], 0.0, atol=1e-13)
 
 
 def test_extra_fields_are_evaluated_inside_the_domain_only():
@@ -217,11 +231,11 @@ def test_jets_give_the_residual_of_autograd_and_a_module_they_cannot_run_falls_b
     jets = model_fields(POISSON, net, points_per_axis=15, engine=Jets(), batch=100)
     autograd = model_fields(POISSON, net, points_per_axis=15, engine=Autograd())
     r = autograd.fields["|residual pde|"]
-    assert r.max() > 1.0  # an untrained network: far from the solution
-    np.testing.assert_allclose(jets.fields["|residual pde|"], r, rtol=1e-9, atol=1e-9 * r.max())
+    assert np.nanmax(r) > 1.0  # an untrained network: far from the solution
+    np.testing.assert_allclose(jets.fields["|residual pde|"], r, rtol=1e-9, atol=1e-9 * np.nanmax(r))
     # Jets() cannot run a formula module: autograd takes over, with the closed-form residual
     fallback = model_fields(POISSON, FormulaModel(_sin_sin), points_per_axis=9, engine=Jets())
-    assert np.max(fallback.fields["|residual pde|"]) < 1e-11
+    assert np.nanmax(fallback.fields["|residual pde|"]) < 1e-11
 
 
 def test_extra_fields_are_drawn_beside_the_prediction_or_in_a_figure_of_their_own(tmp_path, monkeypatch):

@@ -68,7 +68,8 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
     - two or more space axes and time: the plane of the first two space axes at the
       first, middle and last time (rows), the third space axis (if any) held at the
       grid point nearest the middle of its range; each time has its own value scale,
-      the error column one scale for all times;
+      the error column one scale for all times (a scale per time when the error's
+      size changes more than tenfold between them);
     - three or more space axes without time: the plane of the first two space axes
       (``x`` across, ``y`` up) at a quarter, half and three quarters of the third
       axis's range (``z``; rows, grid points nearest those heights; every height of
@@ -166,8 +167,10 @@ def plot_fields(fields: GridFields, path: PathLike | None = None, *, title: str 
       the same rules choose a linear axis from zero or a log axis.
 
     Every field keeps one scale over all its cuts (one colour bar at the end of its
-    row) except ``"values"`` over time (a bar per panel). Colour bars are labelled
-    with the field's name; plot axes with the coordinate names.
+    row) except, over time, ``"values"`` and any field whose largest magnitude
+    changes more than tenfold between the times drawn (an error that decays with the
+    solution): those get a bar per panel. Colour bars are labelled with the field's
+    name; plot axes with the coordinate names.
 
     Parameters
     ----------
@@ -630,22 +633,26 @@ def _draw_cuts(sub, grid: GridSolution, layout: _Layout, name: str, prediction: 
 
     Over time each row has its own value scale (a decaying solution would leave later
     rows one flat colour on a shared scale); planes at several heights share one. The
-    error column shares one scale, so the rows show where the error is largest.
+    error column shares one scale, so the rows show where the error is largest, unless
+    its size changes more than tenfold over the times drawn: then each time has its own.
     """
     cuts = layout.cuts
     across, up = grid.coords[cuts[0].across], grid.coords[cuts[0].up]  # type: ignore[index]
     per_row = layout.kind == "times"
     axes = sub.subplots(len(cuts), 3, sharex=True, sharey=True, squeeze=False)
-    error_limits = _symmetric(prediction - reference)
+    errors = [np.where(cut.take(grid.inside), cut.take(prediction - reference), np.nan) for cut in cuts]
+    error_per_row = per_row and _decays(errors)
+    error_limits = _symmetric(np.stack(errors))
     value_limits = None if per_row else _value_limits(*(c.take(a) for c in cuts for a in (prediction, reference)))
     masked = grid.mask is not None
     for row, cut in enumerate(cuts):
         pred, ref, inside = (cut.take(a) for a in (prediction, reference, grid.inside))
         limits = _value_limits(pred, ref) if per_row else value_limits
+        row_error = _symmetric(errors[row], zero=error_limits) if error_per_row else error_limits
         panels = [
             (f"prediction, {cut.label}", pred, _VALUES_CMAP, limits),
             (f"reference, {cut.label}", ref, _VALUES_CMAP, limits),
-            (f"error, {cut.label}", pred - ref, _ERROR_CMAP, error_limits),
+            (f"error, {cut.label}", pred - ref, _ERROR_CMAP, row_error),
         ]
         meshes = []
         for col, (title, values, cmap, lims) in enumerate(panels):
@@ -659,11 +666,14 @@ def _draw_cuts(sub, grid: GridSolution, layout: _Layout, name: str, prediction: 
                 ax.set_xlabel(grid.axes[cut.across])
         if per_row:
             sub.colorbar(meshes[1], ax=list(axes[row, :2]), label=f"{name}, {cut.label}", fraction=0.05, pad=0.02)
+        if error_per_row:
+            _colour_bar(sub, meshes[2], f"error in {name}, {cut.label}", [errors[row]], ax=axes[row, 2], fraction=0.1, pad=0.02)
     # aspect: a colour bar beside several rows runs their full height.
     long = 20 * len(cuts)
     if not per_row:
         sub.colorbar(meshes[1], ax=list(axes[:, :2].ravel()), label=name, fraction=0.05, pad=0.02, aspect=long)
-    sub.colorbar(meshes[2], ax=list(axes[:, 2]), label=f"error in {name}", fraction=0.1, pad=0.02, aspect=long)
+    if not error_per_row:
+        _colour_bar(sub, meshes[2], f"error in {name}", errors, ax=list(axes[:, 2]), fraction=0.1, pad=0.02, aspect=long)
 
 
 def _field_lines(fields: GridFields, cut: _Cut) -> Figure:
@@ -703,7 +713,14 @@ def _field_maps(fields: GridFields, layout: _Layout) -> Figure:
     to_scale = layout.kind != "spacetime"
     single = len(cuts) == 1
     rows, cols = (1, len(names)) if single else (len(names), len(cuts))
-    per_panel = single or layout.kind == "times" and any(fields.kinds[n] == "values" for n in names)
+    insides = [cut.take(fields.inside) for cut in cuts]
+    planes = {
+        name: [np.where(inside, cut.take(fields.fields[name]), np.nan) for cut, inside in zip(cuts, insides)]
+        for name in names
+    }
+    # over time, values and any field whose size changes tenfold get a scale per time
+    own = {n: layout.kind == "times" and (fields.kinds[n] == "values" or _decays(planes[n])) for n in names}
+    per_panel = single or any(own.values())
     # inches: a panel to scale plus room for its title and tick labels, and for the colour bars
     if to_scale:
         aspect = _aspect(across, up)
@@ -715,26 +732,23 @@ def _field_maps(fields: GridFields, layout: _Layout) -> Figure:
     fig = _new_figure(size)
     axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
     masked = fields.mask is not None
-    insides = [cut.take(fields.inside) for cut in cuts]
     for i, name in enumerate(names):
         kind = fields.kinds[name]
         row_axes = axes[0, i : i + 1] if single else axes[i]
-        planes = [np.where(inside, cut.take(fields.fields[name]), np.nan) for cut, inside in zip(cuts, insides)]
-        own = kind == "values" and layout.kind == "times"  # each time its own scale
-        shared = None if own else _norm(kind, *planes)
-        for ax, cut, plane, inside in zip(row_axes, cuts, planes, insides):
-            norm = _norm(kind, plane) if own else shared
+        shared = None if own[name] else _norm(kind, *planes[name])
+        for ax, cut, plane, inside in zip(row_axes, cuts, planes[name], insides):
+            norm = _norm(kind, plane) if own[name] else shared
             mesh = _heat_map(ax, across, up, plane, inside, _FIELD_CMAPS[kind], norm, masked)
             ax.set_title(name if not cut.label else f"{name}, {cut.label}", fontsize="medium")
             if to_scale:
                 ax.set_aspect("equal")
-            if (own or single) and to_scale:
+            if (own[name] or single) and to_scale:
                 # a bar inset into the panel keeps the panel's height when the aspect shrinks it
                 _colour_bar(fig, mesh, name, [plane], cax=ax.inset_axes((1.04, 0.0, 0.05, 1.0)))
-            elif own or single:
+            elif own[name] or single:
                 _colour_bar(fig, mesh, name, [plane], ax=ax, fraction=0.08, pad=0.02)
-        if not (own or single):  # one bar for the row, as tall as its panels
-            _colour_bar(fig, mesh, name, planes, cax=row_axes[-1].inset_axes((1.04, 0.0, 0.05, 1.0)))
+        if not (own[name] or single):  # one bar for the row, as tall as its panels
+            _colour_bar(fig, mesh, name, planes[name], cax=row_axes[-1].inset_axes((1.04, 0.0, 0.05, 1.0)))
     for ax in axes[:, 0]:
         ax.set_ylabel(fields.axes[cuts[0].up])  # type: ignore[index]
     for ax in axes[-1]:
@@ -842,11 +856,19 @@ def _stage_starts(history: History) -> list[float]:
     return [b["step"] for a, b in itertools.pairwise(records) if b["stage"] != a["stage"]]
 
 
-def _symmetric(values: np.ndarray) -> tuple[float, float]:
-    """Colour limits ``(-m, m)`` with ``m`` the largest finite magnitude (NaN outside the domain ignored)."""
+def _decays(planes: list[np.ndarray]) -> bool:
+    """Whether the largest magnitude of the planes (NaN ignored) changes more than tenfold from one to another."""
+    tops = [float(np.nanmax(np.abs(p))) for p in planes if np.isfinite(p).any()]
+    tops = [t for t in tops if t > 0]
+    return len(tops) > 1 and max(tops) > 10 * min(tops)
+
+
+def _symmetric(values: np.ndarray, zero: tuple[float, float] = (-1.0, 1.0)) -> tuple[float, float]:
+    """Colour limits ``(-m, m)`` with ``m`` the largest finite magnitude (NaN outside the domain ignored);
+    ``zero`` when every value is zero."""
     finite = np.abs(values[np.isfinite(values)])
     m = float(finite.max()) if finite.size else 0.0
-    return (-m, m) if m > 0 else (-1.0, 1.0)
+    return (-m, m) if m > 0 else zero
 
 
 def _new_figure(size: tuple[float, float]) -> Figure:

@@ -69,9 +69,13 @@ def test_three_space_axes_draw_the_xy_plane_at_a_quarter_half_and_three_quarters
     planes = np.stack([np.take(a, k, axis=2) for a in (u.prediction, u.reference) for k in (5, 10, 15)])
     limits = {_mesh(ax).get_clim() for i, ax in enumerate(panels) if i % 3 != 2}
     assert len(limits) == 1 and limits.pop() == pytest.approx((np.nanmin(planes), np.nanmax(planes)))
+    # one error scale over the three planes drawn: the largest |0.01 x z| on them (z = 0.5), below
+    # the largest on the whole grid (z = 0.7 within the ball)
     lo, hi = _mesh(panels[2]).get_clim()
     X, _, Z = np.meshgrid(*c.grid.coords, indexing="ij")
-    assert lo == -hi and hi == pytest.approx(c.linf) and c.linf == pytest.approx(np.max(np.abs(0.01 * X * Z)[inside]))
+    drawn = np.abs(0.01 * X * Z)[:, :, [5, 10, 15]][inside[:, :, [5, 10, 15]]]
+    assert lo == -hi and hi == pytest.approx(np.max(drawn)) and hi < c.linf
+    assert c.linf == pytest.approx(np.max(np.abs(0.01 * X * Z)[inside]))
     assert [bar.get_ylabel() for bar in _bars(sub)] == ["u", "error in u"]
     # blank outside the ball: the corner (0.9, 0.9) of the plane z = 0 is white in the file
     image = imread(tmp_path / "ball.png")[..., :3]
@@ -117,6 +121,20 @@ def test_three_space_axes_and_time_draw_the_middle_z_plane_at_first_middle_and_l
     np.testing.assert_allclose(line.get_ydata()[1:], u.error_over_time[1:])
     slice_norm = np.linalg.norm(u.reference[..., 6])
     assert u.error_over_time[6] == pytest.approx(0.02 * math.sqrt(u.reference[..., 6].size) / slice_norm)
+
+
+def test_an_error_that_decays_tenfold_between_the_times_drawn_gets_a_scale_per_time():
+    c = _cube_over_time()
+    # the error 0.02 exp(-6 t) x: largest 0.02, 0.02 e^-3 and 0.02 e^-6 at t = 0, 0.5, 1
+    model = FormulaModel(lambda p: torch.exp(-p[:, 3]) * torch.sin(PI * p[:, 0]) * p[:, 1] + p[:, 2]
+                         + 0.02 * torch.exp(-6 * p[:, 3]) * p[:, 0])
+    (sub,) = plot_solution(compare(model, c.grid)).subfigs
+    panels = _maps(sub)
+    assert len(_bars(sub)) == 3 + 3  # a value bar and an error bar per time
+    for row, t in enumerate([0.0, 0.5, 1.0]):
+        lo, hi = _mesh(panels[3 * row + 2]).get_clim()
+        assert lo == -hi and hi == pytest.approx(0.02 * math.exp(-6 * t))  # x reaches 1
+    assert [bar.get_ylabel() for bar in _bars(sub)][1::2] == [f"error in u, z = 0.5, t = {t}" for t in ("0", "0.5", "1")]
 
 
 def test_time_stored_first_draws_the_same_planes():

@@ -155,22 +155,28 @@ def test_three_space_axes_and_time_draw_the_middle_plane_at_three_times(tmp_path
     X, Y, Z, T = _mesh_grid(x, y, z, t)
     fields = GridFields(
         ("x", "y", "z", "t"), (x, y, z, t),
-        {"u": np.exp(-2 * T) * np.sin(PI * X) * (1 + Y) + Z, "|r|": 0.1 + T * X},
-        {"u": "values", "|r|": "magnitude"},
+        {
+            "u": np.exp(-2 * T) * np.sin(PI * X) * (1 + Y) + Z,
+            "|r|": 1 + T * X,  # largest 1, 2, 3 at the times drawn: one scale
+            "e": np.exp(-4 * T) * (X - 0.7),  # decays e^4 per unit of time: a scale per time
+        },
+        {"u": "values", "|r|": "magnitude", "e": "signed"},
         time_axis="t",
     )
     fig = plot_fields(fields, tmp_path / "xyzt.png")
     assert _ink(tmp_path / "xyzt.png") > 0.1
     panels = _maps(fig)
     assert [ax.get_title() for ax in panels[:3]] == ["u, z = 0.5, t = 0", "u, z = 0.5, t = 1", "u, z = 0.5, t = 2"]
-    assert len(_bars(panels)) == 3 + 1  # values over time: a bar per panel; the magnitude one for its row
+    assert len(_bars(panels)) == 3 + 1 + 3  # values and the decaying error: a bar per panel; |r| one for its row
     for col, k in enumerate((0, 4, 8)):
         u = fields.fields["u"][:, :, 2, k]
         np.testing.assert_allclose(_mesh(panels[col]).get_array(), u.T)
         assert _mesh(panels[col]).get_clim() == pytest.approx((u.min(), u.max()))  # each time its own scale
         np.testing.assert_allclose(_mesh(panels[3 + col]).get_array(), fields.fields["|r|"][:, :, 2, k].T)
-        assert _mesh(panels[3 + col]).get_clim() == pytest.approx((0.0, 0.1 + 2.0))  # shared, from zero
-    assert (panels[3].get_ylabel(), panels[4].get_xlabel()) == ("y", "x")
+        assert _mesh(panels[3 + col]).get_clim() == pytest.approx((0.0, 1.0 + 2.0))  # shared, from zero
+        top = 0.7 * np.exp(-4 * t[k])  # |x - 0.7| is largest at x = 0
+        assert _mesh(panels[6 + col]).get_clim() == pytest.approx((-top, top))  # symmetric, its own
+    assert (panels[3].get_ylabel(), panels[7].get_xlabel()) == ("y", "x")
 
 
 def test_magnitudes_spanning_decades_get_a_log_scale_and_lone_spikes_are_clipped():

@@ -667,13 +667,15 @@ def _draw_cuts(sub, grid: GridSolution, layout: _Layout, name: str, prediction: 
         if per_row:
             sub.colorbar(meshes[1], ax=list(axes[row, :2]), label=f"{name}, {cut.label}", fraction=0.05, pad=0.02)
         if error_per_row:
-            _colour_bar(sub, meshes[2], f"error in {name}, {cut.label}", [errors[row]], ax=axes[row, 2], fraction=0.1, pad=0.02)
+            label = f"error in {name}, {cut.label}"
+            _colour_bar(sub, meshes[2], label, [errors[row]], ax=axes[row, 2], fraction=0.1, pad=0.02)
     # aspect: a colour bar beside several rows runs their full height.
     long = 20 * len(cuts)
     if not per_row:
         sub.colorbar(meshes[1], ax=list(axes[:, :2].ravel()), label=name, fraction=0.05, pad=0.02, aspect=long)
     if not error_per_row:
-        _colour_bar(sub, meshes[2], f"error in {name}", errors, ax=list(axes[:, 2]), fraction=0.1, pad=0.02, aspect=long)
+        bar_axes = list(axes[:, 2])
+        _colour_bar(sub, meshes[2], f"error in {name}", errors, ax=bar_axes, fraction=0.1, pad=0.02, aspect=long)
 
 
 def _field_lines(fields: GridFields, cut: _Cut) -> Figure:

@@ -10,7 +10,8 @@ the tolerance, and otherwise plans a round of refinement for the trainer to run:
   the points already there keep the whole domain covered;
 * a B-spline KAN's grid is doubled (:class:`~pinnkan.training.grid_stages.ExtendGrid`,
   the same function on a finer grid), up to ``max_grid``;
-* a quasi-Newton stage as long as the remaining budget allows.
+* a quasi-Newton stage as long as the remaining budget allows (the trainer stops
+  it early if its steps turn out slower than planned and the budget runs out).
 
 It stops when the estimate meets the tolerance, the budget (training seconds in
 all, the planned stages included) is spent, the rounds are used up, or a round

@@ -271,8 +271,8 @@ class Trainer:
                         continue
                     if self._optimizer is None:
                         self._start_stage()
-                    converged = False
-                    while self._stage_step < stage.steps and not converged:
+                    converged = out_of_time = False
+                    while self._stage_step < stage.steps and not (converged or out_of_time):
                         before = self._snapshot()
                         self.objective.before_step(self.step + 1, stage.adaptive)
                         record = self._one_step()
@@ -297,15 +297,16 @@ class Trainer:
                         if self.step % 50 == 0:
                             bar.set_postfix(loss=f"{record['total']:.3e}", stage=type(stage).__name__)
                         converged = self._converged(stage)
+                        out_of_time = self._out_of_time()
                         if self.step % self.checkpoint_every == 0:
                             self._save()
-                        if stop.signal is not None and self._stage_step < stage.steps and not converged:
+                        if stop.signal is not None and self._stage_step < stage.steps and not (converged or out_of_time):
                             self._save()
                             return self._stopped(stop.signal)
-                    if converged:
+                    if converged or out_of_time:
+                        why = "no further progress" if converged else "the refinement budget is spent"
                         self._notes.append(
-                            f"{type(stage).__name__} stopped after {self._stage_step} of "
-                            f"{stage.steps} steps (no further progress)"
+                            f"{type(stage).__name__} stopped after {self._stage_step} of {stage.steps} steps ({why})"
                         )
                     bar.update(stage.steps - self._stage_step)
                     self._stage_index += 1
@@ -451,6 +452,12 @@ class Trainer:
         self._step = snapshot["step"]  # type: ignore[assignment]
         del self.history.records[self._step :]
         self._optimizer = self._scheduler = None
+
+    def _out_of_time(self) -> bool:
+        """Whether a stage the refiner added has used up the refinement's time budget (the stages given run whole)."""
+        if self.refiner is None or self._stage_index < len(self._planned):
+            return False
+        return self._elapsed() >= self.refiner.refinement.budget
 
     def _converged(self, stage: Stage) -> bool:
         optimizer = self._optimizer

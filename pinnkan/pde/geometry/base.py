@@ -153,7 +153,8 @@ class Domain(ABC):
         first order: its derivative along the inward normal is one on the boundary,
         away from corners (see :mod:`pinnkan.pde.geometry.distance`). Smooth inside
         the domain, so that a hard constraint ``g + distance * N`` can be
-        differentiated there to any order. Returns an (N,) tensor.
+        differentiated there to any order, except on the lines through the edges of
+        a 3-D box cut out of it (see that module). Returns an (N,) tensor.
         """
         raise NotImplementedError(f"{type(self).__name__} has no distance function; a hard constraint needs one")
 

@@ -23,7 +23,12 @@ piece that only part of it belongs to the domain's boundary is trimmed:
 
 Every function here takes the coordinates by name (a mapping name -> (N,) tensor)
 and returns an (N,) tensor, differentiable to any order wherever the point is not on
-a corner (a tiny ``EPS`` inside each square root keeps the corners finite).
+a corner (a tiny ``EPS`` inside each square root keeps the corners finite). An
+R-function is not smooth where both its arguments vanish: for the parts of a domain
+that is the domain's corners, but a 3-D box's per-axis parabolas also vanish together
+on the lines through its edges beyond it, so a box cut out of another domain leaves
+those lines, inside the result, with second derivatives growing like one over the
+distance to them.
 """
 
 from __future__ import annotations

@@ -22,21 +22,30 @@ variants, each compiled in about 0.3 s and kept in a cache folder
 ``~/.cache/pinnkan/kernels``) under a name that hashes the source, the flags and the
 processor, so a cache shared between machines never serves one another's code.
 
+Compiled code is loaded only from a folder, and a file, that belong to the current user,
+are no symbolic links and cannot be written by others (checked before every load):
+another user of a shared machine cannot plant a library there. A cache folder that fails
+these checks, cannot be created or cannot be written is not used; the kernels are then
+compiled into a private temporary folder (mode 0700) of this process, with a warning.
+
 The kernels apply to CPU tensors of float32 or float64. Anywhere else (a GPU, another
 dtype, no C compiler, ``PINNKAN_NATIVE=0``), :func:`kernels_for` and
 :func:`jet_kernels_for` return ``None`` and the caller runs PyTorch operators, which give
-the same numbers to rounding. A compiler that is missing or fails is reported once, with a
-warning naming the fix.
+the same numbers to rounding. A compiler that is missing is reported once, with a
+warning naming the fix; a variant that fails to compile or load turns off that variant
+only, with a warning that gives the cause.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
 import hashlib
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -66,17 +75,17 @@ _POINTS_PER_THREAD = 256  # smaller calls run on one thread: starting the others
 _MAX_ORDER = 8  # highest jet order of the spline jet kernels (their stack arrays grow with it)
 
 _lock = threading.Lock()
-_failure: list[str] = []  # why compilation failed, once it has
+_failures: dict[tuple[object, ...], str] = {}  # (source, scalar, *sizes) -> why that variant failed
 
 
 def status() -> str:
-    """``"native"`` while the kernels can be used, else the reason they are not."""
+    """``"native"`` while the kernels can be used, else the reason they are not (or some variants are not)."""
     if os.environ.get("PINNKAN_NATIVE", "1") == "0":
         return "disabled by PINNKAN_NATIVE=0"
-    if _failure:
-        return _failure[0]
     if _compiler() is None:
         return "no C compiler found (set CC)"
+    if _failures:
+        return f"native, but {len(_failures)} variant(s) failed: {next(iter(_failures.values()))}"
     return "native"
 
 
@@ -210,7 +219,7 @@ def _threads(n: int) -> int:
 def _native(x: torch.Tensor, coef: torch.Tensor) -> bool:
     """Whether CPU kernels may run on ``x`` and ``coef`` at all."""
     return (x.device.type == "cpu" and coef.device == x.device and x.dtype in _SCALARS and coef.dtype == x.dtype
-            and os.environ.get("PINNKAN_NATIVE", "1") != "0" and not _failure)
+            and os.environ.get("PINNKAN_NATIVE", "1") != "0")
 
 
 def kernels_for(values: torch.Tensor, coef: torch.Tensor) -> Kernels | None:
@@ -272,23 +281,89 @@ def _cache_dir() -> Path:
     return Path(base) / "pinnkan" / "kernels"
 
 
+def _unsafe(path: Path, *, folder: bool) -> str | None:
+    """Why compiled code in ``path`` (a folder, or a library file) must not be loaded, or None when it may.
+
+    It must be a real folder or file (no symbolic link), belong to the current user and
+    not be writable by group or others; a folder's parent must not let others rename it
+    (writable by them without the sticky bit, as /tmp has).
+    """
+    if not hasattr(os, "getuid"):  # no POSIX owners (Windows): the user's profile folder is private
+        return None
+    try:
+        info = os.lstat(path)
+        parent = os.stat(path.parent) if folder else None
+    except OSError as error:
+        return f"cannot inspect {path}: {error.strerror}"
+    if stat.S_ISLNK(info.st_mode):
+        return f"{path} is a symbolic link"
+    if not (stat.S_ISDIR(info.st_mode) if folder else stat.S_ISREG(info.st_mode)):
+        return f"{path} is not a {'folder' if folder else 'regular file'}"
+    if info.st_uid != os.getuid():
+        return f"{path} belongs to another user (uid {info.st_uid})"
+    if info.st_mode & 0o022:
+        return f"{path} can be written by other users (mode {stat.S_IMODE(info.st_mode):o})"
+    if parent is not None and parent.st_mode & 0o002 and not parent.st_mode & stat.S_ISVTX:
+        return f"{path.parent} lets other users replace {path.name}"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _private_folder() -> Path:
+    """A folder of this process only (mode 0700, removed at exit), for kernels the cache cannot hold safely."""
+    folder = Path(tempfile.mkdtemp(prefix="pinnkan-kernels-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _cache_folder() -> Path:
+    """The cache folder, created if needed (mode 0700), or the private folder when it is not safe to use
+    (with a warning)."""
+    folder = _cache_dir()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        reason = _unsafe(folder, folder=True)
+    except OSError as error:
+        reason = f"cannot create {folder}: {error.strerror}"
+    if reason is None:
+        return folder
+    private = _private_folder()
+    warnings.warn(
+        f"pinnkan: not using the kernel cache ({reason}); compiling into {private} for this process instead. "
+        "Point PINNKAN_KERNEL_CACHE at a folder of your own that only you can write (chmod go-w).",
+        RuntimeWarning,
+        stacklevel=7,
+    )
+    return private
+
+
+class _CompileError(RuntimeError):
+    """The compiler is missing or failed."""
+
+
 @functools.lru_cache(maxsize=None)
 def _load(source: str, scalar: str, *sizes: int) -> ctypes.CDLL | None:
     """The library of ``source`` (a key of ``_SOURCES``) for this scalar type and these sizes, or ``None``."""
     with _lock:
-        if _failure:
-            return None
         try:
-            return ctypes.CDLL(str(_build(source, scalar, sizes)))
+            path = _build(source, scalar, sizes)
+            if reason := _unsafe(path.parent, folder=True) or _unsafe(path, folder=False):
+                raise RuntimeError(f"refusing to load {path.name}: {reason}")
+            return ctypes.CDLL(str(path))
         except (OSError, RuntimeError, subprocess.SubprocessError) as error:
-            _failure.append(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
-            warnings.warn(
-                f"pinnkan: the fused spline kernels are unavailable ({_failure[0]}); the sparse splines run on "
-                "PyTorch operators instead, with the same results, more slowly. Set CC to a C compiler with "
-                "OpenMP, or PINNKAN_NATIVE=0 to silence this warning.",
-                RuntimeWarning,
-                stacklevel=5,
-            )
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            first = reason not in _failures.values()  # one warning for each cause
+            _failures[(source, scalar, *sizes)] = reason
+            if first:
+                compiler = isinstance(error, (_CompileError, subprocess.SubprocessError))
+                fix = "Set CC to a C compiler with OpenMP" if compiler else "Check the kernel cache folder"
+                warnings.warn(
+                    f"pinnkan: the fused spline kernel {source} ({scalar}, sizes {', '.join(map(str, sizes))}) is "
+                    f"unavailable ({reason}); it runs on PyTorch operators instead, with the same results, more "
+                    f"slowly. {fix}, or set PINNKAN_NATIVE=0 to silence this warning.",
+                    RuntimeWarning,
+                    stacklevel=5,
+                )
             return None
 
 
@@ -296,32 +371,47 @@ def _build(name: str, scalar: str, sizes: tuple[int, ...]) -> Path:
     """Path of the shared library of source ``name`` for these constants, compiled unless the cache holds it."""
     compiler = _compiler()
     if compiler is None:
-        raise RuntimeError("no C compiler found (set CC)")
+        raise _CompileError("no C compiler found (set CC)")
     path, constants = _SOURCES[name]
     source = path.read_bytes() + _HEADER.read_bytes()
     defines = [f"-DSCALAR={scalar}", *(f"-D{constant}={size}" for constant, size in zip(constants, sizes, strict=True))]
     key = hashlib.sha256(b"\0".join([source, " ".join(_FLAGS + _ATTEMPTS[0] + defines).encode(), compiler.encode(),
                                      _processor().encode(), sys.platform.encode()])).hexdigest()[:20]
-    folder = _cache_dir()
+    file = f"{name}-{scalar}-{'-'.join(map(str, sizes))}-{key}.so"
+    folder = _cache_folder()
+    target = folder / file
+    if os.path.lexists(target):
+        if _unsafe(target, folder=False) is None:
+            return target
+        # not ours, or writable by others: in a folder that is ours, replaced by a build of our own
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir()) / f"pinnkan-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
-        folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{name}-{scalar}-{'-'.join(map(str, sizes))}-{key}.so"
-    if target.exists():
-        return target
-    # Compiled under a private name and renamed: processes that compile at once never load half a file.
-    handle, partial = tempfile.mkstemp(suffix=".so", dir=folder)
+        return _compile(compiler, path, defines, target)
+    except OSError as error:
+        if folder == _private_folder():
+            raise
+        warnings.warn(  # the cache folder cannot be written: this process keeps its own
+            f"pinnkan: cannot write the kernel cache {folder} ({error.strerror}); compiling into "
+            f"{_private_folder()} for this process instead.",
+            RuntimeWarning,
+            stacklevel=6,
+        )
+        return _compile(compiler, path, defines, _private_folder() / file)
+
+
+def _compile(compiler: str, source: Path, defines: list[str], target: Path) -> Path:
+    """Compile ``source`` into ``target``: under a private name, then renamed, so that processes compiling at
+    once never load half a file."""
+    handle, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(handle)
     try:
         for extra in _ATTEMPTS:
-            result = subprocess.run([compiler, *_FLAGS, *extra, *defines, str(path), "-o", partial],
+            result = subprocess.run([compiler, *_FLAGS, *extra, *defines, str(source), "-o", partial],
                                     capture_output=True, text=True, timeout=120)
             if result.returncode == 0:
                 break
         else:
-            raise RuntimeError(f"{Path(compiler).name} failed: {result.stderr.strip() or result.returncode}")
+            raise _CompileError(f"{Path(compiler).name} failed: {result.stderr.strip() or result.returncode}")
+        os.chmod(partial, 0o700)
         os.replace(partial, target)
     finally:
         if os.path.exists(partial):

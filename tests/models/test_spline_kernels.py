@@ -83,10 +83,10 @@ def test_results_do_not_depend_on_the_thread_count():
 def fresh_kernels(monkeypatch, tmp_path):
     """Kernel state as in a new process, with an empty cache folder; restored afterwards."""
     monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(tmp_path))
-    saved = list(spline_kernels._failure)
+    saved = dict(spline_kernels._failures)
 
     def reset() -> None:
-        spline_kernels._failure.clear()
+        spline_kernels._failures.clear()
         spline_kernels._load.cache_clear()
         spline_kernels._kernels.cache_clear()
         spline_kernels._compiler.cache_clear()
@@ -94,7 +94,7 @@ def fresh_kernels(monkeypatch, tmp_path):
     reset()
     yield tmp_path
     reset()
-    spline_kernels._failure.extend(saved)
+    spline_kernels._failures.update(saved)
 
 
 @needs_kernels

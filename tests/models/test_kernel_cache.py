@@ -1,0 +1,141 @@
+"""The kernel cache: compiled code is loaded only from folders and files of the user's own that others cannot write."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import warnings
+
+import pytest
+import torch
+
+from pinnkan.models import spline_kernels
+from pinnkan.models.local_splines import combine_bases
+
+needs_kernels = pytest.mark.skipif(spline_kernels.status() != "native", reason=spline_kernels.status())
+
+# A shared library whose loading leaves a mark: the file named in PLANT_MARK is created.
+PLANTED = """
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((constructor)) static void mark(void) {
+    const char *path = getenv("PLANT_MARK");
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (f) { fputs("loaded", f); fclose(f); }
+}
+"""
+
+
+def _case():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(2, 50, 4, 3, generator=g, dtype=torch.float64), torch.randn(3, 9, 5, generator=g, dtype=torch.float64)
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    """A fresh kernel state with the cache at ``tmp_path / "cache"``; the name of the variant of ``_case``."""
+    saved = dict(spline_kernels._failures)
+
+    def reset() -> None:
+        spline_kernels._failures.clear()
+        for cached in (spline_kernels._load, spline_kernels._kernels, spline_kernels._compiler):
+            cached.cache_clear()
+
+    # learn the file name of the variant from a build in a folder of its own
+    monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(tmp_path / "first"))
+    reset()
+    values, coef = _case()
+    assert spline_kernels.kernels_for(values, coef) is not None
+    (name,) = [p.name for p in (tmp_path / "first").iterdir()]
+    monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PLANT_MARK", str(tmp_path / "mark"))
+    reset()
+    yield tmp_path / "cache", name
+    reset()
+    spline_kernels._failures.update(saved)
+
+
+def _plant(path):
+    source = path.with_suffix(".c")
+    source.write_text(PLANTED)
+    subprocess.run([spline_kernels._compiler(), "-shared", "-fPIC", str(source), "-o", str(path)], check=True)
+    source.unlink()
+
+
+@needs_kernels
+def test_the_planting_library_leaves_its_mark_when_loaded(cache, tmp_path):
+    folder, name = cache
+    planted = tmp_path / "plain" / name
+    planted.parent.mkdir()
+    _plant(planted)
+    ctypes.CDLL(str(planted))  # the check of the check: loading it does leave the mark
+    assert (tmp_path / "mark").read_text() == "loaded"
+
+
+@needs_kernels
+@pytest.mark.parametrize("how", ["writable by others", "owned by another user"])
+def test_a_cache_folder_others_control_is_never_loaded_from(cache, tmp_path, how, monkeypatch):
+    folder, name = cache
+    folder.mkdir()
+    _plant(folder / name)
+    if how == "writable by others":
+        folder.chmod(0o777)
+        expected = "can be written by other users"
+    else:
+        if os.getuid() != 0:
+            pytest.skip("changing a folder's owner needs root")
+        os.chown(folder, 12345, 12345)
+        expected = "belongs to another user"
+    values, coef = _case()
+    with pytest.warns(RuntimeWarning, match=f"not using the kernel cache .*{expected}"):
+        kernels = spline_kernels.kernels_for(values, coef)
+    assert kernels is not None  # compiled into the private folder instead
+    assert not (tmp_path / "mark").exists()
+    private = spline_kernels._private_folder()
+    assert (private / name).is_file() and private.stat().st_mode & 0o777 == 0o700
+    interval = torch.randint(0, 6, (50, 3), generator=torch.Generator().manual_seed(1))
+    got = kernels.forward(values, interval, coef)
+    monkeypatch.setenv("PINNKAN_NATIVE", "0")
+    torch.testing.assert_close(got, combine_bases(values, interval, coef), rtol=1e-13, atol=1e-13)
+
+
+@needs_kernels
+def test_a_planted_file_in_the_users_own_folder_is_replaced_by_a_build(cache, tmp_path):
+    folder, name = cache
+    folder.mkdir(mode=0o700)
+    _plant(folder / name)
+    (folder / name).chmod(0o777)  # writable by others: not trusted
+    values, coef = _case()
+    assert spline_kernels.kernels_for(values, coef) is not None
+    assert not (tmp_path / "mark").exists()
+    assert (folder / name).stat().st_mode & 0o022 == 0  # our own build took its place
+
+
+@needs_kernels
+def test_a_cache_that_cannot_be_created_still_gives_working_kernels(cache, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(blocker / "kernels"))
+    values, coef = _case()
+    with pytest.warns(RuntimeWarning, match="not using the kernel cache .*cannot create"):
+        assert spline_kernels.kernels_for(values, coef) is not None
+    assert spline_kernels.status() == "native"
+
+
+@needs_kernels
+def test_a_variant_that_fails_turns_off_that_variant_only(cache, tmp_path, monkeypatch):
+    values, coef = _case()
+    assert spline_kernels.kernels_for(values, coef) is not None
+    broken = tmp_path / "broken-cc"
+    broken.write_text("#!/bin/sh\necho 'broken-cc: out of disk' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("CC", str(broken))
+    spline_kernels._compiler.cache_clear()
+    other = torch.randn(3, 9, 7, dtype=torch.float64)  # seven outputs: another variant
+    with pytest.warns(RuntimeWarning, match=r"kernel combine \(double, sizes 2, 4, 7\) is unavailable \(broken-cc failed"):
+        assert spline_kernels.kernels_for(values, other) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert spline_kernels.kernels_for(values, coef) is not None  # the one loaded before still runs
+    assert spline_kernels.status() == "native, but 1 variant(s) failed: broken-cc failed: broken-cc: out of disk"

@@ -105,7 +105,9 @@ class Condition(ABC):
     Attributes
     ----------
     name : str
-        Name of its loss term (terms ``<name>_<key>`` when it has several residuals).
+        Name of its loss term (terms ``<name>_<key>`` when it has several residuals). By
+        default the kind and the part, and the output when one is named:
+        ``dirichlet_lid_u``, ``initial``.
     location : Location
     output : str or None
         The output it constrains (None: the only one).
@@ -126,6 +128,8 @@ class _OnPartCondition(Condition):
     def __init__(self, part: Part, output: str | None, name: str | None, default_name: str) -> None:
         self.location = OnPart(_check_part(part))
         self.output = _check_output(output)
+        # conditions on different outputs of one part (a cavity's u and v on the lid) get different names
+        default_name = default_name if self.output is None else f"{default_name}_{self.output}"
         self.name = _check_term_name(name) if name is not None else default_name
 
     @property
@@ -222,7 +226,9 @@ class Initial(Dirichlet):
     """Initial value: ``u(x, t0) = g(x)`` on the ``"initial"`` part of a space-time domain."""
 
     def __init__(self, value: Value = 0.0, *, output: str | None = None, name: str | None = None) -> None:
-        super().__init__("initial", value, output=output, name=name or "initial")
+        super().__init__("initial", value, output=output, name=name)
+        if name is None:
+            self.name = "initial" if self.output is None else f"initial_{self.output}"
 
 
 class InitialVelocity(_OnPartCondition):

@@ -224,3 +224,23 @@ def test_exact_solution_of_a_system_by_name():
     with pytest.raises(ValueError, match="lacks outputs"):
         Problem(name="s", domain=SQUARE, outputs=("u", "v"), residual=lambda f: {"a": f.u, "b": f.v},
                 exact=lambda c: {"u": c["x"]})
+
+
+def test_conditions_on_one_part_for_different_outputs_get_different_names():
+    # a lid-driven cavity: u = 1 and v = 0 on the lid, both walls on u and v, p free
+    cavity = Problem(
+        name="cavity",
+        domain=Box({"x": (0.0, 1.0), "y": (0.0, 1.0)}),
+        outputs=("u", "v", "p"),
+        residual=lambda f: {"continuity": f.u_x + f.v_y, "px": f.p_x, "py": f.p_y},
+        conditions=[
+            Dirichlet("y_max", 1.0, output="u"),
+            Dirichlet("y_max", 0.0, output="v"),
+            Neumann("x_min", 0.0, output="p"),
+        ],
+    )
+    assert [c.name for c in cavity.conditions] == ["dirichlet_y_max_u", "dirichlet_y_max_v", "neumann_x_min_p"]
+    assert (Dirichlet("y_max", 1.0).name, Initial(0.0).name, Initial(0.0, output="u").name) == (
+        "dirichlet_y_max", "initial", "initial_u"
+    )
+    assert Dirichlet("y_max", 1.0, output="u", name="lid").name == "lid"

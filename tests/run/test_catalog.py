@@ -53,7 +53,7 @@ def test_a_missing_name_is_told_where_to_get_it(name, hint):
 def test_pinnkans_own_check_at_import_keeps_its_message_after_the_line():
     path = (HOSTILE / "unknown_output.py").resolve()
     assert _message("unknown_output.py") == (
-        f"{path}, line 8: condition 'dirichlet_boundary' is on output 'w', which the problem does not have; "
+        f"{path}, line 8: condition 'dirichlet_boundary_w' is on output 'w', which the problem does not have; "
         f"outputs are ('u',)"
     )
 

@@ -74,7 +74,7 @@ FILE_CASES = [
     _file("build_not_callable.py", "`build` must be a function returning the Problem, got dict"),
     _file("bad_problem_name.py", "a Problem's name names its run folder: use letters, digits and _ . + -"),
     # Problems that fail their checks: the condition, the function, the fix.
-    _file("unknown_output.py", "condition 'dirichlet_boundary' is on output 'w', which the problem does not have"),
+    _file("unknown_output.py", "condition 'dirichlet_boundary_w' is on output 'w', which the problem does not have"),
     _file("unknown_part.py", "is on part 'left', which the domain does not have; use one of ('x_min', 'x_max'"),
     _file("numpy_residual.py", "the residual called numpy on a torch tensor"),
     _file("numpy_condition.py", "condition 'initial': the value function called numpy on a torch tensor"),

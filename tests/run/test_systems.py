@@ -45,7 +45,7 @@ def test_a_two_output_system_is_solved_and_reported_per_output(tmp_path):
     assert set(report["final_losses"]) == {"total", "du", "dv"}
     assert report["rel_l2"] == max(report["per_output"]["u"]["rel_l2"], report["per_output"]["v"]["rel_l2"])
     # each output's start is built into that output: both hold to rounding
-    assert report["hard_constraint"] == "built into the output: dirichlet_s_min, start_v"
+    assert report["hard_constraint"] == "built into the output: dirichlet_s_min_u, start_v"
     assert report["condition_errors"]["start_v"]["max_abs"] < 1e-14
 
 

@@ -19,8 +19,11 @@ components, slots, outputs and, for the jet kernel, the derivative order), so th
 sizes are constants the compiler can unroll and vectorise: a KAN needs a handful of
 variants, each compiled in about 0.3 s and kept in a cache folder
 (``$PINNKAN_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/pinnkan/kernels``, else
-``~/.cache/pinnkan/kernels``) under a name that hashes the source, the flags and the
-processor, so a cache shared between machines never serves one another's code.
+``~/.cache/pinnkan/kernels``) under a name that hashes the source, the flags the build
+used, the compiler and its version, and the processor's features, so a cache shared
+between machines or compilers never serves one another's code. Builds are tried tuned
+to this processor and threaded (``-march=native -fopenmp``), then threaded, then plain;
+:func:`status` says which one loaded. ``CC`` may carry arguments (``ccache gcc``).
 
 Compiled code is loaded only from a folder, and a file, that belong to the current user,
 are no symbolic links and cannot be written by others (checked before every load):
@@ -44,6 +47,7 @@ import functools
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import stat
 import subprocess
@@ -55,7 +59,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Kernels", "JetKernels", "kernels_for", "jet_kernels_apply", "jet_kernels_for", "status"]
+__all__ = ["Kernels", "JetKernels", "available", "kernels_for", "jet_kernels_apply", "jet_kernels_for", "status"]
 
 _HEADER = Path(__file__).with_name("spline_rows.h")  # included by both sources
 # Each source with the names of the sizes it is compiled for, besides its SCALAR type.
@@ -74,25 +78,44 @@ _MAX_SLOTS = 16
 _POINTS_PER_THREAD = 256  # smaller calls run on one thread: starting the others costs more
 _MAX_ORDER = 8  # highest jet order of the spline jet kernels (their stack arrays grow with it)
 
+# What a build without each attempt's flags lacks, for status().
+_DEGRADED = ("", "built without -march=native", "built without -march=native and OpenMP (one thread)")
+
 _lock = threading.Lock()
 _failures: dict[tuple[object, ...], str] = {}  # (source, scalar, *sizes) -> why that variant failed
+_builds: dict[tuple[object, ...], int] = {}  # (source, scalar, *sizes) -> index in _ATTEMPTS of the build loaded
+
+
+def available() -> bool:
+    """Whether the kernels will be tried: not disabled by ``PINNKAN_NATIVE=0``, and a C compiler is found."""
+    return os.environ.get("PINNKAN_NATIVE", "1") != "0" and _compiler() is not None
 
 
 def status() -> str:
-    """``"native"`` while the kernels can be used, else the reason they are not (or some variants are not)."""
+    """What the kernels are: ``"native"`` when every variant loaded so far is the tuned build, else what
+    the builds lack, which variants failed, or why none are tried."""
     if os.environ.get("PINNKAN_NATIVE", "1") == "0":
         return "disabled by PINNKAN_NATIVE=0"
     if _compiler() is None:
         return "no C compiler found (set CC)"
+    if not _builds and not _failures:
+        return "not compiled yet"
+    lacking = [_DEGRADED[i] for i in sorted(set(_builds.values())) if i]
+    parts = [", ".join(["native", *lacking])] if _builds else []
     if _failures:
-        return f"native, but {len(_failures)} variant(s) failed: {next(iter(_failures.values()))}"
-    return "native"
+        parts.append(f"{len(_failures)} variant(s) failed: {next(iter(_failures.values()))}")
+    return "; ".join(parts)
 
 
 class Kernels:
-    """The compiled forward and backward of one (dtype, sets, slots, outputs)."""
+    """The compiled forward and backward of one (dtype, sets, slots, outputs).
 
-    def __init__(self, library: ctypes.CDLL) -> None:
+    ``dtype`` and ``sizes`` are what the library was compiled for; every call is checked
+    against them, since the C code reads and writes memory by those sizes.
+    """
+
+    def __init__(self, library: ctypes.CDLL, dtype: torch.dtype, sizes: tuple[int, ...]) -> None:
+        self.dtype, self.sizes = dtype, sizes
         p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
         self._forward = library.combine_forward
         self._forward.argtypes = [p, p, p, p, i64, i64, i64, i32]
@@ -101,11 +124,16 @@ class Kernels:
         self._backward.argtypes = [p, p, p, p, p, p, i64, i64, i64, i32, i32]
         self._backward.restype = i32
 
-    @staticmethod
-    def _check(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor, grad: torch.Tensor | None = None) -> None:
-        """The C code reads raw memory: every layout it assumes is checked here."""
-        a, n, _, c = values.shape
-        ok = (values.is_contiguous() and coef.is_contiguous() and interval.is_contiguous()
+    def _check(self, values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor,
+               grad: torch.Tensor | None = None) -> None:
+        """The C code reads raw memory: every layout and size it assumes is checked here."""
+        a, n, s, c = values.shape
+        if (a, s, coef.shape[2] if coef.ndim == 3 else -1) != self.sizes or values.dtype != self.dtype:
+            raise ValueError(
+                f"these kernels were compiled for {self.dtype} with (sets, slots, outputs) = {self.sizes}; got "
+                f"{values.dtype} values {tuple(values.shape)} and coef {tuple(coef.shape)}: use kernels_for(values, coef)"
+            )
+        ok = (values.is_contiguous() and coef.is_contiguous() and interval.is_contiguous() and coef.dtype == values.dtype
               and interval.dtype == torch.int64 and interval.shape == (n, c) and coef.shape[0] == c)
         if grad is not None:
             ok = ok and grad.is_contiguous() and grad.dtype == values.dtype and grad.shape == (a, n, coef.shape[2])
@@ -148,7 +176,8 @@ class JetKernels:
     """The compiled forward and backward of :func:`~pinnkan.models.local_splines.spline_jet` for one
     (dtype, components, slots, outputs, order)."""
 
-    def __init__(self, library: ctypes.CDLL) -> None:
+    def __init__(self, library: ctypes.CDLL, dtype: torch.dtype, sizes: tuple[int, ...]) -> None:
+        self.dtype, self.sizes = dtype, sizes
         p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
         self._forward = library.spline_jet_forward
         self._forward.argtypes = [p, p, p, p, i32, p, p, p, p, i64, i64, i64, i64, i32]
@@ -157,12 +186,19 @@ class JetKernels:
         self._backward.argtypes = [p, p, p, p, p, i32, p, p, p, p, p, p, i64, i64, i64, i64, i32, i32]
         self._backward.restype = i32
 
-    @staticmethod
-    def _check(x: torch.Tensor, factors: torch.Tensor, terms: torch.Tensor, knots: torch.Tensor,
-               table: torch.Tensor, coef: torch.Tensor, grad: torch.Tensor | None = None) -> None:
-        """The C code reads raw memory: every layout it assumes is checked here."""
+    def _check(self, x: torch.Tensor, factors: torch.Tensor, terms: torch.Tensor, knots: torch.Tensor,
+               table: torch.Tensor, coef: torch.Tensor, components: int, grad: torch.Tensor | None = None) -> None:
+        """The C code reads raw memory: every layout and size it assumes is checked here."""
         n, c = x.shape
         slots = table.shape[-1]
+        order = table.shape[0] - 2
+        outputs = coef.shape[2] if coef.ndim == 3 else -1
+        if (components, slots, outputs, order) != self.sizes or x.dtype != self.dtype:
+            raise ValueError(
+                f"these kernels were compiled for {self.dtype} with (components, slots, outputs, order) = "
+                f"{self.sizes}; got {x.dtype}, {components} components, table {tuple(table.shape)} and coef "
+                f"{tuple(coef.shape)}: use jet_kernels_for(...)"
+            )
         tensors = (x, factors, terms, knots, table, coef) + (() if grad is None else (grad,))
         ok = (all(t.is_contiguous() for t in tensors) and all(t.dtype == x.dtype for t in tensors if t is not terms)
               and factors.ndim == 3 and factors.shape[1:] == (n, c) and terms.dtype == torch.int32
@@ -170,7 +206,7 @@ class JetKernels:
               and knots.shape[1] >= 2 and table.ndim == 3 and table.shape[1] == slots
               and coef.ndim == 3 and coef.shape[0] == c and coef.shape[1] == knots.shape[1] - slots)
         if grad is not None:
-            ok = ok and grad.ndim == 3 and grad.shape[1:] == (n, coef.shape[2])
+            ok = ok and grad.ndim == 3 and grad.shape == (components, n, coef.shape[2])
         if not ok:
             raise ValueError(
                 "the spline jet kernels need contiguous x (N, C), factors (T, N, C), int32 terms (2, T), knots "
@@ -182,7 +218,7 @@ class JetKernels:
     def forward(self, x: torch.Tensor, factors: torch.Tensor, terms: torch.Tensor, knots: torch.Tensor,
                 table: torch.Tensor, coef: torch.Tensor, components: int) -> torch.Tensor:
         """The jet of the spline branch, (A, N, O) for ``components`` = A; contiguous inputs."""
-        self._check(x, factors, terms, knots, table, coef)
+        self._check(x, factors, terms, knots, table, coef, components)
         n, c = x.shape
         out = x.new_empty(components, n, coef.shape[2])
         code = self._forward(x.data_ptr(), factors.data_ptr(), terms[0].data_ptr(), terms[1].data_ptr(),
@@ -196,7 +232,7 @@ class JetKernels:
                  knots: torch.Tensor, table: torch.Tensor, coef: torch.Tensor, need_inputs: bool
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Gradients for ``x``, ``factors`` (zeros unless ``need_inputs``) and ``coef``; contiguous inputs."""
-        self._check(x, factors, terms, knots, table, coef, grad)
+        self._check(x, factors, terms, knots, table, coef, grad.shape[0], grad)
         n, c = x.shape
         threads = _threads(n)
         make = torch.empty_like if need_inputs else torch.zeros_like
@@ -251,15 +287,30 @@ def jet_kernels_for(x: torch.Tensor, coef: torch.Tensor, components: int, slots:
 @functools.lru_cache(maxsize=None)
 def _kernels(kind: type, source: str, scalar: str, *sizes: int) -> Kernels | JetKernels | None:
     library = _load(source, scalar, *sizes)
-    return None if library is None else kind(library)
+    dtype = next(d for d, name in _SCALARS.items() if name == scalar)
+    return None if library is None else kind(library, dtype, sizes)
 
 
 @functools.lru_cache(maxsize=None)
-def _compiler() -> str | None:
-    named = os.environ.get("CC")
-    if named:
-        return shutil.which(named)
-    return next((found for name in ("cc", "gcc", "clang") if (found := shutil.which(name))), None)
+def _compiler() -> tuple[str, ...] | None:
+    """The compiler's command line (``CC`` may carry arguments, as ``ccache gcc``), or None when none is found."""
+    words = shlex.split(os.environ.get("CC", ""))
+    if words:
+        found = shutil.which(words[0])
+        return None if found is None else (found, *words[1:])
+    found = next((path for name in ("cc", "gcc", "clang") if (path := shutil.which(name))), None)
+    return None if found is None else (found,)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiler_version(compiler: tuple[str, ...]) -> str:
+    """The first line ``compiler --version`` prints (part of the cache key), or "" when it prints none."""
+    try:
+        result = subprocess.run([*compiler, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = (result.stdout or result.stderr).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _processor() -> str:
@@ -346,10 +397,12 @@ def _load(source: str, scalar: str, *sizes: int) -> ctypes.CDLL | None:
     """The library of ``source`` (a key of ``_SOURCES``) for this scalar type and these sizes, or ``None``."""
     with _lock:
         try:
-            path = _build(source, scalar, sizes)
+            path, attempt = _build(source, scalar, sizes)
             if reason := _unsafe(path.parent, folder=True) or _unsafe(path, folder=False):
                 raise RuntimeError(f"refusing to load {path.name}: {reason}")
-            return ctypes.CDLL(str(path))
+            library = ctypes.CDLL(str(path))
+            _builds[(source, scalar, *sizes)] = attempt
+            return library
         except (OSError, RuntimeError, subprocess.SubprocessError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             first = reason not in _failures.values()  # one warning for each cause
@@ -367,25 +420,27 @@ def _load(source: str, scalar: str, *sizes: int) -> ctypes.CDLL | None:
             return None
 
 
-def _build(name: str, scalar: str, sizes: tuple[int, ...]) -> Path:
-    """Path of the shared library of source ``name`` for these constants, compiled unless the cache holds it."""
+def _build(name: str, scalar: str, sizes: tuple[int, ...]) -> tuple[Path, int]:
+    """The shared library of source ``name`` for these constants, compiled unless the cache holds it, and
+    the index in ``_ATTEMPTS`` of the flags it was built with."""
     compiler = _compiler()
     if compiler is None:
         raise _CompileError("no C compiler found (set CC)")
     path, constants = _SOURCES[name]
     source = path.read_bytes() + _HEADER.read_bytes()
     defines = [f"-DSCALAR={scalar}", *(f"-D{constant}={size}" for constant, size in zip(constants, sizes, strict=True))]
-    key = hashlib.sha256(b"\0".join([source, " ".join(_FLAGS + _ATTEMPTS[0] + defines).encode(), compiler.encode(),
-                                     _processor().encode(), sys.platform.encode()])).hexdigest()[:20]
-    file = f"{name}-{scalar}-{'-'.join(map(str, sizes))}-{key}.so"
+    identity = [source, " ".join(compiler).encode(), _compiler_version(compiler).encode(), _processor().encode(),
+                sys.platform.encode()]
+    keys = [hashlib.sha256(b"\0".join([*identity, " ".join(_FLAGS + extra + defines).encode()])).hexdigest()[:20]
+            for extra in _ATTEMPTS]
+    files = [f"{name}-{scalar}-{'-'.join(map(str, sizes))}-{key}.so" for key in keys]
     folder = _cache_folder()
-    target = folder / file
-    if os.path.lexists(target):
-        if _unsafe(target, folder=False) is None:
-            return target
-        # not ours, or writable by others: in a folder that is ours, replaced by a build of our own
+    for attempt, file in enumerate(files):  # the best build this compiler has made before
+        if os.path.lexists(folder / file) and _unsafe(folder / file, folder=False) is None:
+            return folder / file, attempt
+    # (a file there that is not ours, or that others can write, is replaced by a build of our own)
     try:
-        return _compile(compiler, path, defines, target)
+        return _compile(compiler, path, defines, folder, files)
     except OSError as error:
         if folder == _private_folder():
             raise
@@ -395,25 +450,27 @@ def _build(name: str, scalar: str, sizes: tuple[int, ...]) -> Path:
             RuntimeWarning,
             stacklevel=6,
         )
-        return _compile(compiler, path, defines, _private_folder() / file)
+        return _compile(compiler, path, defines, _private_folder(), files)
 
 
-def _compile(compiler: str, source: Path, defines: list[str], target: Path) -> Path:
-    """Compile ``source`` into ``target``: under a private name, then renamed, so that processes compiling at
-    once never load half a file."""
-    handle, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
+def _compile(compiler: tuple[str, ...], source: Path, defines: list[str], folder: Path,
+             files: list[str]) -> tuple[Path, int]:
+    """Compile ``source`` with the first of ``_ATTEMPTS`` that works, into ``folder`` under that attempt's
+    name of ``files``: under a private name first, then renamed, so that processes compiling at once never
+    load half a file."""
+    handle, partial = tempfile.mkstemp(suffix=".so", dir=folder)
     os.close(handle)
     try:
-        for extra in _ATTEMPTS:
-            result = subprocess.run([compiler, *_FLAGS, *extra, *defines, str(source), "-o", partial],
+        for attempt, extra in enumerate(_ATTEMPTS):
+            result = subprocess.run([*compiler, *_FLAGS, *extra, *defines, str(source), "-o", partial],
                                     capture_output=True, text=True, timeout=120)
             if result.returncode == 0:
                 break
         else:
-            raise _CompileError(f"{Path(compiler).name} failed: {result.stderr.strip() or result.returncode}")
+            raise _CompileError(f"{Path(compiler[-1]).name} failed: {result.stderr.strip() or result.returncode}")
         os.chmod(partial, 0o700)
-        os.replace(partial, target)
+        os.replace(partial, folder / files[attempt])
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
-    return target
+    return folder / files[attempt], attempt

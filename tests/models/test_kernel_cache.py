@@ -13,7 +13,7 @@ import torch
 from pinnkan.models import spline_kernels
 from pinnkan.models.local_splines import combine_bases
 
-needs_kernels = pytest.mark.skipif(spline_kernels.status() != "native", reason=spline_kernels.status())
+needs_kernels = pytest.mark.skipif(not spline_kernels.available(), reason=spline_kernels.status())
 
 # A shared library whose loading leaves a mark: the file named in PLANT_MARK is created.
 PLANTED = """
@@ -35,10 +35,11 @@ def _case():
 @pytest.fixture
 def cache(monkeypatch, tmp_path):
     """A fresh kernel state with the cache at ``tmp_path / "cache"``; the name of the variant of ``_case``."""
-    saved = dict(spline_kernels._failures)
+    saved = dict(spline_kernels._failures), dict(spline_kernels._builds)
 
     def reset() -> None:
         spline_kernels._failures.clear()
+        spline_kernels._builds.clear()
         for cached in (spline_kernels._load, spline_kernels._kernels, spline_kernels._compiler):
             cached.cache_clear()
 
@@ -53,13 +54,14 @@ def cache(monkeypatch, tmp_path):
     reset()
     yield tmp_path / "cache", name
     reset()
-    spline_kernels._failures.update(saved)
+    spline_kernels._failures.update(saved[0])
+    spline_kernels._builds.update(saved[1])
 
 
 def _plant(path):
     source = path.with_suffix(".c")
     source.write_text(PLANTED)
-    subprocess.run([spline_kernels._compiler(), "-shared", "-fPIC", str(source), "-o", str(path)], check=True)
+    subprocess.run([*spline_kernels._compiler(), "-shared", "-fPIC", str(source), "-o", str(path)], check=True)
     source.unlink()
 
 
@@ -138,4 +140,43 @@ def test_a_variant_that_fails_turns_off_that_variant_only(cache, tmp_path, monke
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert spline_kernels.kernels_for(values, coef) is not None  # the one loaded before still runs
-    assert spline_kernels.status() == "native, but 1 variant(s) failed: broken-cc failed: broken-cc: out of disk"
+    assert spline_kernels.status() == "native; 1 variant(s) failed: broken-cc failed: broken-cc: out of disk"
+
+
+@needs_kernels
+def test_a_compiler_with_arguments_and_a_build_without_march_native_are_said_as_such(cache, tmp_path, monkeypatch):
+    folder, _ = cache
+    real = spline_kernels._compiler()[0]
+    fussy = tmp_path / "fussy-cc"  # refuses -march=native, else runs the compiler it is given
+    fussy.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = -march=native ] && { echo "no -march=native" >&2; exit 1; }; done\n'
+                     'exec "$@"\n')
+    fussy.chmod(0o755)
+    monkeypatch.setenv("CC", f"{fussy} {real}")
+    spline_kernels._compiler.cache_clear()
+    values, coef = _case()
+    assert spline_kernels.status() == "not compiled yet"
+    assert spline_kernels.kernels_for(values, coef) is not None
+    assert spline_kernels.status() == "native, built without -march=native"
+    (degraded,) = folder.iterdir()
+    # as a new process with the compiler alone: its tuned build is another file, not the degraded one
+    monkeypatch.setenv("CC", real)
+    for cached in (spline_kernels._load, spline_kernels._kernels, spline_kernels._compiler):
+        cached.cache_clear()
+    spline_kernels._builds.clear()
+    assert spline_kernels.kernels_for(values, coef) is not None
+    assert spline_kernels.status() == "native"
+    assert degraded.exists() and len(list(folder.iterdir())) == 2
+
+
+@needs_kernels
+def test_kernels_refuse_tensors_of_other_sizes_than_they_were_compiled_for():
+    values, coef = _case()  # (sets, slots, outputs) = (2, 4, 5), float64
+    kernels = spline_kernels.kernels_for(values, coef)
+    interval = torch.zeros(50, 3, dtype=torch.int64)
+    assert kernels.sizes == (2, 4, 5) and kernels.dtype == torch.float64
+    for bad_values, bad_coef in [(values, torch.randn(3, 9, 6, dtype=torch.float64)),  # another output count
+                                 (torch.randn(3, 50, 4, 3, dtype=torch.float64), coef),  # more sets
+                                 (torch.randn(2, 50, 3, 3, dtype=torch.float64), coef),  # fewer slots
+                                 (values.float(), coef.float())]:  # another dtype
+        with pytest.raises(ValueError, match=r"compiled for torch.float64 with \(sets, slots, outputs\) = \(2, 4, 5\)"):
+            kernels.forward(bad_values, interval, bad_coef)

@@ -10,7 +10,7 @@ import torch
 from pinnkan.models import spline_kernels
 from pinnkan.models.local_splines import _combine_forward, _combine_gradients, combine_bases
 
-needs_kernels = pytest.mark.skipif(spline_kernels.status() != "native", reason=spline_kernels.status())
+needs_kernels = pytest.mark.skipif(not spline_kernels.available(), reason=spline_kernels.status())
 
 
 def _case(sets: int, slots: int, channels: int, outputs: int, n: int = 300, dtype=torch.float64, seed: int = 0):
@@ -83,10 +83,11 @@ def test_results_do_not_depend_on_the_thread_count():
 def fresh_kernels(monkeypatch, tmp_path):
     """Kernel state as in a new process, with an empty cache folder; restored afterwards."""
     monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(tmp_path))
-    saved = dict(spline_kernels._failures)
+    saved = dict(spline_kernels._failures), dict(spline_kernels._builds)
 
     def reset() -> None:
         spline_kernels._failures.clear()
+        spline_kernels._builds.clear()
         spline_kernels._load.cache_clear()
         spline_kernels._kernels.cache_clear()
         spline_kernels._compiler.cache_clear()
@@ -94,7 +95,8 @@ def fresh_kernels(monkeypatch, tmp_path):
     reset()
     yield tmp_path
     reset()
-    spline_kernels._failures.update(saved)
+    spline_kernels._failures.update(saved[0])
+    spline_kernels._builds.update(saved[1])
 
 
 @needs_kernels

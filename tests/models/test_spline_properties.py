@@ -79,6 +79,7 @@ def knot_vectors(draw: st.DrawFn, min_order: int = 0, max_order: int = 5) -> Kno
     grid = torch.tensor(lo[:, None] + width[:, None] * fractions)
     if uniform and layout == "extended":
         knots = uniform_knots(torch.tensor(lo), torch.tensor(lo + width), grid_size, order)
+        grid = knots[:, order : order + grid_size + 1]  # as rounded there: its end may differ from lo + width by an ulp
     else:
         knots = knots_from_grid(grid, order, layout)  # type: ignore[arg-type]
     return Knots(knots, grid, order, layout, uniform)

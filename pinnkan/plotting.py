@@ -358,7 +358,7 @@ def plot_activations(model: KAN, x: torch.Tensor, path: PathLike, *, max_edges: 
     """Every live edge function of a KAN on the values that reach it from inputs ``x``.
 
     One block of panels per layer; each panel shows ``phi_ij`` against its input
-    with the edge's importance score (see :mod:`pinnkan.pruning`) in the title and
+    with the edge's importance score (see :mod:`pinnkan.kan_tools.pruning`) in the title and
     as the line's opacity. Locked edges are labelled with their library function.
     Layers with more than ``max_edges`` live edges show the most important ones.
     """

@@ -1,11 +1,11 @@
 """From a trained KAN to a formula: fit edges to library functions, lock them, compose.
 
-Workflow: train (with regularisation), :func:`~pinnkan.pruning.prune`, then
+Workflow: train (with regularisation), :func:`~pinnkan.kan_tools.pruning.prune`, then
 :func:`auto_symbolic` locks every live edge to its best library function, a short
 training run tunes the affine parameters, and :func:`formula` writes the network
 as one expression of its inputs (evaluable by
-:func:`~pinnkan.symbolic.evaluate_formula`, convertible by
-:func:`~pinnkan.symbolic.to_sympy`).
+:func:`~pinnkan.kan_tools.symbolic.evaluate_formula`, convertible by
+:func:`~pinnkan.kan_tools.symbolic.to_sympy`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def edge_samples(model: KAN, x: torch.Tensor, layer: int, i: int, j: int) -> tup
 def suggest_edge(
     model: KAN, x: torch.Tensor, layer: int, i: int, j: int, *, library: Sequence[str] | None = None, top: int = 5
 ) -> list[SymbolicFit]:
-    """Library fits of edge ``i -> j`` of ``layer`` on inputs ``x``, best first (see :func:`~pinnkan.symbolic.suggest`)."""
+    """Library fits of edge ``i -> j`` of ``layer`` on inputs ``x``, best first (see :func:`~pinnkan.kan_tools.symbolic.suggest`)."""
     inputs, values = edge_samples(model, x, layer, i, j)
     return suggest(inputs.cpu().double().numpy(), values.cpu().double().numpy(), library=library, top=top)
 

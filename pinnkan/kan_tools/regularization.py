@@ -9,7 +9,7 @@ layer on a batch, summed over the layers:
 * ``reg_smoothness = sum_ij sum_m (c_ij,m+1 - c_ij,m)^2`` penalises jumps between
   neighbouring spline coefficients.
 
-Together the first two make the network prunable (see :mod:`pinnkan.pruning`).
+Together the first two make the network prunable (see :mod:`pinnkan.kan_tools.pruning`).
 """
 
 from __future__ import annotations

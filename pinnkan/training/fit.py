@@ -3,7 +3,7 @@
 AdamW with gradient-norm clipping, a learning rate lowered by
 ``ReduceLROnPlateau`` when the validation loss stalls, mini-batches or full
 batch, and the parameters with the best validation loss restored at the end.
-PDE residuals are trained by :mod:`pinnkan.train` instead.
+PDE residuals are trained by :class:`~pinnkan.training.trainer.Trainer` instead.
 
 Examples
 --------

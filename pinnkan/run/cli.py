@@ -28,6 +28,7 @@ from ..models.mlp import MLPSpec
 from ..pde.engines import Auto, Autograd, Engine, Jets
 from ..pde.problem import Problem
 from ..training.adaptive import RAD, RAR, Resample, Resampling
+from ..training.trainer import CHECKPOINT_EVERY
 from ..training.weighting import NTK, Causal, GradNorm, ResidualAttention, Weighting
 from .catalog import list_problems, load_problem
 from .folder import check_output_folder
@@ -201,7 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     solve_p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve_p.add_argument(
-        "--checkpoint-every", type=_every, default=1000, metavar="N",
+        "--checkpoint-every", type=_every, default=CHECKPOINT_EVERY, metavar="N",
         help="steps between checkpoints (default 1000; one is also written at every stage end)",
     )
     solve_p.add_argument("--soft", action="store_true", help="enforce every condition through the loss")

@@ -270,7 +270,8 @@ def resolve(
     """
     dim = problem.domain.dim
     model = setup.model or KANSpec(hidden=(32,) if dim <= 3 else (16, 16), grid_size=grid_size, spline_order=3)
-    points = setup.points or Points(interior=1000 if dim <= 2 else 2000 if dim == 3 else 4000, boundary=200)
+    given = setup.points or Points()
+    points = replace(given, interior=given.interior_for(dim))
     stages = setup.stages
     if stages is None:
         params = _parameter_count(model, dim, len(problem.outputs))

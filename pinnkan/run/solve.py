@@ -33,7 +33,7 @@ from ..training.losses import PINNLoss
 from ..training.refinement import Refiner
 from ..training.weighting import Decay
 from ..files import plain
-from ..training.trainer import Callback, Trainer, TrainResult
+from ..training.trainer import CHECKPOINT_EVERY, Callback, Trainer, TrainResult
 from .folder import check_output_folder, versions, write_run_folder
 from .setup import DEFAULT_GRID, DEFAULT_TOLERANCE, DTYPES, Setup, data_grid, dtype_name, resolve
 
@@ -150,7 +150,7 @@ def solve(
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
     progress: bool = True,
-    checkpoint_every: int = 1000,
+    checkpoint_every: int = CHECKPOINT_EVERY,
     callbacks: Sequence[Callback] = (),
 ) -> Solution:
     """Train a model for ``problem`` and compare it with the problem's reference.

@@ -47,23 +47,32 @@ class Points:
 
     Parameters
     ----------
-    interior : int
-        Points of the PDE residual.
+    interior : int, optional
+        Points of the PDE residual; by default 1,000 for up to two coordinates, 2,000
+        for three and 4,000 for more (see :meth:`interior_for`).
     boundary : int
         Points of each condition on a boundary part (and pairs of each periodic condition).
     sampler : Sampler
         Unit-cube point generator (scrambled Sobol by default).
     """
 
-    interior: int = 2000
+    interior: int | None = None
     boundary: int = 200
     sampler: Sampler = Sobol()
 
     def __post_init__(self) -> None:
         for name in ("interior", "boundary"):
             value = getattr(self, name)
+            if value is None and name == "interior":
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Points.{name} must be a positive int, got {value!r}")
+
+    def interior_for(self, dim: int) -> int:
+        """PDE points for a domain of ``dim`` coordinates: ``interior``, or the default for ``dim``."""
+        if self.interior is not None:
+            return self.interior
+        return 1000 if dim <= 2 else 2000 if dim == 3 else 4000
         if not isinstance(self.sampler, Sampler):
             raise TypeError(f"Points.sampler must be a Sampler such as Sobol(), got {type(self.sampler).__name__}")
 
@@ -157,7 +166,8 @@ class PINNLoss(Objective):
         self.regularization = regularization
         self.max_order = max_order
         self.weighting = check_weightings(weighting)
-        interior = Interior(problem.domain, points.interior, points.sampler, dtype=dtype, device=device)
+        interior = Interior(problem.domain, points.interior_for(problem.domain.dim), points.sampler, dtype=dtype,
+                            device=device)
         self._terms = [_Term(PDE_TERM, interior, lambda field, batch: problem.residuals(field), True)]
         for condition in conditions:
             source = source_for(condition.location, problem.domain, points.boundary, points.sampler, dtype=dtype, device=device)

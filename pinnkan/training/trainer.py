@@ -31,6 +31,9 @@ from .stages import BFGS, LBFGS, ModelChange, Stage
 
 __all__ = ["History", "TrainResult", "Trainer"]
 
+# Steps between checkpoints unless the caller says otherwise.
+CHECKPOINT_EVERY = 1000
+
 Callback = Callable[[int, Mapping[str, float]], None]
 
 
@@ -144,7 +147,7 @@ class Trainer:
         stages: Sequence[Stage],
         *,
         checkpoint: str | os.PathLike[str] | None = None,
-        checkpoint_every: int = 1000,
+        checkpoint_every: int = CHECKPOINT_EVERY,
         progress: bool = True,
         callbacks: Sequence[Callback] = (),
         metadata: Mapping[str, object] | None = None,

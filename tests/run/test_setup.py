@@ -77,3 +77,23 @@ def test_the_default_grid_resolves_the_data_the_network_must_reproduce():
     assert abs(data_grid(problem, [("initial", waves)], 1e-5) - 4 * math.pi / (384e-5) ** 0.25) <= 1.5
     assert data_grid(problem, [("x_max", lambda c: 1 + 0 * c["y"]), ("initial", 0.0)], 1e-3) == 5  # constants need nothing
     assert data_grid(problem, [("initial", lambda c: torch.sin(60 * math.pi * c["x"]))], 1e-3) == 64  # at most 64
+
+
+def test_points_given_without_a_count_of_pde_points_keep_the_default_for_the_dimension():
+    from pinnkan import Box, Dirichlet, Interval, Points, Problem, SpaceTime
+    from pinnkan.run.setup import resolve
+
+    def problem(domain):
+        return Problem(name="p", domain=domain, residual=lambda f: f.laplacian("u") + 1.0,
+                       conditions=[Dirichlet("boundary", 0.0)])
+
+    square = problem(Box({"x": (0.0, 1.0), "y": (0.0, 1.0)}))
+    cube_in_time = problem(SpaceTime(Box({"x": (0.0, 1.0), "y": (0.0, 1.0), "z": (0.0, 1.0)}), (0.0, 1.0)))
+    # boundary points alone: the PDE points stay what the automatic setup chooses
+    assert resolve(Setup(points=Points(boundary=400)), square).points == Points(interior=1000, boundary=400)
+    assert resolve(Setup(), square).points == Points(interior=1000, boundary=200)
+    assert resolve(Setup(points=Points(boundary=50)), cube_in_time).points.interior == 4000
+    assert resolve(Setup(points=Points(interior=64)), problem(Interval(0.0, 1.0))).points.interior == 64
+    assert Points().interior_for(3) == 2000
+    with pytest.raises(ValueError, match="Points.interior must be a positive int, got 0"):
+        Points(interior=0)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import InputTypeError, InputValueError
 from .pde.geometry import Box, SpaceTime
 from .pde.problem import Problem
 from .pde.user_code import call_user
@@ -72,7 +73,7 @@ class Comparison:
     @property
     def _single(self) -> OutputErrors:
         if len(self.outputs) != 1:
-            raise ValueError(f"this comparison has outputs {tuple(self.outputs)}; read comparison.outputs[name]")
+            raise InputValueError(f"this comparison has outputs {tuple(self.outputs)}; read comparison.outputs[name]")
         return next(iter(self.outputs.values()))
 
     @property
@@ -178,7 +179,7 @@ def compare(
     outputs = tuple(outputs)
     missing = [name for name in grid.output_names if name not in outputs]
     if missing:
-        raise ValueError(f"the reference has outputs {missing} that the model lacks; the model's outputs are {outputs}")
+        raise InputValueError(f"the reference has outputs {missing} that the model lacks; the model's outputs are {outputs}")
     inside = grid.inside.reshape(-1)
     points = grid.points()
     predicted = np.full((points.shape[0], len(outputs)), np.nan)
@@ -211,17 +212,17 @@ def reference_grid(problem: Problem) -> GridSolution:
     if problem.reference is not None:
         grid = call_user(f"the reference of problem {problem.name!r}", problem.reference, runtime_errors=True)
         if not isinstance(grid, GridSolution):
-            raise TypeError(f"{problem.name}: reference() must return a GridSolution, got {type(grid).__name__}")
+            raise InputTypeError(f"{problem.name}: reference() must return a GridSolution, got {type(grid).__name__}")
         if grid.axes != problem.coordinates:
-            raise ValueError(
+            raise InputValueError(
                 f"{problem.name}: reference axes {grid.axes} differ from the domain's coordinates {problem.coordinates}"
             )
         unknown = [o for o in grid.output_names if o not in problem.outputs]
         if unknown:
-            raise ValueError(f"{problem.name}: the reference has outputs {unknown}; the problem's are {problem.outputs}")
+            raise InputValueError(f"{problem.name}: the reference has outputs {unknown}; the problem's are {problem.outputs}")
         return grid
     if problem.exact is None:
-        raise ValueError(
+        raise InputValueError(
             f"problem {problem.name!r} has neither an exact solution nor a reference; give it exact=... or "
             f"reference=... to compare"
         )

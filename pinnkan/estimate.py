@@ -42,10 +42,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 from scipy.interpolate import BSpline
-from scipy.stats import qmc
 from torch import nn
 
-from .pde.conditions import AtPoints, Batch, Condition, OnPart
+from .errors import InputTypeError, InputValueError
+from .pde.conditions import AtPoints, Batch
 from .pde.engines import Auto, Derivatives, Engine, Request
 from .pde.fields import Field
 from .pde.geometry import Domain
@@ -136,11 +136,11 @@ def estimate_error(
     ErrorEstimate
     """
     if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem, got {kind_of(problem)}")
+        raise InputTypeError(f"problem must be a Problem, got {kind_of(problem)}")
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be the trained torch module, got {kind_of(model)}")
+        raise InputTypeError(f"model must be the trained torch module, got {kind_of(model)}")
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
-        raise ValueError(f"levels must be an int >= 2 (the estimate compares two spline spaces), got {levels!r}")
+        raise InputValueError(f"levels must be an int >= 2 (the estimate compares two spline spaces), got {levels!r}")
     rng = rng if rng is not None else np.random.default_rng(0)
     model64 = _float64(model)
     domain = problem.domain
@@ -368,7 +368,7 @@ def _dense_sensitivities(residual: torch.Tensor, inputs: list[torch.Tensor]) -> 
     """Row-by-row sensitivities (R, N) of a residual that couples points."""
     rows = residual.shape[0]
     if rows > _DENSE_ROWS:
-        raise ValueError(
+        raise InputValueError(
             f"a residual that couples {rows} points cannot be linearised row by row (at most {_DENSE_ROWS}); "
             f"use fewer points for it"
         )

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import InputValueError
+
 __all__ = ["FORMAT", "VERSIONS", "atomic_write", "load_torch", "plain", "save_torch"]
 
 FORMAT = "pinnkan"
@@ -60,7 +62,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
 def save_torch(payload: Mapping[str, object], path: str | os.PathLike[str], *, kind: str) -> None:
     """Save ``payload`` (tensors and plain values) atomically, under a header naming its ``kind``."""
     if kind not in VERSIONS:
-        raise ValueError(f"kind must be one of {sorted(VERSIONS)}, got {kind!r}")
+        raise InputValueError(f"kind must be one of {sorted(VERSIONS)}, got {kind!r}")
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "kind": kind, "version": VERSIONS[kind], **payload}, buffer)
     atomic_write(path, buffer.getvalue())
@@ -81,14 +83,14 @@ def load_torch(
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path} does not exist; give the {kind} file of a run folder written by `pinnkan solve`")
+        raise InputValueError(f"{path} does not exist; give the {kind} file of a run folder written by `pinnkan solve`")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         # The weights-only unpickler names the class or function it refused as a GLOBAL;
         # other unpickling errors are damaged bytes.
         if "global" in str(err).lower():
-            raise ValueError(
+            raise InputValueError(
                 f"{path} holds Python objects besides tensors and plain values, so loading it could run code; "
                 f"pinnkan does not load it. Use a {kind} written by this pinnkan, or rerun the solve"
             ) from None
@@ -96,11 +98,11 @@ def load_torch(
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as err:
         raise _damaged(path, kind, err) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a pinnkan {kind} (it has no pinnkan header); {_fix(kind)}")
+        raise InputValueError(f"{path} is not a pinnkan {kind} (it has no pinnkan header); {_fix(kind)}")
     if state.get("kind") != kind:
-        raise ValueError(f"{path} is a pinnkan {state.get('kind')}, not a {kind}; give the run folder's {kind} file")
+        raise InputValueError(f"{path} is a pinnkan {state.get('kind')}, not a {kind}; give the run folder's {kind} file")
     if state.get("version") != VERSIONS[kind]:
-        raise ValueError(
+        raise InputValueError(
             f"{path} is a version {state.get('version')!r} {kind}; this pinnkan reads version {VERSIONS[kind]}: "
             f"use the pinnkan that wrote it, or rerun the solve"
         )
@@ -122,8 +124,8 @@ def plain(value: object) -> object:
     return value
 
 
-def _damaged(path: Path, kind: str, err: Exception) -> ValueError:
-    return ValueError(
+def _damaged(path: Path, kind: str, err: Exception) -> InputValueError:
+    return InputValueError(
         f"{path} is damaged (truncated or overwritten?) or not a torch file, and was not loaded "
         f"({type(err).__name__}); {_fix(kind)}"
     )

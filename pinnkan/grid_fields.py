@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .errors import InputTypeError, InputValueError
+
 __all__ = ["GridFields", "KINDS", "HEIGHTS"]
 
 KINDS = ("values", "signed", "magnitude")
@@ -62,32 +64,32 @@ class GridFields:
         axes = tuple(axes)
         coords = tuple(np.asarray(c, dtype=np.float64) for c in coords)
         if len(axes) != len(coords) or len(set(axes)) != len(axes):
-            raise ValueError(f"give one distinct axis name per coordinate array, got {axes}")
+            raise InputValueError(f"give one distinct axis name per coordinate array, got {axes}")
         for name, c in zip(axes, coords):
             if c.ndim != 1 or c.size < 1 or not np.all(np.diff(c) > 0) or not np.all(np.isfinite(c)):
-                raise ValueError(f"coordinates of {name!r} must be a finite increasing 1-D array of >= 1 point")
+                raise InputValueError(f"coordinates of {name!r} must be a finite increasing 1-D array of >= 1 point")
         if all(c.size == 1 for c in coords):
-            raise ValueError("every axis has a single point; give at least one axis two or more points")
+            raise InputValueError("every axis has a single point; give at least one axis two or more points")
         shape = tuple(c.size for c in coords)
         if not fields:
-            raise ValueError("give at least one field")
+            raise InputValueError("give at least one field")
         arrays = {}
         for name, values in fields.items():
             if not isinstance(name, str) or not name:
-                raise TypeError(f"field names must be non-empty strings (shown as titles), got {name!r}")
+                raise InputTypeError(f"field names must be non-empty strings (shown as titles), got {name!r}")
             values = np.asarray(values, dtype=np.float64)
             if values.shape != shape:
-                raise ValueError(f"field {name!r} has shape {values.shape}; the grid needs {shape}")
+                raise InputValueError(f"field {name!r} has shape {values.shape}; the grid needs {shape}")
             kind = kinds.get(name)
             if kind not in KINDS:
-                raise ValueError(f"field {name!r} needs a kind, one of {KINDS}, got {kind!r}")
+                raise InputValueError(f"field {name!r} needs a kind, one of {KINDS}, got {kind!r}")
             arrays[name] = values
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != shape:
-                raise ValueError(f"the mask has shape {mask.shape}; the grid needs {shape}")
+                raise InputValueError(f"the mask has shape {mask.shape}; the grid needs {shape}")
         if time_axis is not None and time_axis not in axes:
-            raise ValueError(f"time axis {time_axis!r} is not one of the axes {axes}")
+            raise InputValueError(f"time axis {time_axis!r} is not one of the axes {axes}")
         self.axes = axes
         self.coords = coords
         self.fields = arrays
@@ -121,10 +123,10 @@ class GridFields:
     def select(self, names: Sequence[str]) -> GridFields:
         """The same grid with only the fields ``names``, in that order."""
         if isinstance(names, str):
-            raise TypeError(f"select takes a sequence of field names, e.g. [{names!r}]")
+            raise InputTypeError(f"select takes a sequence of field names, e.g. [{names!r}]")
         unknown = [n for n in names if n not in self.fields]
         if unknown or not names:
-            raise ValueError(f"select one or more of the fields {self.names}, got {list(names)}")
+            raise InputValueError(f"select one or more of the fields {self.names}, got {list(names)}")
         return GridFields(
             self.axes, self.coords, {n: self.fields[n] for n in names}, self.kinds, mask=self.mask, time_axis=self.time_axis
         )

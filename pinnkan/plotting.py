@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from .compare import Comparison
+from .errors import InputTypeError, InputValueError
 from .files import atomic_write
 from .grid_fields import HEIGHTS, GridFields
 from .kan_tools.pruning import edge_scores
@@ -194,9 +195,9 @@ def plot_fields(fields: GridFields, path: PathLike | None = None, *, title: str 
     >>> fig = plot_fields(f, title="u = x + y")
     """
     if not isinstance(fields, GridFields):
-        raise TypeError(f"plot_fields takes a GridFields (pinnkan.grid_fields), got {type(fields).__name__}")
+        raise InputTypeError(f"plot_fields takes a GridFields (pinnkan.grid_fields), got {type(fields).__name__}")
     if title is not None and not isinstance(title, str):
-        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+        raise InputTypeError(f"title must be a str or None, got {type(title).__name__}")
     layout = _layout(fields.axes, fields.coords, fields.time_axis)
     if layout.kind == "line":
         fig = _field_lines(fields, layout.cuts[0])
@@ -216,7 +217,7 @@ def plot_error_over_time(comparison: Comparison, path: PathLike | None = None) -
     """
     _check_comparison(comparison, "plot_error_over_time")
     if comparison.time_axis is None:
-        raise ValueError(
+        raise InputValueError(
             "this comparison has no time axis; pass time_axis= (a coordinate of the grid) to compare()"
         )
     fig = _new_figure((6.5, 4.2))
@@ -256,12 +257,12 @@ def plot_snapshots(comparison: Comparison, path: PathLike | None = None, *, time
     _check_comparison(comparison, "plot_snapshots")
     grid, time_axis = comparison.grid, comparison.time_axis
     if time_axis is None or len(grid.axes) != 2:
-        raise ValueError(
+        raise InputValueError(
             f"plot_snapshots draws grids of one space axis and a time axis; this one has axes {grid.axes} "
             f"and time axis {time_axis!r} (use plot_solution for planes)"
         )
     if isinstance(times, bool) or not isinstance(times, int) or times < 2:
-        raise ValueError(f"times must be an int >= 2, got {times!r}")
+        raise InputValueError(f"times must be an int >= 2, got {times!r}")
     t = grid.axes.index(time_axis)
     space = grid.axes[1 - t]
     x, stamps = grid.coords[1 - t], grid.coords[t]
@@ -299,12 +300,12 @@ def plot_history(history: History, path: PathLike | None = None) -> Figure:
     Returns the figure; writes it to ``path`` when one is given.
     """
     if not isinstance(history, History):
-        raise TypeError(f"plot_history takes a training History, got {type(history).__name__}")
+        raise InputTypeError(f"plot_history takes a training History, got {type(history).__name__}")
     if not history.records:
-        raise ValueError("the history is empty (no training step was recorded); train first")
+        raise InputValueError("the history is empty (no training step was recorded); train first")
     for i, record in enumerate(history.records):
         if "step" not in record or "total" not in record:
-            raise ValueError(f"history record {i} lacks 'step' or 'total'; every record needs both")
+            raise InputValueError(f"history record {i} lacks 'step' or 'total'; every record needs both")
     keys = list(dict.fromkeys(k for r in history.records for k in r))
     terms = [k for k in keys if k not in ("step", "stage", "total") and "/" not in k]
     coefs = [k for k in keys if k.startswith("coef/")]
@@ -363,7 +364,7 @@ def plot_activations(model: KAN, x: torch.Tensor, path: PathLike, *, max_edges: 
     Layers with more than ``max_edges`` live edges show the most important ones.
     """
     if not isinstance(model, KAN):
-        raise TypeError(f"plot_activations draws B-spline KAN edges, got {type(model).__name__}")
+        raise InputTypeError(f"plot_activations draws B-spline KAN edges, got {type(model).__name__}")
     with torch.no_grad():
         inputs = model.layer_inputs(x)
         values = model.edge_values(x)
@@ -400,10 +401,10 @@ def plot_activations(model: KAN, x: torch.Tensor, path: PathLike, *, max_edges: 
 def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str] | None = None) -> None:
     """A diagram of a KAN: nodes by layer, edges drawn with opacity and width by importance."""
     if not isinstance(model, KAN):
-        raise TypeError(f"plot_network draws a B-spline KAN, got {type(model).__name__}")
+        raise InputTypeError(f"plot_network draws a B-spline KAN, got {type(model).__name__}")
     names = names or [f"x{k + 1}" for k in range(model.in_features)]
     if len(names) != model.in_features:
-        raise ValueError(f"give {model.in_features} input names, got {len(names)}")
+        raise InputValueError(f"give {model.in_features} input names, got {len(names)}")
     with torch.no_grad():
         scores = edge_scores(model, x)
     widest = max(model.widths)
@@ -432,7 +433,7 @@ def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str
 def plot_fit_history(result: FitResult, path: PathLike) -> None:
     """Training and validation loss per step (log scale), with the learning rate below."""
     if not result.train_loss:
-        raise ValueError("the fit made no step; nothing to draw")
+        raise InputValueError("the fit made no step; nothing to draw")
     fig = Figure(figsize=(7, 5.5), layout="constrained")
     loss_ax, lr_ax = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     steps = np.arange(1, len(result.train_loss) + 1)
@@ -495,7 +496,7 @@ def plot_fit_prediction(
 
 def _check_comparison(comparison: object, caller: str) -> None:
     if not isinstance(comparison, Comparison):
-        raise TypeError(f"{caller} takes the Comparison that compare() returns, got {type(comparison).__name__}")
+        raise InputTypeError(f"{caller} takes the Comparison that compare() returns, got {type(comparison).__name__}")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import InputTypeError, InputValueError
 from ..models.kan import KAN
 from .symbolic import LIBRARY, SymbolicFit, suggest
 
@@ -51,7 +52,7 @@ def lock_edge(model: KAN, layer: int, i: int, j: int, fit: SymbolicFit) -> None:
     """Lock edge ``i -> j`` of ``layer`` to a symbolic fit (its affine parameters stay trainable)."""
     _check_edge(model, layer, i, j)
     if not isinstance(fit, SymbolicFit):
-        raise TypeError(f"fit must be a SymbolicFit (from suggest_edge), got {type(fit).__name__}")
+        raise InputTypeError(f"fit must be a SymbolicFit (from suggest_edge), got {type(fit).__name__}")
     model.layers[layer].lock_symbolic(i, j, fit.name, fit.affine)
 
 
@@ -65,9 +66,9 @@ def auto_symbolic(
     numeric and are not in the returned list.
     """
     if not isinstance(model, KAN):
-        raise TypeError(f"auto_symbolic needs a KAN, got {type(model).__name__}")
+        raise InputTypeError(f"auto_symbolic needs a KAN, got {type(model).__name__}")
     if not -float("inf") < min_r2 <= 1.0:
-        raise ValueError(f"min_r2 must be at most 1, got {min_r2}")
+        raise InputValueError(f"min_r2 must be at most 1, got {min_r2}")
     choices = []
     for level, layer in enumerate(model.layers):
         locked = set(layer.symbolic_edges)
@@ -97,17 +98,17 @@ def formula(model: KAN, *, variables: Sequence[str] | None = None, precision: in
         Significant digits of the numbers.
     """
     if not isinstance(model, KAN):
-        raise TypeError(f"formula needs a KAN, got {type(model).__name__}")
+        raise InputTypeError(f"formula needs a KAN, got {type(model).__name__}")
     names = [f"x{k + 1}" for k in range(model.in_features)] if variables is None else list(variables)
     if len(names) != model.in_features:
-        raise ValueError(f"give {model.in_features} variable names, got {len(names)}")
+        raise InputValueError(f"give {model.in_features} variable names, got {len(names)}")
     numeric = [
         (level, i, j)
         for level, layer in enumerate(model.layers)
         for i, j in torch.nonzero(layer.numeric_mask()).tolist()
     ]
     if numeric:
-        raise ValueError(f"edges {numeric[:5]} (layer, i, j) are not symbolic yet; call auto_symbolic() first")
+        raise InputValueError(f"edges {numeric[:5]} (layer, i, j) are not symbolic yet; call auto_symbolic() first")
     lo, hi = model.input_lo.tolist(), model.input_hi.tolist()
     nodes = [_affine_text(v, 2.0 / (b - a), -(b + a) / (b - a), precision) for v, a, b in zip(names, lo, hi)]
     for level, layer in enumerate(model.layers):
@@ -139,7 +140,7 @@ def _num(value: float, precision: int) -> str:
 
 def _check_edge(model: KAN, layer: int, i: int, j: int) -> None:
     if not isinstance(model, KAN):
-        raise TypeError(f"needs a KAN, got {type(model).__name__}")
+        raise InputTypeError(f"needs a KAN, got {type(model).__name__}")
     if not 0 <= layer < len(model.layers):
-        raise ValueError(f"layer {layer} does not exist; the network has layers 0..{len(model.layers) - 1}")
+        raise InputValueError(f"layer {layer} does not exist; the network has layers 0..{len(model.layers) - 1}")
     model.layers[layer].check_edge(i, j)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from ..models.kan import KAN, KANLayer
 
 __all__ = ["edge_scores", "node_scores", "prune", "PruneResult"]
@@ -67,7 +68,7 @@ def node_scores(model: KAN, x: torch.Tensor) -> list[torch.Tensor]:
 
 def _scores(model: KAN, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     if not isinstance(model, KAN):
-        raise TypeError(f"pruning needs a KAN, got {type(model).__name__}")
+        raise InputTypeError(f"pruning needs a KAN, got {type(model).__name__}")
     edges = model.edge_values(x)  # (N, in, out) per layer
     nodes = [model.layers[-1].bias.new_ones(model.out_features)]
     edge_scores: list[torch.Tensor] = []
@@ -105,13 +106,13 @@ def prune(model: KAN, x: torch.Tensor, *, threshold: float = 1e-2) -> PruneResul
     True
     """
     if not isinstance(model, KAN):
-        raise TypeError(f"pruning needs a KAN, got {type(model).__name__}")
+        raise InputTypeError(f"pruning needs a KAN, got {type(model).__name__}")
     if not (isinstance(threshold, (int, float)) and 0.0 < threshold < 1.0):
-        raise ValueError(f"pruning threshold must be in (0, 1), e.g. 0.01; got {threshold!r}")
+        raise InputValueError(f"pruning threshold must be in (0, 1), e.g. 0.01; got {threshold!r}")
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != model.in_features or x.shape[0] < 2:
-        raise ValueError(f"pruning needs a batch of shape (N >= 2, {model.in_features})")
+        raise InputValueError(f"pruning needs a batch of shape (N >= 2, {model.in_features})")
     if not bool(torch.isfinite(x).all()):
-        raise ValueError("pruning needs finite inputs; drop NaN/inf rows first")
+        raise InputValueError("pruning needs finite inputs; drop NaN/inf rows first")
     net = copy.deepcopy(model)
     params_before = net.count_parameters()
     live_before = sum(int(layer.edge_mask.sum()) for layer in net.layers)

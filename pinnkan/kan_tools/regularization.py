@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputValueError
 from ..models.kan import find_kan
 
 __all__ = ["Regularization"]
@@ -54,7 +55,7 @@ class Regularization:
     def __post_init__(self) -> None:
         for name, value in self.weights.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"Regularization weight {name[4:]} must be a finite number >= 0, got {value!r}")
+                raise InputValueError(f"Regularization weight {name[4:]} must be a finite number >= 0, got {value!r}")
 
     @property
     def weights(self) -> dict[str, float]:

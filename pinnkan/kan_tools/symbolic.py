@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from scipy.optimize import OptimizeResult, least_squares
 
+from ..errors import InputTypeError, InputValueError
 from ..models.functions import LIBRARY, SymbolicFunction
 
 if TYPE_CHECKING:
@@ -219,9 +220,9 @@ def fit_function(x: np.ndarray, y: np.ndarray, name: str, *, starts: int = 8, se
     """
     x, y = _check_data(x, y)
     if not isinstance(name, str) or name not in LIBRARY:
-        raise ValueError(f"unknown symbolic function {name!r}; choose one of {sorted(LIBRARY)}")
+        raise InputValueError(f"unknown symbolic function {name!r}; choose one of {sorted(LIBRARY)}")
     if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
-        raise ValueError(f"starts must be a positive int, got {starts!r}")
+        raise InputValueError(f"starts must be a positive int, got {starts!r}")
     fn = LIBRARY[name]
     if name == "zero":
         return _result(fn, x, y, 0.0, 1.0, 0.0, float(np.mean(y)))
@@ -357,13 +358,13 @@ def suggest(
     names = list(LIBRARY) if library is None else list(library)
     unknown = [n for n in names if not isinstance(n, str) or n not in LIBRARY]
     if unknown:
-        raise ValueError(f"unknown symbolic functions {unknown}; choose from {sorted(LIBRARY)}")
+        raise InputValueError(f"unknown symbolic functions {unknown}; choose from {sorted(LIBRARY)}")
     if not names:
-        raise ValueError(f"library is empty; name at least one of {sorted(LIBRARY)} or pass None for all")
+        raise InputValueError(f"library is empty; name at least one of {sorted(LIBRARY)} or pass None for all")
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"top must be a positive int, got {top!r}")
+        raise InputValueError(f"top must be a positive int, got {top!r}")
     if not r2_tolerance >= 0:
-        raise ValueError(f"r2_tolerance must be >= 0, got {r2_tolerance!r}")
+        raise InputValueError(f"r2_tolerance must be >= 0, got {r2_tolerance!r}")
     fits = [fit_function(x, y, n, starts=starts, seed=seed) for n in dict.fromkeys(names)]
     cut = max(f.r2 for f in fits) - r2_tolerance
     order = {name: k for k, name in enumerate(LIBRARY)}
@@ -376,13 +377,13 @@ def _check_data(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
-        raise ValueError(f"x and y must be 1-D arrays of the same length, got shapes {x.shape} and {y.shape}")
+        raise InputValueError(f"x and y must be 1-D arrays of the same length, got shapes {x.shape} and {y.shape}")
     if x.size < 4:
-        raise ValueError(f"symbolic fitting needs at least 4 points, got {x.size}")
+        raise InputValueError(f"symbolic fitting needs at least 4 points, got {x.size}")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("symbolic fitting needs finite samples; drop NaN/inf points first")
+        raise InputValueError("symbolic fitting needs finite samples; drop NaN/inf points first")
     if x.max() == x.min():
-        raise ValueError("x takes a single value, so no function of x can be fitted; sample x over a range")
+        raise InputValueError("x takes a single value, so no function of x can be fitted; sample x over a range")
     return x, y
 
 
@@ -425,15 +426,15 @@ def evaluate_formula(formula: str, variables: Mapping[str, np.ndarray]) -> np.nd
     array([1., 3.])
     """
     if not isinstance(formula, str):
-        raise TypeError(f"formula must be a str, got {type(formula).__name__}")
+        raise InputTypeError(f"formula must be a str, got {type(formula).__name__}")
     clash = sorted(set(variables) & set(_NAMESPACE))
     if clash:
-        raise ValueError(f"variable names {clash} clash with function names; rename them")
+        raise InputValueError(f"variable names {clash} clash with function names; rename them")
     namespace = {"__builtins__": {}, **_NAMESPACE, **{k: np.asarray(v, dtype=float) for k, v in variables.items()}}
     try:
         return np.asarray(eval(formula, namespace), dtype=float)  # noqa: S307 - restricted namespace
     except NameError as err:
-        raise ValueError(f"the formula uses an unknown name ({err}); give it in variables") from None
+        raise InputValueError(f"the formula uses an unknown name ({err}); give it in variables") from None
 
 
 def to_sympy(formula: str) -> sympy.Expr:

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from numpy.polynomial import polynomial as P
 
+from ..errors import InputValueError
+
 __all__ = ["ACTIVATIONS", "derivatives", "elementwise_derivatives"]
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -63,9 +65,9 @@ def derivatives(name: str, x: torch.Tensor, order: int) -> list[torch.Tensor]:
         Highest derivative, ``0 <= order <= 8``.
     """
     if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+        raise InputValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
     if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= _MAX_ORDER:
-        raise ValueError(f"derivative order must be an int in 0..{_MAX_ORDER}, got {order!r}")
+        raise InputValueError(f"derivative order must be an int in 0..{_MAX_ORDER}, got {order!r}")
     if name == "sin":
         s, c = torch.sin(x), torch.cos(x)
         return [(s, c, -s, -c)[r % 4] for r in range(order + 1)]

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from .jets import Jet
 
 __all__ = ["ModelSpec", "Network", "SMOOTH", "check_positive_int", "check_input", "box_bounds", "check_widths"]
@@ -132,13 +133,13 @@ class Network(nn.Module, ABC):
 def check_positive_int(what: str, value: object) -> None:
     """Raise ValueError unless ``value`` is an int >= 1 (``what`` names it in the message)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
+        raise InputValueError(f"{what} must be a positive int, got {value!r}")
 
 
 def check_hidden(spec: str, hidden: object) -> None:
     """Raise TypeError unless ``hidden`` is a tuple or list of positive ints (``spec`` names the spec)."""
     if not isinstance(hidden, (tuple, list)):
-        raise TypeError(
+        raise InputTypeError(
             f"{spec}.hidden takes a tuple of hidden widths, e.g. hidden=({hidden!r},) for one layer, got {hidden!r}"
         )
     for w in hidden:
@@ -148,9 +149,9 @@ def check_hidden(spec: str, hidden: object) -> None:
 def check_input(x: torch.Tensor, width: int) -> None:
     """Raise TypeError unless ``x`` is a tensor, ValueError unless its shape is (N, width)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"the network takes a torch.Tensor of shape (N, {width}), got {type(x).__name__}")
+        raise InputTypeError(f"the network takes a torch.Tensor of shape (N, {width}), got {type(x).__name__}")
     if x.ndim != 2 or x.shape[1] != width:
-        raise ValueError(
+        raise InputValueError(
             f"the network takes points of shape (N, {width}), got {tuple(x.shape)}; "
             f"pass one column per coordinate"
         )
@@ -162,17 +163,17 @@ def box_bounds(bounds: Bounds | None, width: int) -> tuple[list[float], list[flo
         return [-1.0] * width, [1.0] * width
     lo, hi = ([float(v) for v in side] for side in bounds)
     if len(lo) != width or len(hi) != width:
-        raise ValueError(f"input_bounds needs (lo, hi) with {width} entries each, got {len(lo)} and {len(hi)}")
+        raise InputValueError(f"input_bounds needs (lo, hi) with {width} entries each, got {len(lo)} and {len(hi)}")
     for a, b in zip(lo, hi):
         if not (math.isfinite(a) and math.isfinite(b) and a < b):
-            raise ValueError(f"input_bounds must be finite with lo < hi in every input, got lo={lo}, hi={hi}")
+            raise InputValueError(f"input_bounds must be finite with lo < hi in every input, got lo={lo}, hi={hi}")
     return lo, hi
 
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     widths = tuple(widths)
     if len(widths) < 2:
-        raise ValueError(f"widths needs at least an input and an output width, got {widths}")
+        raise InputValueError(f"widths needs at least an input and an output width, got {widths}")
     for w in widths:
         check_positive_int("every width", w)
     return widths

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputValueError
 from .activations import derivatives
 from .base import (
     SMOOTH,
@@ -237,4 +238,4 @@ class ChebyKANSpec(ModelSpec):
 
 def _check_degree(degree: object) -> None:
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
-        raise ValueError(f"degree must be an int >= 1, got {degree!r}")
+        raise InputValueError(f"degree must be an int >= 1, got {degree!r}")

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import InputValueError
+
 __all__ = ["MultiIndex", "JetPlan", "Jet", "jet_obstacle"]
 
 MultiIndex = tuple[int, ...]
@@ -70,13 +72,13 @@ class JetPlan:
     def __post_init__(self) -> None:
         position = {index: k for k, index in enumerate(self.indices)}
         if len(position) != len(self.indices) or not self.indices or self.indices[0] != ():
-            raise ValueError(f"a jet plan lists distinct multi-indices, the value () first; got {self.indices}")
+            raise InputValueError(f"a jet plan lists distinct multi-indices, the value () first; got {self.indices}")
         for index in self.indices:
             if tuple(sorted(index)) != index or any(not 0 <= a < self.dim for a in index):
-                raise ValueError(f"multi-index {index} must be a sorted tuple of axes in 0..{self.dim - 1}")
+                raise InputValueError(f"multi-index {index} must be a sorted tuple of axes in 0..{self.dim - 1}")
             for sub in _sub_indices(index):
                 if sub not in position or position[sub] >= position[index]:
-                    raise ValueError(f"a jet plan with {index} must list {sub} before it; use JetPlan.closure")
+                    raise InputValueError(f"a jet plan with {index} must list {sub} before it; use JetPlan.closure")
         object.__setattr__(self, "_position", position)
         object.__setattr__(self, "_chain", tuple(_chain_terms(i, position) for i in self.indices))
         object.__setattr__(self, "_product", tuple(_product_terms(i, position) for i in self.indices))
@@ -93,12 +95,12 @@ class JetPlan:
             Derivatives needed, as tuples of axes in any order (``(1, 0)`` is ``(0, 1)``).
         """
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"a jet plan needs dim >= 1 input coordinates, got {dim!r}")
+            raise InputValueError(f"a jet plan needs dim >= 1 input coordinates, got {dim!r}")
         indices: set[MultiIndex] = {()}
         for index in wanted:
             index = tuple(sorted(int(a) for a in index))
             if any(not 0 <= a < dim for a in index):
-                raise ValueError(f"multi-index {index} names an axis outside 0..{dim - 1}")
+                raise InputValueError(f"multi-index {index} names an axis outside 0..{dim - 1}")
             indices.add(index)
             indices.update(_sub_indices(index))
         return cls(dim, tuple(sorted(indices, key=lambda i: (len(i), i))))
@@ -141,7 +143,7 @@ class Jet:
 
     def __init__(self, plan: JetPlan, data: torch.Tensor) -> None:
         if data.ndim != 3 or data.shape[0] != plan.size:
-            raise ValueError(f"jet data must have shape ({plan.size}, N, w) for {plan.size} components, got {tuple(data.shape)}")
+            raise InputValueError(f"jet data must have shape ({plan.size}, N, w) for {plan.size} components, got {tuple(data.shape)}")
         self.plan = plan
         self.data = data
         self._parts: tuple[torch.Tensor, ...] | None = None
@@ -158,7 +160,7 @@ class Jet:
     def of_inputs(cls, points: torch.Tensor, plan: JetPlan) -> Jet:
         """The coordinates themselves: value ``x``, ``dx_i/dx_j = delta_ij``, higher derivatives zero."""
         if points.ndim != 2 or points.shape[1] != plan.dim:
-            raise ValueError(f"points must have shape (N, {plan.dim}) for this plan, got {tuple(points.shape)}")
+            raise InputValueError(f"points must have shape (N, {plan.dim}) for this plan, got {tuple(points.shape)}")
         data = points.new_zeros(plan.size, *points.shape)
         data[0] = points.detach()
         eye = torch.eye(plan.dim, dtype=points.dtype, device=points.device)
@@ -235,7 +237,7 @@ class Jet:
         :meth:`chain_factors`.
         """
         if len(derivatives) <= self.plan.order:
-            raise ValueError(f"composing needs derivatives up to order {self.plan.order}, got {len(derivatives) - 1}")
+            raise InputValueError(f"composing needs derivatives up to order {self.plan.order}, got {len(derivatives) - 1}")
         factors = self.chain_factors() if factors is None else factors
         extra = derivatives[0].ndim - 2
         out = []
@@ -257,7 +259,7 @@ class Jet:
     def multiply(self, other: Jet) -> Jet:
         """The jet of the product ``self * other`` (Leibniz's rule), channel by channel."""
         if other.plan != self.plan:
-            raise ValueError("jets multiply only with the same plan")
+            raise InputValueError("jets multiply only with the same plan")
         a, b = self.parts, other.parts
         out = []
         for terms in self.plan._product:
@@ -272,7 +274,7 @@ class Jet:
 
     def __add__(self, other: Jet) -> Jet:
         if other.plan != self.plan:
-            raise ValueError("jets add only with the same plan")
+            raise InputValueError("jets add only with the same plan")
         return Jet(self.plan, self.data + other.data)
 
 

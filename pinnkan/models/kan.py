@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from .activations import derivatives, elementwise_derivatives
 from .base import ModelSpec, Network, box_bounds, check_hidden, check_input, check_positive_int
 from .functions import LIBRARY
@@ -100,7 +101,7 @@ class KANLayer(nn.Module):
         _check_layout(knot_layout)
         lo, hi = (float(v) for v in grid_range)
         if not lo < hi:
-            raise ValueError(f"grid_range must be (lo, hi) with lo < hi, got {grid_range}")
+            raise InputValueError(f"grid_range must be (lo, hi) with lo < hi, got {grid_range}")
         self.in_features = in_features
         self.out_features = out_features
         self.spline_order = spline_order
@@ -259,10 +260,10 @@ class KANLayer(nn.Module):
         """
         self.check_edge(i, j)
         if name not in LIBRARY:
-            raise ValueError(f"unknown symbolic function {name!r}; choose one of {sorted(LIBRARY)}")
+            raise InputValueError(f"unknown symbolic function {name!r}; choose one of {sorted(LIBRARY)}")
         values = [float(v) for v in affine]
         if len(values) != 4 or not all(math.isfinite(v) for v in values):
-            raise ValueError(f"affine must be four finite numbers (a, b, c, d), got {affine!r}")
+            raise InputValueError(f"affine must be four finite numbers (a, b, c, d), got {affine!r}")
         self.unlock_symbolic(i, j)
         row = self.symbolic_affine.new_tensor([values])
         self.symbolic.append((i, j, name))
@@ -314,7 +315,7 @@ class KANLayer(nn.Module):
     def check_edge(self, i: int, j: int) -> None:
         """Raise a ValueError naming the valid range unless edge ``i -> j`` exists."""
         if not (0 <= i < self.in_features and 0 <= j < self.out_features):
-            raise ValueError(
+            raise InputValueError(
                 f"edge ({i}, {j}) does not exist; this layer has inputs 0..{self.in_features - 1} "
                 f"and outputs 0..{self.out_features - 1}"
             )
@@ -334,7 +335,7 @@ class KANLayer(nn.Module):
         """
         check_positive_int("grid_size", grid_size)
         if grid_size <= self.grid_size:
-            raise ValueError(
+            raise InputValueError(
                 f"grid extension needs a larger grid than the current G={self.grid_size}, got "
                 f"{grid_size}; use update_grid() to re-place knots at the same size"
             )
@@ -367,9 +368,9 @@ class KANLayer(nn.Module):
         """
         _check_values(x, self.in_features)
         if not 0.0 < uniform_fraction <= 1.0:
-            raise ValueError(f"uniform_fraction must be in (0, 1], got {uniform_fraction}")
+            raise InputValueError(f"uniform_fraction must be in (0, 1], got {uniform_fraction}")
         if not (math.isfinite(margin) and margin >= 0.0):
-            raise ValueError(f"margin must be a finite number >= 0, got {margin}")
+            raise InputValueError(f"margin must be a finite number >= 0, got {margin}")
         values = x.detach().to(_FIT_DTYPE)
         lo, hi = values.min(0).values, values.max(0).values
         width = hi - lo
@@ -451,7 +452,7 @@ class KAN(Network):
         super().__init__()
         widths = tuple(widths)
         if len(widths) < 2:
-            raise ValueError(f"widths needs at least an input and an output width, got {widths}")
+            raise InputValueError(f"widths needs at least an input and an output width, got {widths}")
         for w in widths:
             check_positive_int("every width", w)
         dtype = dtype or torch.get_default_dtype()
@@ -663,24 +664,24 @@ def find_kan(model: nn.Module, what: str = "this operation") -> KAN:
     for module in model.modules():
         if isinstance(module, KAN):
             return module
-    raise TypeError(f"{what} needs a B-spline KAN model, got {type(model).__name__}; use KANSpec")
+    raise InputTypeError(f"{what} needs a B-spline KAN model, got {type(model).__name__}; use KANSpec")
 
 
 def _check_spline_order(order: object) -> None:
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise ValueError(f"spline_order must be an int >= 1, got {order!r}")
+        raise InputValueError(f"spline_order must be an int >= 1, got {order!r}")
 
 
 def _check_layout(layout: object) -> None:
     if layout not in KNOT_LAYOUTS:
-        raise ValueError(f"knot_layout must be one of {KNOT_LAYOUTS}, got {layout!r}")
+        raise InputValueError(f"knot_layout must be one of {KNOT_LAYOUTS}, got {layout!r}")
 
 
 def _check_values(x: torch.Tensor, width: int) -> None:
     if x.ndim != 2 or x.shape[1] != width or x.shape[0] < 2:
-        raise ValueError(f"grid updates need values of shape (N >= 2, {width}), got {tuple(x.shape)}")
+        raise InputValueError(f"grid updates need values of shape (N >= 2, {width}), got {tuple(x.shape)}")
     if not bool(torch.isfinite(x).all()):
-        raise ValueError("grid updates need finite values; drop NaN/inf samples first")
+        raise InputValueError("grid updates need finite values; drop NaN/inf samples first")
 
 
 def _uniform_samples(lo: torch.Tensor, hi: torch.Tensor, count: int) -> torch.Tensor:

@@ -31,6 +31,7 @@ import warnings
 import numpy as np
 import torch
 
+from ..errors import InputTypeError, InputValueError
 from .jets import Jet
 from .spline_kernels import jet_kernels_apply, jet_kernels_for, kernels_for
 from .splines import _reciprocal
@@ -123,11 +124,11 @@ def local_bases(
     (5, 1.0, True)
     """
     if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
-        raise ValueError(f"derivatives must be an int >= 0, got {derivatives!r}")
+        raise InputValueError(f"derivatives must be an int >= 0, got {derivatives!r}")
     if isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise ValueError(f"spline order must be an int >= 0, got {order!r}")
+        raise InputValueError(f"spline order must be an int >= 0, got {order!r}")
     if x.ndim != 2 or knots.ndim != 2 or x.shape[1] != knots.shape[0]:
-        raise ValueError(f"expected x of shape (N, C) and knots of shape (C, M); got {tuple(x.shape)} and {tuple(knots.shape)}")
+        raise InputValueError(f"expected x of shape (N, C) and knots of shape (C, M); got {tuple(x.shape)} and {tuple(knots.shape)}")
     inside = ((x >= knots[:, 0]) & (x <= knots[:, -1])).to(x.dtype)  # (N, C)
     # Order 0 has no cardinal table and is discontinuous at every knot: a point on a knot
     # must get its interval from the stored knots (the recursion's search), not a rounded quotient.
@@ -163,12 +164,12 @@ def combine_bases(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tens
     """
     if (values.ndim != 4 or coef.ndim != 3 or values.shape[3] != coef.shape[0]
             or interval.shape != (values.shape[1], values.shape[3])):
-        raise ValueError(
+        raise InputValueError(
             f"expected values (A, N, k+1, C), interval (N, C) and coef (C, nb, O); got {tuple(values.shape)}, "
             f"{tuple(interval.shape)} and {tuple(coef.shape)}"
         )
     if interval.dtype != torch.int64:
-        raise TypeError(f"interval must be int64 (as local_bases returns it), got {interval.dtype}")
+        raise InputTypeError(f"interval must be int64 (as local_bases returns it), got {interval.dtype}")
     inputs = (values.contiguous(), interval.contiguous(), coef.contiguous())
     if torch.compiler.is_compiling():
         return _combine(*inputs)
@@ -216,7 +217,7 @@ def spline_jet(
         interval, bases = local_bases(value, knots, order, derivatives, uniform=uniform)
         return combine_bases(jet.compose(list(bases), factors), interval, coef)
     if factors[0] != [(0, None)] or any(p is None for terms in factors[1:] for _, p in terms):
-        raise ValueError("spline_jet needs the chain factors of a jet, whose only constant term is the value's")
+        raise InputValueError("spline_jet needs the chain factors of a jet, whose only constant term is the value's")
     chosen = [(a, r, p) for a, terms in enumerate(factors) for r, p in terms if p is not None]
     stacked = torch.stack([p for _, _, p in chosen]) if chosen else value.new_zeros(0, *value.shape)
     terms = [i for a, r, _ in chosen for i in (a, r)]

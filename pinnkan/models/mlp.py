@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputValueError
 from .activations import ACTIVATIONS, derivatives
 from .base import (
     SMOOTH,
@@ -146,4 +147,4 @@ class MLPSpec(ModelSpec):
 
 def _check_activation(activation: object) -> None:
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        raise InputValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")

@@ -59,6 +59,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import InputValueError
+
 __all__ = ["Kernels", "JetKernels", "available", "kernels_for", "jet_kernels_apply", "jet_kernels_for", "status"]
 
 _HEADER = Path(__file__).with_name("spline_rows.h")  # included by both sources
@@ -129,7 +131,7 @@ class Kernels:
         """The C code reads raw memory: every layout and size it assumes is checked here."""
         a, n, s, c = values.shape
         if (a, s, coef.shape[2] if coef.ndim == 3 else -1) != self.sizes or values.dtype != self.dtype:
-            raise ValueError(
+            raise InputValueError(
                 f"these kernels were compiled for {self.dtype} with (sets, slots, outputs) = {self.sizes}; got "
                 f"{values.dtype} values {tuple(values.shape)} and coef {tuple(coef.shape)}: use kernels_for(values, coef)"
             )
@@ -138,7 +140,7 @@ class Kernels:
         if grad is not None:
             ok = ok and grad.is_contiguous() and grad.dtype == values.dtype and grad.shape == (a, n, coef.shape[2])
         if not ok:
-            raise ValueError(
+            raise InputValueError(
                 "the spline kernels need contiguous values (A, N, S, C), int64 interval (N, C), coef (C, nb, O) "
                 f"and grad (A, N, O); got {tuple(values.shape)}, {interval.dtype} {tuple(interval.shape)}, "
                 f"{tuple(coef.shape)} and {None if grad is None else tuple(grad.shape)}"
@@ -194,7 +196,7 @@ class JetKernels:
         order = table.shape[0] - 2
         outputs = coef.shape[2] if coef.ndim == 3 else -1
         if (components, slots, outputs, order) != self.sizes or x.dtype != self.dtype:
-            raise ValueError(
+            raise InputValueError(
                 f"these kernels were compiled for {self.dtype} with (components, slots, outputs, order) = "
                 f"{self.sizes}; got {x.dtype}, {components} components, table {tuple(table.shape)} and coef "
                 f"{tuple(coef.shape)}: use jet_kernels_for(...)"
@@ -208,7 +210,7 @@ class JetKernels:
         if grad is not None:
             ok = ok and grad.ndim == 3 and grad.shape == (components, n, coef.shape[2])
         if not ok:
-            raise ValueError(
+            raise InputValueError(
                 "the spline jet kernels need contiguous x (N, C), factors (T, N, C), int32 terms (2, T), knots "
                 "(C, M), table (R + 2, S, S), coef (C, M - S, O) and grad (A, N, O) of one dtype; got "
                 f"{tuple(x.shape)}, {tuple(factors.shape)}, {terms.dtype} {tuple(terms.shape)}, {tuple(knots.shape)}, "

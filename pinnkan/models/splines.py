@@ -24,6 +24,8 @@ from typing import Literal
 
 import torch
 
+from ..errors import InputValueError
+
 KnotLayout = Literal["extended", "clamped"]
 KNOT_LAYOUTS: tuple[str, ...] = ("extended", "clamped")
 
@@ -58,11 +60,11 @@ def uniform_knots(
         ``t_i = lo + (i - k) (hi - lo) / G``.
     """
     if grid_size < 1:
-        raise ValueError(f"grid_size must be a positive int, got {grid_size}")
+        raise InputValueError(f"grid_size must be a positive int, got {grid_size}")
     if order < 0:
-        raise ValueError(f"spline order must be >= 0, got {order}")
+        raise InputValueError(f"spline order must be >= 0, got {order}")
     if not bool(torch.all(hi > lo)):
-        raise ValueError("every grid range needs lo < hi; widen the range")
+        raise InputValueError("every grid range needs lo < hi; widen the range")
     steps = torch.arange(-order, grid_size + order + 1, dtype=lo.dtype, device=lo.device)
     h = (hi - lo) / grid_size
     return lo[:, None] + steps[None, :] * h[:, None]
@@ -86,11 +88,11 @@ def knots_from_grid(grid: torch.Tensor, order: int, layout: KnotLayout = "extend
     torch.Tensor, shape (C, G + 2k + 1)
     """
     if layout not in KNOT_LAYOUTS:
-        raise ValueError(f"knot layout must be one of {KNOT_LAYOUTS}, got {layout!r}")
+        raise InputValueError(f"knot layout must be one of {KNOT_LAYOUTS}, got {layout!r}")
     if grid.ndim != 2 or grid.shape[1] < 2:
-        raise ValueError(f"grid must have shape (C, G + 1) with G >= 1, got {tuple(grid.shape)}")
+        raise InputValueError(f"grid must have shape (C, G + 1) with G >= 1, got {tuple(grid.shape)}")
     if not bool(torch.all(grid[:, 1:] > grid[:, :-1])):
-        raise ValueError("grid points must be strictly increasing in every channel; merge repeated points")
+        raise InputValueError("grid points must be strictly increasing in every channel; merge repeated points")
     steps = torch.arange(1, order + 1, dtype=grid.dtype, device=grid.device)
     if layout == "extended":
         left = grid[:, :1] - (grid[:, 1:2] - grid[:, :1]) * steps.flip(0)
@@ -156,7 +158,7 @@ def bspline_basis_derivative(
     torch.Tensor, shape (N, C, M - k - 1)
     """
     if not 0 <= derivative <= order:
-        raise ValueError(
+        raise InputValueError(
             f"derivative {derivative} of a spline of order {order} is not available; "
             f"ask for 0..{order} or raise the spline order"
         )
@@ -250,12 +252,12 @@ def fit_coefficients(
     torch.Tensor, shape (C, M - k - 1, O)
     """
     if x.ndim != 2 or y.ndim != 3 or y.shape[:2] != x.shape:
-        raise ValueError(
+        raise InputValueError(
             f"expected x of shape (N, C) and y of shape (N, C, O); got {tuple(x.shape)} "
             f"and {tuple(y.shape)}"
         )
     if ridge < 0:
-        raise ValueError(f"ridge must be >= 0, got {ridge}")
+        raise InputValueError(f"ridge must be >= 0, got {ridge}")
     a = bspline_basis(x, knots, order).permute(1, 0, 2)  # (C, N, nb)
     b = y.permute(1, 0, 2)  # (C, N, O)
     if ridge > 0:

@@ -49,7 +49,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .conditions import Condition, Dirichlet, Initial, InitialVelocity, Neumann, Observations, OnPart, Periodic, Robin, Value
+from ..errors import InputValueError
+from .conditions import (
+    Condition,
+    Dirichlet,
+    InitialVelocity,
+    Neumann,
+    Observations,
+    Periodic,
+    Robin,
+    Value,
+)
 from .geometry import Box, Domain, SpaceTime
 from .geometry.distance import Coordinates, DistanceFunction, equivalence
 from .transforms import HardConstraint, OutputTransform
@@ -351,7 +361,7 @@ def _in_time(domain: Domain, space: _Blend | None, initial: Dirichlet, rate: flo
     (``G_s = 0``), ``D`` decays with ``s`` too, so the whole output follows the decay.
     """
     if not isinstance(domain, SpaceTime):
-        raise ValueError("an initial value needs a SpaceTime domain")
+        raise InputValueError("an initial value needs a SpaceTime domain")
     name, (t0, t1) = domain.time, domain.time_range
     follow = rate != 0.0 and (space is None or _vanishes(domain, space))
 
@@ -401,7 +411,7 @@ def _distance_scale(domain: Domain, distances: list[DistanceFunction]) -> float:
     lo, hi = domain.bounds()
     depth = 1e-6 * float(np.linalg.norm(hi - lo))
     if not bool(torch.isfinite(values).all()) or float(values.min()) <= -depth:
-        raise ValueError(
+        raise InputValueError(
             f"the distance function of {domain!r} is not positive inside (smallest value {float(values.min()):.2e}); "
             f"domains that only touch (a union sharing a face) give distance functions with a zero inside"
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from .fields import check_name
 
 __all__ = ["Coefficient", "CoefficientSet"]
@@ -46,9 +47,9 @@ class Coefficient:
     def __post_init__(self) -> None:
         value = self.initial
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"a Coefficient's initial value must be a finite number, got {value!r}")
+            raise InputValueError(f"a Coefficient's initial value must be a finite number, got {value!r}")
         if self.positive and value <= 0:
-            raise ValueError(f"a positive Coefficient needs an initial value > 0, got {value}")
+            raise InputValueError(f"a positive Coefficient needs an initial value > 0, got {value}")
 
     def raw(self) -> float:
         """The unconstrained parameter value for :attr:`initial`."""
@@ -100,7 +101,7 @@ def check_coefficients(declared: object) -> dict[str, Coefficient]:
     if declared is None:
         return {}
     if not isinstance(declared, Mapping):
-        raise TypeError(
+        raise InputTypeError(
             f"coefficients must be a mapping of name to Coefficient, e.g. {{'alpha': Coefficient(1.0)}}, "
             f"got {type(declared).__name__}"
         )
@@ -110,6 +111,6 @@ def check_coefficients(declared: object) -> dict[str, Coefficient]:
         if isinstance(c, (int, float)) and not isinstance(c, bool):
             c = Coefficient(float(c), trainable=False)
         if not isinstance(c, Coefficient):
-            raise TypeError(f"coefficient {name!r} must be a Coefficient(...) or a number, got {type(c).__name__}")
+            raise InputTypeError(f"coefficient {name!r} must be a Coefficient(...) or a number, got {type(c).__name__}")
         checked[name] = c
     return checked

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import InputTypeError, InputValueError
 from .fields import Field, coordinate_dict
 from .geometry import Where
 from .user_code import call_user, kind_of
@@ -176,7 +177,7 @@ class Neumann(_OnPartCondition):
 
     def __init__(self, part: Part, flux: Value = 0.0, *, output: str | None = None, name: str | None = None) -> None:
         if part == "initial":
-            raise ValueError("a Neumann condition needs a spatial boundary part, not 'initial'; use InitialVelocity for u_t")
+            raise InputValueError("a Neumann condition needs a spatial boundary part, not 'initial'; use InitialVelocity for u_t")
         super().__init__(part, output, name, f"neumann_{_part_name(part)}")
         self.flux = _check_value(flux, "flux")
 
@@ -210,7 +211,7 @@ class Robin(_OnPartCondition):
         name: str | None = None,
     ) -> None:
         if part == "initial":
-            raise ValueError("a Robin condition needs a spatial boundary part, not 'initial'")
+            raise InputValueError("a Robin condition needs a spatial boundary part, not 'initial'")
         super().__init__(part, output, name, f"robin_{_part_name(part)}")
         self.a = _check_value(a, "a")
         self.b = _check_value(b, "b")
@@ -240,7 +241,7 @@ class InitialVelocity(_OnPartCondition):
 
     def residuals(self, field: Field, batch: Batch) -> dict[str, torch.Tensor]:
         if field.time is None:
-            raise ValueError("InitialVelocity needs a time coordinate; use a SpaceTime domain")
+            raise InputValueError("InitialVelocity needs a time coordinate; use a SpaceTime domain")
         return {"": field.d(field.output_name(self.output), field.time) - evaluate(self.value, field)}
 
 
@@ -269,9 +270,9 @@ class Periodic(Condition):
         name: str | None = None,
     ) -> None:
         if not isinstance(coordinate, str) or not coordinate:
-            raise TypeError(f"Periodic takes the name of the periodic coordinate, e.g. Periodic('x'), got {coordinate!r}")
+            raise InputTypeError(f"Periodic takes the name of the periodic coordinate, e.g. Periodic('x'), got {coordinate!r}")
         if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
-            raise ValueError(f"Periodic.derivatives must be an int >= 0 (1 matches value and slope), got {derivatives!r}")
+            raise InputValueError(f"Periodic.derivatives must be an int >= 0 (1 matches value and slope), got {derivatives!r}")
         self.location = PeriodicPairs(coordinate)
         self.coordinate = coordinate
         self.outputs = None if outputs is None else tuple(_check_output(o) for o in outputs)
@@ -314,16 +315,16 @@ class Observations(Condition):
         pts = _finite_array(points, "points")
         vals = _finite_array(values, "values")
         if pts.ndim != 2 or pts.shape[0] < 1:
-            raise ValueError(f"Observations.points must have shape (N, d) with N >= 1, got {pts.shape}")
+            raise InputValueError(f"Observations.points must have shape (N, d) with N >= 1, got {pts.shape}")
         if vals.ndim == 1:
             vals = vals[:, None]
         if vals.ndim != 2 or vals.shape[0] != pts.shape[0]:
-            raise ValueError(
+            raise InputValueError(
                 f"Observations.values must have one row per point: shape ({pts.shape[0]},) or "
                 f"({pts.shape[0]}, m), got {vals.shape}"
             )
         if output is not None and vals.shape[1] != 1:
-            raise ValueError(f"Observations of output {output!r} take one value per point, got {vals.shape[1]} columns")
+            raise InputValueError(f"Observations of output {output!r} take one value per point, got {vals.shape[1]} columns")
         self.location = AtPoints(pts, vals)
         self.output = _check_output(output)
         self.name = _check_term_name(name)
@@ -343,7 +344,7 @@ class Observations(Condition):
         if batch.data.shape[1] == 1:
             return {"": field.value(self.output) - batch.data[:, 0]}
         if batch.data.shape[1] != len(field.outputs):
-            raise ValueError(
+            raise InputValueError(
                 f"observations have {batch.data.shape[1]} columns, the problem has outputs {field.outputs}; "
                 f"give one column per output or name the observed output"
             )
@@ -354,7 +355,7 @@ class Observations(Condition):
 def normal_derivative(field: Field, batch: Batch, output: str | None) -> torch.Tensor:
     """``du/dn = sum_i n_i du/dx_i`` over the space coordinates, shape (N,)."""
     if batch.normals is None:
-        raise ValueError("a normal derivative needs the outward normals of its points")
+        raise InputValueError("a normal derivative needs the outward normals of its points")
     output = field.output_name(output)
     total = torch.zeros_like(field.value(output))
     for coordinate in field.space:
@@ -370,7 +371,7 @@ def evaluate(value: Value, field: Field) -> torch.Tensor:
         return torch.full((points.shape[0],), float(value), dtype=points.dtype, device=points.device)
     result = call_user("the value function", value, coordinate_dict(points, field.coordinates))
     if not isinstance(result, (torch.Tensor, int, float)) or isinstance(result, bool):
-        raise TypeError(
+        raise InputTypeError(
             f"a condition's value function returned {kind_of(result)}; return a torch tensor "
             f"built from the coordinates (use torch.sin, not numpy.sin)"
         )
@@ -378,7 +379,7 @@ def evaluate(value: Value, field: Field) -> torch.Tensor:
     if result.ndim == 0:
         return result.expand(points.shape[0])
     if result.shape not in ((points.shape[0],), (points.shape[0], 1)):
-        raise ValueError(
+        raise InputValueError(
             f"a condition's value function returned shape {tuple(result.shape)} for "
             f"{points.shape[0]} points; return one value per point, shape (N,)"
         )
@@ -393,19 +394,19 @@ def _check_part(part: object) -> Part:
     if isinstance(part, Where):
         return part
     if not isinstance(part, str) or not part:
-        raise TypeError(f"a condition's part must be a part name such as 'x_min' or a Where(...), got {part!r}")
+        raise InputTypeError(f"a condition's part must be a part name such as 'x_min' or a Where(...), got {part!r}")
     return part
 
 
 def _check_output(output: object) -> str | None:
     if output is not None and (not isinstance(output, str) or not output):
-        raise TypeError(f"output must be the name of an output such as 'u', got {output!r}")
+        raise InputTypeError(f"output must be the name of an output such as 'u', got {output!r}")
     return output  # type: ignore[return-value]
 
 
 def _check_term_name(name: object) -> str:
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"a condition's name must be an identifier such as 'inlet', got {name!r}")
+        raise InputValueError(f"a condition's name must be an identifier such as 'inlet', got {name!r}")
     return name
 
 
@@ -414,7 +415,7 @@ def _check_value(value: object, what: str) -> Value:
         return value  # type: ignore[return-value]
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
-    raise TypeError(f"{what} must be a finite number or a function of the coordinates, got {value!r}")
+    raise InputTypeError(f"{what} must be a finite number or a function of the coordinates, got {value!r}")
 
 
 def _finite_array(data: object, what: str) -> np.ndarray:
@@ -423,8 +424,8 @@ def _finite_array(data: object, what: str) -> np.ndarray:
     try:
         array = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"Observations.{what} must be an array of numbers, got {type(data).__name__}") from None
+        raise InputTypeError(f"Observations.{what} must be an array of numbers, got {type(data).__name__}") from None
     if not np.all(np.isfinite(array)):
         bad = int(np.sum(~np.isfinite(array)))
-        raise ValueError(f"Observations.{what} contain {bad} NaN or infinite entries; drop or fill them first")
+        raise InputValueError(f"Observations.{what} contain {bad} NaN or infinite entries; drop or fill them first")
     return array

@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection
 
 import torch
 
+from ..errors import InputValueError
 from ..models.jets import Jet, JetPlan, jet_obstacle
 
 __all__ = ["Engine", "Derivatives", "Autograd", "Jets", "Auto", "JetsUnavailable", "Request"]
@@ -151,7 +152,7 @@ class Jets(Engine):
 
     def __init__(self, *, max_order: int = 4) -> None:
         if isinstance(max_order, bool) or not isinstance(max_order, int) or not 1 <= max_order <= 8:
-            raise ValueError(f"Jets.max_order must be an int in 1..8, got {max_order!r}")
+            raise InputValueError(f"Jets.max_order must be an int in 1..8, got {max_order!r}")
         self.max_order = max_order
 
     def __repr__(self) -> str:
@@ -168,7 +169,7 @@ class Jets(Engine):
     def choose(self, model: object) -> tuple[Engine, str]:
         reason = jet_obstacle(model)
         if reason is not None:
-            raise ValueError(_cannot_run(reason))
+            raise InputValueError(_cannot_run(reason))
         return self, ""
 
 
@@ -283,7 +284,7 @@ class _JetDerivatives(Derivatives):
         n = self._points.shape[0]
         if not isinstance(jet, Jet) or jet.data.shape != (plan.size, n, self._outputs):
             shape = tuple(jet.data.shape) if isinstance(jet, Jet) else type(jet).__name__
-            raise ValueError(f"the model's jet has shape {shape} for {n} points; expected ({plan.size}, N, {self._outputs})")
+            raise InputValueError(f"the model's jet has shape {shape} for {n} points; expected ({plan.size}, N, {self._outputs})")
         self._jet = jet
         self._parts = jet.parts
 
@@ -291,7 +292,7 @@ class _JetDerivatives(Derivatives):
 def _checked_values(values: object, n: int, outputs: int) -> torch.Tensor:
     if not isinstance(values, torch.Tensor) or values.shape != (n, outputs):
         shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
-        raise ValueError(f"the model returned {shape} for {n} points; expected (N, {outputs}), one column per output")
+        raise InputValueError(f"the model returned {shape} for {n} points; expected (N, {outputs}), one column per output")
     return values
 
 

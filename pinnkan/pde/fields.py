@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 import torch
 
+from ..errors import InputValueError
 from .engines import Autograd, Derivatives, Engine, Request
 
 __all__ = ["Field", "coordinate_dict", "check_name", "RESERVED"]
@@ -85,19 +86,19 @@ class Field:
         outputs = tuple(outputs)
         if not isinstance(points, torch.Tensor) or points.ndim != 2 or points.shape[1] != len(coordinates):
             shape = tuple(points.shape) if isinstance(points, torch.Tensor) else type(points).__name__
-            raise ValueError(f"points must have shape (N, {len(coordinates)}) for coordinates {coordinates}, got {shape}")
+            raise InputValueError(f"points must have shape (N, {len(coordinates)}) for coordinates {coordinates}, got {shape}")
         coefficients = dict(coefficients or {})
         for kind, names in (("coordinate", coordinates), ("output", outputs), ("coefficient", tuple(coefficients))):
             for name in names:
                 check_name(kind, name)
         names = [*coordinates, *outputs, *coefficients]
         if len(set(names)) != len(names):
-            raise ValueError(
+            raise InputValueError(
                 f"coordinates {coordinates}, outputs {outputs} and coefficients {tuple(coefficients)} must "
                 f"all have different names; rename the repeated one"
             )
         if time is not None and time not in coordinates:
-            raise ValueError(f"time coordinate {time!r} is not one of the coordinates {coordinates}")
+            raise InputValueError(f"time coordinate {time!r} is not one of the coordinates {coordinates}")
         engine = engine or Autograd()
         self._derivatives: Derivatives = engine.start(model, points, outputs=len(outputs), needs=needs)
         self.coordinates = coordinates
@@ -142,7 +143,7 @@ class Field:
         j = self._output_index(output)
         axes = tuple(sorted(self._coordinate_index(c) for c in coordinates))
         if self.max_order is not None and len(axes) > self.max_order:
-            raise ValueError(
+            raise InputValueError(
                 f"derivative of order {len(axes)} asked, but the model is only "
                 f"{self.max_order} times differentiable; raise the spline order to at "
                 f"least {len(axes) + 1}"
@@ -163,7 +164,7 @@ class Field:
             outputs = tuple(outputs[0])  # f.div(("u", "v")) works too
         space = self._space_or_raise("div")
         if len(outputs) != len(space):
-            raise ValueError(
+            raise InputValueError(
                 f"div needs one output per space coordinate {space}, got {outputs}; e.g. "
                 f"f.div({', '.join(repr(o) for o in self.outputs[: len(space)])})"
             )
@@ -178,7 +179,7 @@ class Field:
         """The output called ``output``, or the only one when ``output`` is None."""
         if output is None:
             if len(self.outputs) != 1:
-                raise ValueError(f"this problem has outputs {self.outputs}; name the one you want, e.g. output={self.outputs[0]!r}")
+                raise InputValueError(f"this problem has outputs {self.outputs}; name the one you want, e.g. output={self.outputs[0]!r}")
             return self.outputs[0]
         self._output_index(output)
         return output
@@ -214,7 +215,7 @@ class Field:
     def _space_or_raise(self, what: str) -> tuple[str, ...]:
         space = self.space
         if not space:
-            raise ValueError(f"{what} acts on space coordinates, and this problem has none")
+            raise InputValueError(f"{what} acts on space coordinates, and this problem has none")
         return space
 
     def _output_index(self, output: str) -> int:
@@ -260,6 +261,6 @@ def coordinate_dict(points: torch.Tensor, coordinates: Sequence[str]) -> dict[st
 def check_name(kind: str, name: object) -> None:
     """Raise ValueError unless ``name`` can name a coordinate, output or coefficient."""
     if not isinstance(name, str) or not name.isidentifier() or "_" in name:
-        raise ValueError(f"{kind} name {name!r} must be an identifier without underscores, e.g. 'x', 't', 'u', 'alpha'")
+        raise InputValueError(f"{kind} name {name!r} must be an identifier without underscores, e.g. 'x', 't', 'u', 'alpha'")
     if name in RESERVED:
-        raise ValueError(f"{kind} name {name!r} is taken by the field's own {name!r}; choose another name")
+        raise InputValueError(f"{kind} name {name!r} is taken by the field's own {name!r}; choose another name")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import torch
 
+from ..errors import InputTypeError, InputValueError
 from .coefficients import Coefficient, check_coefficients
 from .conditions import AtPoints, Batch, Condition, Coordinates, Dirichlet, OnPart, PeriodicPairs
 from .fields import Field, check_name, coordinate_dict
@@ -100,12 +101,12 @@ class Problem:
     def __post_init__(self) -> None:
         _check_problem_name(self.name)
         if not isinstance(self.domain, Domain):
-            raise TypeError(
+            raise InputTypeError(
                 f"domain must be a Domain (Interval, Box, Disk, Polygon, a CSG of them, SpaceTime), "
                 f"got {type(self.domain).__name__}"
             )
         if not callable(self.residual):
-            raise TypeError("residual must be a function of the field, e.g. lambda f: f.u_t - f.u_xx")
+            raise InputTypeError("residual must be a function of the field, e.g. lambda f: f.u_t - f.u_xx")
         object.__setattr__(self, "outputs", _output_names(self.outputs))
         object.__setattr__(self, "coefficients", check_coefficients(self.coefficients))
         object.__setattr__(self, "conditions", _condition_tuple(self.conditions))
@@ -114,14 +115,14 @@ class Problem:
         if self.hard_constraint is not None:
             self._check_transform(self.hard_constraint)
         if self.exact is not None and not callable(self.exact):
-            raise TypeError("exact must be a function of the coordinates returning a tensor")
+            raise InputTypeError("exact must be a function of the coordinates returning a tensor")
         if self.reference is not None and not callable(self.reference):
-            raise TypeError("reference must be a function returning a GridSolution")
+            raise InputTypeError("reference must be a function returning a GridSolution")
         if self.reference_error is not None:
             if isinstance(self.reference_error, bool) or not isinstance(self.reference_error, (int, float)):
-                raise TypeError(f"reference_error must be a number (a relative L2 error), got {self.reference_error!r}")
+                raise InputTypeError(f"reference_error must be a number (a relative L2 error), got {self.reference_error!r}")
             if not (0.0 <= self.reference_error < 1.0):
-                raise ValueError(f"reference_error is a relative L2 error in [0, 1), got {self.reference_error!r}")
+                raise InputValueError(f"reference_error is a relative L2 error in [0, 1), got {self.reference_error!r}")
         if self.reference is None and self.exact is not None and self.reference_error is None:
             object.__setattr__(self, "reference_error", 0.0)  # the exact solution is the reference
         object.__setattr__(self, "parameters", dict(self.parameters))
@@ -167,27 +168,27 @@ class Problem:
         if isinstance(result, Mapping):
             terms = dict(result)
             if not terms:
-                raise ValueError("the residual returned an empty mapping; return at least one named residual")
+                raise InputValueError("the residual returned an empty mapping; return at least one named residual")
         else:
             terms = {PDE_TERM: result}
         n = field.n
         for name, value in terms.items():
             if not isinstance(name, str) or not name.isidentifier():
-                raise ValueError(f"residual names must be identifiers such as 'momentum_x', got {name!r}")
+                raise InputValueError(f"residual names must be identifiers such as 'momentum_x', got {name!r}")
             if not isinstance(value, torch.Tensor):
-                raise TypeError(
+                raise InputTypeError(
                     f"residual {name!r} returned {kind_of(value)}; return a torch tensor "
                     f"built from the field, e.g. f.u_t - f.u_xx"
                 )
             if value.shape == (n, 1):
                 terms[name] = value = value[:, 0]
             if value.ndim == 2 and value.shape[0] == n and name == PDE_TERM:
-                raise ValueError(
+                raise InputValueError(
                     f"the residual returned shape {tuple(value.shape)}; for a system return a dict of "
                     f"named residuals, one value per point each, e.g. {{'momentum_x': ..., 'continuity': ...}}"
                 )
             if value.shape != (n,):
-                raise ValueError(
+                raise InputValueError(
                     f"residual {name!r} has shape {tuple(value.shape)} for {n} points; it must "
                     f"return one value per point, shape ({n},)"
                 )
@@ -196,7 +197,7 @@ class Problem:
     def exact_values(self, points: np.ndarray) -> dict[str, np.ndarray]:
         """The exact solution at numpy points (N, d), output name -> (N,) float64."""
         if self.exact is None:
-            raise ValueError(f"problem {self.name!r} has no exact solution")
+            raise InputValueError(f"problem {self.name!r} has no exact solution")
         tensor = torch.as_tensor(points, dtype=torch.float64)
         coords = {name: tensor[:, i] for i, name in enumerate(self.coordinates)}
         with torch.no_grad():
@@ -205,61 +206,61 @@ class Problem:
 
     def _check_condition(self, condition: object) -> None:
         if not isinstance(condition, Condition):
-            raise TypeError(
+            raise InputTypeError(
                 f"conditions must be Condition objects (Dirichlet, Neumann, Robin, Periodic, Initial, "
                 f"InitialVelocity, Observations), got {type(condition).__name__}"
             )
         label = f"condition {condition.name!r}"
         output = condition.output
         if output is not None and output not in self.outputs:
-            raise ValueError(f"{label} is on output {output!r}, which the problem does not have; outputs are {self.outputs}")
+            raise InputValueError(f"{label} is on output {output!r}, which the problem does not have; outputs are {self.outputs}")
         location = condition.location
         if isinstance(location, OnPart):
             part = location.part
             if isinstance(part, str) and part not in self.domain.part_names:
-                raise ValueError(
+                raise InputValueError(
                     f"{label} is on part {part!r}, which the domain does not have; use one of {self.domain.part_names}"
                     + (" (a time-dependent problem needs a SpaceTime domain)" if part == "initial" else "")
                 )
         elif isinstance(location, PeriodicPairs):
             if location.coordinate == self.time:
-                raise ValueError(f"{label}: time cannot be periodic; give a space coordinate")
+                raise InputValueError(f"{label}: time cannot be periodic; give a space coordinate")
             outputs = getattr(condition, "outputs", None) or ()
             for name in outputs:
                 if name not in self.outputs:
-                    raise ValueError(f"{label} is on output {name!r}; outputs are {self.outputs}")
+                    raise InputValueError(f"{label} is on output {name!r}; outputs are {self.outputs}")
             try:
                 self.domain.periodic_pairs(location.coordinate, 1, rng=np.random.default_rng(0))
             except ValueError as err:
-                raise ValueError(f"{label}: {err}") from None
+                raise InputValueError(f"{label}: {err}") from None
         elif isinstance(location, AtPoints):
             points = location.points
             if points.shape[1] != self.domain.dim:
-                raise ValueError(
+                raise InputValueError(
                     f"{label}: points have {points.shape[1]} columns; the domain has coordinates {self.coordinates}"
                 )
             outside = ~self.domain.inside(points)
             if outside.any():
                 first = points[np.argmax(outside)].tolist()
-                raise ValueError(
+                raise InputValueError(
                     f"{label}: {int(outside.sum())} of {len(points)} points lie outside the domain (first: {first}); "
                     f"drop them or fix the coordinates' order {self.coordinates}"
                 )
             columns = location.values.shape[1]
             if columns != 1 and columns != len(self.outputs):
-                raise ValueError(f"{label}: values have {columns} columns; give one, or one per output {self.outputs}")
+                raise InputValueError(f"{label}: values have {columns} columns; give one, or one per output {self.outputs}")
             if columns == 1 and output is None and len(self.outputs) > 1:
-                raise ValueError(f"{label}: name the observed output, e.g. output={self.outputs[0]!r}")
+                raise InputValueError(f"{label}: name the observed output, e.g. output={self.outputs[0]!r}")
 
     def _check_transform(self, transform: object) -> None:
         if not isinstance(transform, OutputTransform):
-            raise TypeError(f"hard_constraint must be an OutputTransform or HardConstraint, got {type(transform).__name__}")
+            raise InputTypeError(f"hard_constraint must be an OutputTransform or HardConstraint, got {type(transform).__name__}")
         known = set(self.domain.part_names) | {c.name for c in self.conditions}
         for part in transform.parts:
             if isinstance(part, Where):
                 self.domain.check_part(part)
             elif part not in known:
-                raise ValueError(
+                raise InputValueError(
                     f"the hard constraint names part {part!r}; the domain has {self.domain.part_names} "
                     f"and the conditions are {sorted(c.name for c in self.conditions)}"
                 )
@@ -268,9 +269,9 @@ class Problem:
 def _check_problem_name(name: object) -> None:
     """A problem's name also names its run folder (``runs/<name>``): no path separators, no spaces."""
     if not isinstance(name, str) or not name:
-        raise ValueError(f"a Problem needs a non-empty name such as 'heat1d', got {name!r}")
+        raise InputValueError(f"a Problem needs a non-empty name such as 'heat1d', got {name!r}")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
-        raise ValueError(
+        raise InputValueError(
             f"a Problem's name names its run folder: use letters, digits and _ . + - (no spaces or slashes), "
             f"starting with a letter or digit, e.g. 'heat1d'; got {name!r}"
         )
@@ -281,24 +282,24 @@ def _output_names(outputs: object) -> tuple[str, ...]:
     if isinstance(outputs, str):
         outputs = (outputs,)
     if not isinstance(outputs, (tuple, list)):
-        raise TypeError(f"outputs must be a tuple of names such as ('u',) or ('u', 'v', 'p'), got {kind_of(outputs)}")
+        raise InputTypeError(f"outputs must be a tuple of names such as ('u',) or ('u', 'v', 'p'), got {kind_of(outputs)}")
     if not outputs:
-        raise ValueError("a Problem needs at least one output, e.g. outputs=('u',)")
+        raise InputValueError("a Problem needs at least one output, e.g. outputs=('u',)")
     for name in outputs:
         check_name("output", name)
     if len(set(outputs)) != len(outputs):
-        raise ValueError(f"outputs must have different names, got {tuple(outputs)}")
+        raise InputValueError(f"outputs must have different names, got {tuple(outputs)}")
     return tuple(outputs)
 
 
 def _condition_tuple(conditions: object) -> tuple[Condition, ...]:
     """The conditions as a tuple; a single condition, or something that is no sequence, is refused with the fix."""
     if isinstance(conditions, Condition):
-        raise TypeError(
+        raise InputTypeError(
             f"conditions takes a list of conditions; put the {type(conditions).__name__} in one: conditions=[...]"
         )
     if not isinstance(conditions, (tuple, list)):
-        raise TypeError(f"conditions must be a list of conditions, e.g. [Dirichlet('boundary', 0.0)], got {kind_of(conditions)}")
+        raise InputTypeError(f"conditions must be a list of conditions, e.g. [Dirichlet('boundary', 0.0)], got {kind_of(conditions)}")
     return tuple(conditions)
 
 
@@ -313,7 +314,7 @@ def condition_points(domain: Domain, condition: Condition, n: int, rng: np.rando
         return Batch(torch.as_tensor(np.concatenate([a, b])))
     if isinstance(location, AtPoints):
         return Batch(torch.as_tensor(location.points[:n]), data=torch.as_tensor(location.values[:n]))
-    raise TypeError(f"unknown condition location {type(location).__name__}")
+    raise InputTypeError(f"unknown condition location {type(location).__name__}")
 
 
 def _probe(problem: Problem) -> dict[str, tuple[str, ...]]:
@@ -345,7 +346,7 @@ def _probe(problem: Problem) -> dict[str, tuple[str, ...]]:
     groups = {PDE_TERM: tuple(terms)}
     for condition in problem.conditions:
         if condition.name in groups:
-            raise ValueError(f"two conditions are named {condition.name!r}; give one of them name=...")
+            raise InputValueError(f"two conditions are named {condition.name!r}; give one of them name=...")
         batch = _checked(f"condition {condition.name!r}", condition_points, problem.domain, condition, 4, rng)
         field = problem.field(stand_in, batch.points, coefficients=coefficients)
         keys = _checked(f"condition {condition.name!r}", condition.residuals, field, batch)
@@ -353,7 +354,7 @@ def _probe(problem: Problem) -> dict[str, tuple[str, ...]]:
     names = [n for group in groups.values() for n in group]
     if len(set(names)) != len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"loss term names must be distinct, got {repeated} more than once; give the conditions name=...")
+        raise InputValueError(f"loss term names must be distinct, got {repeated} more than once; give the conditions name=...")
     if problem.hard_constraint is not None:
         _check_constraint(problem, stand_in, coefficients, rng)
     if problem.exact is not None:
@@ -369,7 +370,7 @@ def _check_dependence(label: str, terms: Mapping[str, torch.Tensor], leaves: Seq
             g is not None for g in torch.autograd.grad(value.sum(), leaves, allow_unused=True, retain_graph=True)
         )
         if not used:
-            raise ValueError(
+            raise InputValueError(
                 f"{label}: residual {name!r} does not depend on the solution; build it from the outputs "
                 f"and their derivatives, e.g. f.u_t - f.u_xx"
             )
@@ -404,14 +405,14 @@ def _check_constraint(
             distance = call_user(_DISTANCE, transform.distance, coordinate_dict(batch.points, problem.coordinates))
             largest = float(torch.as_tensor(distance).detach().abs().max())
             if not largest <= 1e-6 * scale:
-                raise ValueError(
+                raise InputValueError(
                     f"{label}: the hard constraint's distance function is not zero on the part of condition "
                     f"{condition.name!r}, which it claims (measured: up to {largest:.1e} on 8 of its points); make "
                     f"the distance vanish there (e.g. domain.part_distance(part)), or leave {condition.name!r} out "
                     f"of {option}"
                 )
         if not off <= 1e-6 * scale:
-            raise ValueError(
+            raise InputValueError(
                 f"{label}: the hard constraint does not meet condition {condition.name!r}, which it covers "
                 f"(its residual is {off:.1e} there for a random network); make the constraint meet it "
                 f"(particular meeting the condition, distance zero on its part), or leave {condition.name!r} "
@@ -428,45 +429,45 @@ def _checked(what: str, evaluate: Callable[..., T], *args: object) -> T:
     try:
         return evaluate(*args)
     except (KeyError, AttributeError) as err:
-        raise ValueError(f"{what}: {err.args[0] if err.args else err}") from err
+        raise InputValueError(f"{what}: {err.args[0] if err.args else err}") from err
     except (TypeError, ValueError) as err:
         raise type(err)(f"{what}: {err}") from err
     except RuntimeError as err:
         where = describe_location(err.__traceback__)
         if not where:
             raise
-        raise ValueError(f"{what}: {type(err).__name__} ({where}): {err}; fix the function there") from err
+        raise InputValueError(f"{what}: {type(err).__name__} ({where}): {err}; fix the function there") from err
 
 
 def _named_columns(result: object, outputs: tuple[str, ...], n: int, what: str) -> dict[str, np.ndarray]:
     if isinstance(result, Mapping):
         missing = [o for o in outputs if o not in result]
         if missing:
-            raise ValueError(f"{what} lacks outputs {missing}; return a mapping with {outputs}")
+            raise InputValueError(f"{what} lacks outputs {missing}; return a mapping with {outputs}")
         columns = {o: _float_array(result[o], f"{what}'s {o!r}").reshape(-1) for o in outputs}
     else:
         array = _float_array(result, what)
         if array.ndim == 1 and len(outputs) == 1:
             array = array[:, None]
         if array.ndim != 2 or array.shape[1] != len(outputs):
-            raise ValueError(
+            raise InputValueError(
                 f"{what} returned shape {array.shape}; return (N,) for one output or (N, {len(outputs)}) / "
                 f"a mapping by output name for {outputs}"
             )
         columns = {o: array[:, j] for j, o in enumerate(outputs)}
     for o, column in columns.items():
         if column.shape != (n,):
-            raise ValueError(f"{what} gave {column.shape[0]} values of {o!r} for {n} points; give one per point")
+            raise InputValueError(f"{what} gave {column.shape[0]} values of {o!r} for {n} points; give one per point")
     return columns
 
 
 def _float_array(values: object, what: str) -> np.ndarray:
     """``values`` (a tensor, array or number) as float64 numpy; a clear error for anything else."""
     if isinstance(values, (str, bytes)) or values is None:
-        raise TypeError(f"{what} returned {kind_of(values)}; return a torch tensor of the coordinates, e.g. torch.sin(c['x'])")
+        raise InputTypeError(f"{what} returned {kind_of(values)}; return a torch tensor of the coordinates, e.g. torch.sin(c['x'])")
     try:
         return np.asarray(torch.as_tensor(values).detach().cpu(), dtype=np.float64)
     except (TypeError, ValueError, RuntimeError):
-        raise TypeError(
+        raise InputTypeError(
             f"{what} returned {kind_of(values)}; return a torch tensor of the coordinates, e.g. torch.sin(c['x'])"
         ) from None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from ..models.jets import Jet, JetPlan, jet_obstacle
 from .conditions import Condition, Dirichlet, OnPart
 from .fields import coordinate_dict
@@ -53,10 +54,10 @@ class OutputTransform:
         self, function: Callable[[Coordinates, torch.Tensor], torch.Tensor], *, covers: Sequence[str | Where]
     ) -> None:
         if not callable(function):
-            raise TypeError("an OutputTransform takes a function(c, raw) -> (N, m) tensor")
+            raise InputTypeError("an OutputTransform takes a function(c, raw) -> (N, m) tensor")
         covers = tuple(covers)
         if any(not (isinstance(p, Where) or isinstance(p, str) and p) for p in covers):
-            raise TypeError(f"covers must be part names, Where parts or condition names, got {covers!r}")
+            raise InputTypeError(f"covers must be part names, Where parts or condition names, got {covers!r}")
         self._function = function
         self.parts = covers
 
@@ -65,7 +66,7 @@ class OutputTransform:
         out = call_user("the output transform's function", self._function, coordinates, raw)
         if not isinstance(out, torch.Tensor) or out.shape != raw.shape:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else kind_of(out)
-            raise ValueError(
+            raise InputValueError(
                 f"the output transform returned {shape} for raw outputs of shape {tuple(raw.shape)}; "
                 f"return a tensor of the same shape, one column per output"
             )
@@ -136,7 +137,7 @@ class HardConstraint(OutputTransform):
         parts: Sequence[str | Where],
     ) -> None:
         if not callable(particular) or not callable(distance):
-            raise TypeError("particular and distance must be callables of the coordinates")
+            raise InputTypeError("particular and distance must be callables of the coordinates")
         self.particular = particular
         self.distance = distance
         super().__init__(self._combine, covers=parts)
@@ -179,7 +180,7 @@ class ConstrainedModel(nn.Module):
     def __init__(self, net: nn.Module, transform: OutputTransform, coordinates: tuple[str, ...]) -> None:
         super().__init__()
         if not isinstance(transform, OutputTransform):
-            raise TypeError(f"transform must be an OutputTransform or HardConstraint, got {type(transform).__name__}")
+            raise InputTypeError(f"transform must be an OutputTransform or HardConstraint, got {type(transform).__name__}")
         self.net = net
         self.transform = transform
         self.coordinates = tuple(coordinates)
@@ -197,7 +198,7 @@ class ConstrainedModel(nn.Module):
     def forward_jet(self, jet: Jet) -> Jet:
         """The constrained outputs' jet from the jet of the coordinates (made by :meth:`Jet.of_inputs`)."""
         if not isinstance(self.transform, HardConstraint):
-            raise TypeError(self.transform.jet_obstacle())
+            raise InputTypeError(self.transform.jet_obstacle())
         raw = self.net.forward_jet(jet)  # type: ignore[operator]
         points = jet.points if jet.points is not None else jet.value
         particular, distance = self._constraint_jets(points, raw.plan, raw.width)
@@ -274,7 +275,7 @@ def _column(values: object, like: torch.Tensor, what: str) -> torch.Tensor:
     if isinstance(values, (int, float)) and not isinstance(values, bool):
         return torch.full((n, 1), float(values), dtype=like.dtype, device=like.device)
     if not isinstance(values, torch.Tensor):
-        raise TypeError(
+        raise InputTypeError(
             f"{what} returned {kind_of(values)}; return a torch tensor built from the coordinates, "
             f"e.g. c['x'] * (1 - c['x']) (use torch.sin, not numpy.sin)"
         )
@@ -286,7 +287,7 @@ def _column(values: object, like: torch.Tensor, what: str) -> torch.Tensor:
     if values.shape == (n, 1) or values.shape == (n, m):
         return values
     columns = f", or (N, {m}), one column per output" if m > 1 else ""
-    raise ValueError(
+    raise InputValueError(
         f"{what} returned shape {tuple(values.shape)} for {n} points; return one value per point, shape (N,){columns}"
     )
 

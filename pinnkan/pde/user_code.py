@@ -33,6 +33,8 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from ..errors import InputTypeError, InputValueError
+
 __all__ = ["call_user", "describe_location", "kind_of", "raised_in_pinnkan"]
 
 T = TypeVar("T")
@@ -99,29 +101,29 @@ def _translate(what: str, err: Exception, args: tuple[Any, ...], runtime_errors:
     message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
     if isinstance(err, TypeError) and "argument" in message and len(_frames(err.__traceback__)) == 1:  # the call failed
         count = f"{len(args)} argument" + ("s" if len(args) != 1 else "")
-        return TypeError(f"{what} must take {count}, as pinnkan calls it: {message}")
+        return InputTypeError(f"{what} must take {count}, as pinnkan calls it: {message}")
     where = describe_location(err.__traceback__)
     at = f" ({where})" if where else ""
     ours = raised_in_pinnkan(err.__traceback__)
     if isinstance(err, RuntimeError) and "numpy()" in message and not ours:
-        return TypeError(f"{what} called numpy on a torch tensor{at}; {_NUMPY_FIX}")
+        return InputTypeError(f"{what} called numpy on a torch tensor{at}; {_NUMPY_FIX}")
     if "only one element tensors can be converted to Python scalars" in message and not ours:
-        return TypeError(f"{what} turned a tensor of many points into one number{at}; {_MATH_FIX}")
+        return InputTypeError(f"{what} turned a tensor of many points into one number{at}; {_MATH_FIX}")
     if not where:
         return None  # raised by pinnkan or a library with no user code in between
     if ours:
         # The field's own lookups and checks, met inside the user's function: their messages name the fix.
         # Subclasses (JetsUnavailable) pass unchanged: the loss acts on them.
-        if isinstance(err, (KeyError, AttributeError)) or type(err) is ValueError:
-            return ValueError(f"{what}{at}: {message}")
-        if type(err) is TypeError:
-            return TypeError(f"{what}{at}: {message}")
+        if isinstance(err, (KeyError, AttributeError)) or type(err) in (ValueError, InputValueError):
+            return InputValueError(f"{what}{at}: {message}")
+        if type(err) in (TypeError, InputTypeError):
+            return InputTypeError(f"{what}{at}: {message}")
         return None
     if isinstance(err, KeyError):
-        return ValueError(f"{what} asked for {message!r}{at}, which is not there{_known_names(args)}; fix the name")
+        return InputValueError(f"{what} asked for {message!r}{at}, which is not there{_known_names(args)}; fix the name")
     if isinstance(err, RuntimeError) and not runtime_errors:
         return None
-    kind = TypeError if isinstance(err, TypeError) else ValueError
+    kind = InputTypeError if isinstance(err, TypeError) else InputValueError
     return kind(f"{what} raised {type(err).__name__}{at}: {message}; fix the function there")
 
 

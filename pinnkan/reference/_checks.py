@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import InputTypeError, InputValueError
+
 TimeFunction = float | Callable[[float], float]
 
 
@@ -22,9 +24,9 @@ def nonnegative(value: float, name: str) -> float:
 
 def _real(value: float, name: str, *, allow_zero: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise InputTypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not (math.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
+        raise InputValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return float(value)
 
 
@@ -33,16 +35,16 @@ def interval(pair: tuple[float, float], name: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in pair)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair (lo, hi), got {pair!r}") from None
+        raise InputTypeError(f"{name} must be a pair (lo, hi), got {pair!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite with lo < hi, got ({lo}, {hi})")
+        raise InputValueError(f"{name} must be finite with lo < hi, got ({lo}, {hi})")
     return lo, hi
 
 
 def count(value: int, name: str, minimum: int = 3) -> int:
     """``value`` as an int, or a ValueError unless it is an int ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise InputValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -50,7 +52,7 @@ def time_value(f: TimeFunction, t: float) -> float:
     """Boundary data ``f`` (a number or a function of t) at time ``t``, or a ValueError unless finite."""
     value = float(f(t)) if callable(f) else float(f)
     if not math.isfinite(value):
-        raise ValueError(f"boundary data is not finite at t = {t}; check the end conditions")
+        raise InputValueError(f"boundary data is not finite at t = {t}; check the end conditions")
     return value
 
 
@@ -58,14 +60,14 @@ def save_strides(nx: int, nt: int, save_nx: int, save_nt: int) -> tuple[int, int
     """Grid strides ``(x, t)`` that keep ``save_nx x save_nt`` points, or a ValueError naming a fitting size."""
     x_stride = space_stride(nx, save_nx, "x")
     if nt % (save_nt - 1):
-        raise ValueError(f"nt must be a multiple of (save_nt - 1); e.g. nt = {(save_nt - 1) * 20}")
+        raise InputValueError(f"nt must be a multiple of (save_nt - 1); e.g. nt = {(save_nt - 1) * 20}")
     return x_stride, nt // (save_nt - 1)
 
 
 def space_stride(n: int, save_n: int, axis: str) -> int:
     """Grid stride along ``axis`` that keeps ``save_n`` of ``n`` points, or a ValueError naming a fitting size."""
     if (n - 1) % (save_n - 1):
-        raise ValueError(
+        raise InputValueError(
             f"(n{axis} - 1) must be a multiple of (save_n{axis} - 1); e.g. n{axis} = {(save_n - 1) * 10 + 1}"
         )
     return (n - 1) // (save_n - 1)
@@ -74,7 +76,7 @@ def space_stride(n: int, save_n: int, axis: str) -> int:
 def function(f: Callable, name: str, arguments: str) -> Callable:
     """``f``, or a TypeError naming ``name`` unless it is callable."""
     if not callable(f):
-        raise TypeError(f"{name} must be a function of {arguments}, got {type(f).__name__}")
+        raise InputTypeError(f"{name} must be a function of {arguments}, got {type(f).__name__}")
     return f
 
 
@@ -83,9 +85,9 @@ def number_or_function(value: float | Callable, name: str, arguments: str) -> fl
     if callable(value):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number or a function of {arguments}, got {type(value).__name__}")
+        raise InputTypeError(f"{name} must be a number or a function of {arguments}, got {type(value).__name__}")
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InputValueError(f"{name} must be finite, got {value!r}")
     return float(value)
 
 
@@ -95,9 +97,9 @@ def on_points(values: object, shape: tuple[int, ...], what: str) -> np.ndarray:
     if array.ndim == 0:
         array = np.full(shape, float(array))
     if array.shape != shape:
-        raise ValueError(f"{what} must return one value per point, shape {shape}; got shape {array.shape}")
+        raise InputValueError(f"{what} must return one value per point, shape {shape}; got shape {array.shape}")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{what} returned NaN or infinity; it must be finite at every grid point")
+        raise InputValueError(f"{what} returned NaN or infinity; it must be finite at every grid point")
     return array
 
 
@@ -110,5 +112,5 @@ def on_grid(values: np.ndarray, nx: int, what: str, *, finite: bool = True) -> n
     if array.ndim == 0:
         array = np.full(nx, float(array))
     if array.shape != (nx,) or (finite and not np.all(np.isfinite(array))):
-        raise ValueError(f"{what} must return {nx} finite values for {nx} points")
+        raise InputValueError(f"{what} must return {nx} finite values for {nx} points")
     return array

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 from scipy.special import roots_hermite
 
+from ..errors import InputValueError
 from ._checks import count, interval, positive
 from .grid import GridSolution
 
@@ -77,11 +78,11 @@ def burgers_hopf_cole(
     try:
         x, t = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(t, dtype=np.float64))
     except ValueError:
-        raise ValueError("x and t must broadcast to one shape; pass arrays of equal shape or a scalar") from None
+        raise InputValueError("x and t must broadcast to one shape; pass arrays of equal shape or a scalar") from None
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t))):
-        raise ValueError("x and t must be finite; remove NaN or infinite points")
+        raise InputValueError("x and t must be finite; remove NaN or infinite points")
     if np.any(t < 0):
-        raise ValueError("t must be >= 0: the initial condition is given at t = 0")
+        raise InputValueError("t must be >= 0: the initial condition is given at t = 0")
     shape = x.shape
     x, t = x.reshape(-1), t.reshape(-1)
     if x.size == 0:
@@ -89,7 +90,7 @@ def burgers_hopf_cole(
     if nodes is None:
         nodes = _default_nodes(nu, float(t.max()))
         if nodes > _MAX_NODES:
-            raise ValueError(
+            raise InputValueError(
                 f"nu * t up to {nu * float(t.max()):.3g} needs {nodes} quadrature nodes (more than "
                 f"{_MAX_NODES}); pass nodes= explicitly, or use solve_burgers_1d for such long times"
             )
@@ -214,7 +215,7 @@ def solve_burgers_1d(
     """
     nu, x, times = _checked_grid(nu, x_range, t_range, nx, nt)
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS} (stiff integrators), got {method!r}")
+        raise InputValueError(f"method must be one of {_METHODS} (stiff integrators), got {method!r}")
     rtol, atol = positive(rtol, "rtol"), positive(atol, "atol")
 
     rhs, jacobian = _semi_discrete(nx, 2.0 / (nx - 1), nu)
@@ -293,12 +294,12 @@ def _checked_grid(
     nu = positive(nu, "nu")
     a, b = interval(x_range, "x_range")
     if (a, b) != (-1.0, 1.0):
-        raise ValueError(
+        raise InputValueError(
             f"x_range must be (-1, 1), got ({a}, {b}): the initial condition -sin(pi x) and the "
             f"Hopf–Cole formula hold on [-1, 1] only; rescale x to [-1, 1] (and nu with it)"
         )
     t0, t1 = interval(t_range, "t_range")
     if t0 < 0:
-        raise ValueError(f"t_range must start at t0 >= 0 (the initial condition is at t = 0), got ({t0}, {t1})")
+        raise InputValueError(f"t_range must start at t0 >= 0 (the initial condition is at t = 0), got ({t0}, {t1})")
     nx, nt = count(nx, "nx"), count(nt, "nt")
     return nu, np.linspace(a, b, nx), np.linspace(t0, t1, nt)

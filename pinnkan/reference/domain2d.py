@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from ..errors import InputTypeError, InputValueError
 from ._checks import count, interval, number_or_function, on_points
 from .grid import GridSolution, grid_points
 
@@ -144,18 +145,18 @@ def solve_elliptic_domain(
     k = number_or_function(k, "k", "(x, y)")
     c = number_or_function(c, "c", "(x, y)")
     if not callable(k) and k <= 0:
-        raise ValueError(f"k must be > 0, got {k!r}")
+        raise InputValueError(f"k must be > 0, got {k!r}")
     dirichlet = _check_conditions(dirichlet, "dirichlet", domain, "(x, y)")
     neumann = _check_conditions(neumann, "neumann", domain, "(x, y)")
     if not dirichlet and not callable(c) and c == 0:
-        raise ValueError(
+        raise InputValueError(
             "with no Dirichlet condition and c = 0 the solution is fixed only up to a constant (the matrix "
             "is singular); add a Dirichlet condition, e.g. dirichlet=[('boundary', 0.0)], or give c > 0"
         )
     nx, ny = _grid_counts(n, "n")
     strides = _save_strides(save, nx, ny)
     if not isinstance(extrapolate, bool):
-        raise TypeError(f"extrapolate must be True or False, got {extrapolate!r}")
+        raise InputTypeError(f"extrapolate must be True or False, got {extrapolate!r}")
 
     x, y = _grid_lines(domain, nx, ny)
     if not extrapolate:
@@ -242,13 +243,13 @@ def solve_heat_domain(
     """
     coordinates = _check_domain(domain, "solve_heat_domain")
     if "t" in coordinates:
-        raise ValueError(f"the domain has a coordinate named 't' ({coordinates}); rename it, time is 't'")
+        raise InputValueError(f"the domain has a coordinate named 't' ({coordinates}); rename it, time is 't'")
     t0, t1 = interval(t_range, "t_range")
     initial = number_or_function(initial, "initial", "(x, y)")
     k = number_or_function(k, "k", "(x, y)")
     f = number_or_function(f, "f", "(x, y, t)")
     if not callable(k) and k <= 0:
-        raise ValueError(f"k must be > 0, got {k!r}")
+        raise InputValueError(f"k must be > 0, got {k!r}")
     dirichlet = _check_conditions(dirichlet, "dirichlet", domain, "(x, y, t)")
     neumann = _check_conditions(neumann, "neumann", domain, "(x, y, t)")
     nx, ny = _grid_counts(n, "n")
@@ -308,7 +309,7 @@ def _solve_elliptic(
     points = disc.unknown_points()
     reaction = _evaluate(c, points, "c(x, y)")
     if not disc.dirichlet.rows.size and np.all(reaction == 0):
-        raise ValueError(
+        raise InputValueError(
             "no grid node or crossing lies on a Dirichlet part and c = 0, so the matrix is singular; "
             "check the Dirichlet parts (they must cover some of the boundary) or give c > 0"
         )
@@ -318,7 +319,7 @@ def _solve_elliptic(
         # Structurally symmetric: a minimum-degree ordering of A + A^T keeps the fill low.
         u = splu(matrix, permc_spec="MMD_AT_PLUS_A").solve(rhs)
     except RuntimeError:
-        raise ValueError("the discrete problem is singular; check c (c(x, y) >= 0 is always safe)") from None
+        raise InputValueError("the discrete problem is singular; check c (c(x, y) >= 0 is always safe)") from None
     return disc, disc.full_values(u, dirichlet, ())
 
 
@@ -403,7 +404,7 @@ def _discretize(
     width = np.repeat(np.stack([side[0] + side[1], side[2] + side[3]]), 2, axis=0)
     if np.any(width <= 0):
         d, row = np.argwhere(width <= 0)[0]
-        raise ValueError(
+        raise InputValueError(
             f"the node at {_format_point(node_points[row])} has Neumann boundaries on both sides along "
             f"{'xy'[_DIRECTIONS[d][0]]} at distance 0; use a larger n"
         )
@@ -476,7 +477,7 @@ def _classify_nodes(
     part[fixed] = node_parts[node_parts >= 0]
     unknown = np.flatnonzero(inside & (part < 0))
     if not unknown.size:
-        raise ValueError(
+        raise InputValueError(
             f"no grid node lies inside the domain off its Dirichlet parts on the {nx} x {ny} grid; use a larger n"
         )
     return _Nodes(x, y, points, inside, near, on_boundary, fixed, part, unknown)
@@ -648,7 +649,7 @@ def _neumann_parts(
         row = bad[0]
         point = _format_point(points[row])
         if skew[row] >= 0:
-            raise ValueError(
+            raise InputValueError(
                 f"the Neumann part {neumann[skew[row]][0]!r} is not perpendicular to the grid line along "
                 f"{'xy'[axes[row]]} where it meets it at {point} (it is curved or oblique there, or shorter "
                 f"than half a grid spacing); this reference supports Neumann conditions only on axis-parallel "
@@ -660,7 +661,7 @@ def _neumann_parts(
 
 def _no_part(point: np.ndarray, what: str, dirichlet: list[Condition], neumann: list[Condition]) -> None:
     listed = [part for part, _ in dirichlet], [part for part, _ in neumann]
-    raise ValueError(
+    raise InputValueError(
         f"the boundary point {_format_point(point)} {what}, but lies on none of the listed parts "
         f"(Dirichlet {listed[0]}, Neumann {listed[1]}); add a condition on a part that covers it, "
         f"e.g. ('boundary', value) last, or widen the parts' predicates"
@@ -698,7 +699,7 @@ def _conductivity(k: Value, points: np.ndarray) -> np.ndarray:
     values = _evaluate(k, points, "k(x, y)")
     if not np.all(values > 0):
         i = int(np.argmin(values))
-        raise ValueError(
+        raise InputValueError(
             f"k(x, y) must be > 0 everywhere in the domain; it is {values[i]:.6g} at {_format_point(points[i])}"
         )
     return values
@@ -723,19 +724,19 @@ def _grid_solution(
 def _check_domain(domain: object, solver: str) -> tuple[str, ...]:
     """The domain's two coordinate names, or a TypeError/ValueError saying what to pass instead."""
     if hasattr(domain, "time_range") and hasattr(domain, "space"):
-        raise ValueError(
+        raise InputValueError(
             f"{solver} takes the spatial domain, got a SpaceTime; for SpaceTime(space, (t0, t1)) call "
             f"solve_heat_domain(space, (t0, t1), ...)"
         )
     missing = [name for name in ("coordinates", "part_names", *_DOMAIN_METHODS) if not hasattr(domain, name)]
     if missing:
-        raise TypeError(
+        raise InputTypeError(
             f"{solver} takes a pinnkan domain (Box, Disk, Polygon, a CSG combination such as Box(...) - Disk(...)), "
             f"got {type(domain).__name__} without {missing}"
         )
     coordinates = tuple(domain.coordinates)
     if len(coordinates) != 2:
-        raise ValueError(
+        raise InputValueError(
             f"{solver} needs a 2-D domain, got one with coordinates {coordinates}; pass a 2-D Box, Disk, Polygon "
             f"or CSG combination"
         )
@@ -746,14 +747,14 @@ def _check_conditions(conditions: object, name: str, domain: object, arguments: 
     """``conditions`` as a list of checked ``(part, value)`` pairs."""
     example = f"e.g. {name}=[('boundary', 0.0)]"
     if isinstance(conditions, (str, bytes)) or not isinstance(conditions, Sequence):
-        raise TypeError(f"{name} must be a sequence of (part, value) pairs, {example}; got {conditions!r}")
+        raise InputTypeError(f"{name} must be a sequence of (part, value) pairs, {example}; got {conditions!r}")
     if len(conditions) == 2 and (isinstance(conditions[0], str) or hasattr(conditions[0], "within")):
         if not isinstance(conditions[1], (tuple, list)):
-            raise TypeError(f"{name} must be a sequence of (part, value) pairs, {example}: wrap the pair in a list")
+            raise InputTypeError(f"{name} must be a sequence of (part, value) pairs, {example}: wrap the pair in a list")
     checked = []
     for pair in conditions:
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise TypeError(f"{name} must be a sequence of (part, value) pairs, {example}; got the item {pair!r}")
+            raise InputTypeError(f"{name} must be a sequence of (part, value) pairs, {example}; got the item {pair!r}")
         part, value = pair
         _check_part(part, domain, name)
         checked.append((part, number_or_function(value, f"the {name} value of part {part!r}", arguments)))
@@ -764,22 +765,22 @@ def _check_part(part: object, domain: object, name: str) -> None:
     names = tuple(domain.part_names)
     if isinstance(part, str):
         if part not in names:
-            raise ValueError(f"unknown part {part!r} in {name}; this domain has boundary parts {names}")
+            raise InputValueError(f"unknown part {part!r} in {name}; this domain has boundary parts {names}")
     elif hasattr(part, "within") and hasattr(part, "select"):
         if part.within not in names:
-            raise ValueError(
+            raise InputValueError(
                 f"unknown part {part.within!r} (the `within` of {part!r}) in {name}; this domain has boundary "
                 f"parts {names}"
             )
     else:
-        raise TypeError(f"a part in {name} is a name such as 'boundary' or a Where(...), got {part!r}")
+        raise InputTypeError(f"a part in {name} is a name such as 'boundary' or a Where(...), got {part!r}")
 
 
 def _grid_counts(n: object, name: str, minimum: int = 3) -> tuple[int, int]:
     """``n`` (an int, or a pair for x and y) as two ints ``>= minimum``."""
     if isinstance(n, (tuple, list)):
         if len(n) != 2:
-            raise ValueError(f"{name} must be an int or a pair (nx, ny), got {n!r}")
+            raise InputValueError(f"{name} must be an int or a pair (nx, ny), got {n!r}")
         return count(n[0], f"{name}[0]", minimum), count(n[1], f"{name}[1]", minimum)
     value = count(n, name, minimum)
     return value, value
@@ -793,7 +794,7 @@ def _save_strides(save: object, nx: int, ny: int) -> tuple[int, int]:
     strides = []
     for axis, size, keep in zip("xy", (nx, ny), kept):
         if (size - 1) % (keep - 1):
-            raise ValueError(
+            raise InputValueError(
                 f"(n - 1) must be a multiple of (save - 1) along {axis}: {size - 1} is not a multiple of "
                 f"{keep - 1}; e.g. n = {(keep - 1) * max(1, round((size - 1) / (keep - 1))) + 1}"
             )
@@ -806,7 +807,7 @@ def _saved_steps(times: object, steps: int, t0: float, t1: float) -> list[int]:
     if isinstance(times, (int, np.integer)) and not isinstance(times, bool):
         times = count(times, "times", 2)
         if steps % (times - 1):
-            raise ValueError(
+            raise InputValueError(
                 f"steps must be a multiple of (times - 1) = {times - 1}, got {steps}; e.g. steps = "
                 f"{(times - 1) * max(1, math.ceil(steps / (times - 1)))}"
             )
@@ -815,14 +816,14 @@ def _saved_steps(times: object, steps: int, t0: float, t1: float) -> list[int]:
     try:
         requested = np.asarray(times, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
-        raise TypeError(f"times must be a count or a sequence of times, got {times!r}") from None
+        raise InputTypeError(f"times must be a count or a sequence of times, got {times!r}") from None
     if requested.size < 2 or not np.all(np.isfinite(requested)) or not np.all(np.diff(requested) > 0):
-        raise ValueError(f"times must be at least 2 increasing finite times, got {times!r}")
+        raise InputValueError(f"times must be at least 2 increasing finite times, got {times!r}")
     dt = (t1 - t0) / steps
     index = np.round((requested - t0) / dt)
     off = np.abs(requested - (t0 + index * dt)) > 1e-9 * max(abs(t0), abs(t1), dt)
     if np.any(index < 0) or np.any(index > steps) or np.any(off):
-        raise ValueError(
+        raise InputValueError(
             f"times must lie on the step grid t0 + i (t1 - t0) / steps within [{t0:g}, {t1:g}]; "
             f"{requested[np.argmax(off | (index < 0) | (index > steps))]:.6g} does not with steps = {steps}: "
             f"choose steps so that every time is a multiple of the step"

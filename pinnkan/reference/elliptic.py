@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from ..errors import InputTypeError, InputValueError
 from ._checks import count, function, interval, nonnegative, number_or_function, on_points
 from .grid import GridSolution
 
@@ -88,7 +89,7 @@ def solve_helmholtz_2d(
     c, d = interval(y_range, "y_range")
     nx, ny = count(nx, "nx"), count(ny, "ny")
     if not isinstance(extrapolate, bool):
-        raise TypeError(f"extrapolate must be True or False, got {extrapolate!r}")
+        raise InputTypeError(f"extrapolate must be True or False, got {extrapolate!r}")
 
     x, y = np.linspace(a, b, nx), np.linspace(c, d, ny)
     u = _solve(k, source, boundary, x, y)
@@ -161,14 +162,14 @@ def _solve(
         # The matrix is symmetric: a minimum-degree ordering of A + A^T halves the fill of the default.
         lu = splu(matrix.tocsc(), permc_spec="MMD_AT_PLUS_A")
     except RuntimeError:
-        raise ValueError(
+        raise InputValueError(
             f"the discrete problem is singular: k^2 = {k**2:.6g} is an eigenvalue of the grid's -Laplace "
             f"(a resonance) on the {nx} x {ny} grid (with extrapolate=True, possibly the grid of half the "
             f"spacing); change k, nx or ny"
         ) from None
     u[1:-1, 1:-1] = lu.solve(rhs.reshape(-1)).reshape(nx - 2, ny - 2)
     if not np.all(np.isfinite(u)):
-        raise ValueError("the solution is not finite; k^2 is too close to an eigenvalue of the grid's -Laplace")
+        raise InputValueError("the solution is not finite; k^2 is too close to an eigenvalue of the grid's -Laplace")
     return u
 
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..errors import InputValueError
+
 __all__ = ["GridSolution", "grid_points"]
 
 SOURCES = ("exact", "fd")
@@ -48,34 +50,34 @@ class GridSolution:
         axes = tuple(axes)
         coords = tuple(np.asarray(c, dtype=np.float64) for c in coords)
         if len(axes) != len(coords) or len(set(axes)) != len(axes):
-            raise ValueError(f"give one distinct axis name per coordinate array, got {axes}")
+            raise InputValueError(f"give one distinct axis name per coordinate array, got {axes}")
         for name, c in zip(axes, coords):
             if c.ndim != 1 or c.size < 2 or not np.all(np.diff(c) > 0) or not np.all(np.isfinite(c)):
-                raise ValueError(f"coordinates of {name!r} must be a finite increasing 1-D array of >= 2 points")
+                raise InputValueError(f"coordinates of {name!r} must be a finite increasing 1-D array of >= 2 points")
         shape = tuple(c.size for c in coords)
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != shape:
-                raise ValueError(f"the mask has shape {mask.shape}; the coordinates need {shape}")
+                raise InputValueError(f"the mask has shape {mask.shape}; the coordinates need {shape}")
             if not mask.any():
-                raise ValueError("the mask leaves no grid point inside the domain; use a finer grid")
+                raise InputValueError("the mask leaves no grid point inside the domain; use a finer grid")
         named = dict(values) if isinstance(values, Mapping) else {"u": values}
         if not named:
-            raise ValueError("give the values of at least one output")
+            raise InputValueError("give the values of at least one output")
         outputs = {}
         for name, array in named.items():
             array = np.asarray(array, dtype=np.float64)
             if array.shape != shape:
-                raise ValueError(f"values of {name!r} have shape {array.shape}; the coordinates need {shape}")
+                raise InputValueError(f"values of {name!r} have shape {array.shape}; the coordinates need {shape}")
             inside = array if mask is None else array[mask]
             if not np.all(np.isfinite(inside)):
-                raise ValueError(
+                raise InputValueError(
                     f"grid values of {name!r} contain NaN or infinity inside the domain; check the solver's "
                     f"inputs and resolution"
                 )
             outputs[name] = array
         if source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+            raise InputValueError(f"source must be one of {SOURCES}, got {source!r}")
         self.axes = axes
         self.coords = coords
         self.outputs = outputs
@@ -99,7 +101,7 @@ class GridSolution:
     def values(self) -> np.ndarray:
         """The values of the only output (use :attr:`outputs` for systems)."""
         if len(self.outputs) != 1:
-            raise ValueError(f"this solution has outputs {self.output_names}; read grid.outputs[name]")
+            raise InputValueError(f"this solution has outputs {self.output_names}; read grid.outputs[name]")
         return next(iter(self.outputs.values()))
 
     @property
@@ -135,7 +137,7 @@ class GridSolution:
         for name, column in named.items():
             column = np.asarray(column, dtype=np.float64).reshape(-1)
             if column.size != int(keep.sum()):
-                raise ValueError(
+                raise InputValueError(
                     f"the function returned {column.size} values of {name!r} for {int(keep.sum())} points; "
                     f"return one value per point"
                 )

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from ..errors import InputTypeError, InputValueError
 from ._checks import TimeFunction, count, interval, positive, save_strides, time_value
 from .grid import GridSolution
 
@@ -88,7 +89,7 @@ def solve_heat_1d(
     t0, t1 = interval(t_range, "t_range")
     for name, end in (("left", left), ("right", right)):
         if not isinstance(end, (DirichletEnd, NeumannEnd)):
-            raise TypeError(f"{name} must be DirichletEnd(value=...) or NeumannEnd(flux=...), got {end!r}")
+            raise InputTypeError(f"{name} must be DirichletEnd(value=...) or NeumannEnd(flux=...), got {end!r}")
     nx, nt = count(nx, "nx"), count(nt, "nt")
     save_nx, save_nt = count(save_nx, "save_nx", 2), count(save_nt, "save_nt", 2)
     x_stride, t_stride = save_strides(nx, nt, save_nx, save_nt)
@@ -97,7 +98,7 @@ def solve_heat_1d(
     dx, dt = (b - a) / (nx - 1), (t1 - t0) / nt
     u = np.asarray(initial(x), dtype=np.float64)
     if u.shape != x.shape or not np.all(np.isfinite(u)):
-        raise ValueError(f"initial(x) must return {nx} finite values for {nx} points")
+        raise InputValueError(f"initial(x) must return {nx} finite values for {nx} points")
 
     lap = _laplacian(nx, left, right)  # (nx, nx), scaled by 1/dx^2 below
     r = alpha * dt / dx**2

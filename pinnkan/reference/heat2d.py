@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from ..errors import InputValueError
 from ._checks import (
     count,
     function,
@@ -185,7 +186,7 @@ def _half_point_conductivity(
         k = on_points(conductivity(X, Y), X.shape, "conductivity(x, y)")
         if not np.all(k > 0):
             i = np.unravel_index(np.argmin(k), k.shape)
-            raise ValueError(
+            raise InputValueError(
                 f"conductivity(x, y) must be > 0 everywhere; it is {k[i]:.6g} at (x, y) = ({X[i]:.6g}, {Y[i]:.6g})"
             )
         values.append(k)

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dgtsv
 
+from ..errors import InputTypeError, InputValueError
 from ._checks import count, function, interval, on_grid, positive, save_strides, time_value
 from .grid import GridSolution
 from .heat import DirichletEnd, End, NeumannEnd, _laplacian
@@ -118,14 +119,14 @@ def solve_reaction_diffusion_1d(
     a, b = interval(x_range, "x_range")
     t0, t1 = interval(t_range, "t_range")
     if not isinstance(periodic, bool):
-        raise TypeError(f"periodic must be True or False, got {periodic!r}")
+        raise InputTypeError(f"periodic must be True or False, got {periodic!r}")
     if periodic and (left is not None or right is not None):
-        raise ValueError("a periodic domain has no end conditions; pass left and right only with periodic=False")
+        raise InputValueError("a periodic domain has no end conditions; pass left and right only with periodic=False")
     left = DirichletEnd() if left is None else left
     right = DirichletEnd() if right is None else right
     for name, end in (("left", left), ("right", right)):
         if not isinstance(end, (DirichletEnd, NeumannEnd)):
-            raise TypeError(f"{name} must be DirichletEnd(value=...) or NeumannEnd(flux=...), got {end!r}")
+            raise InputTypeError(f"{name} must be DirichletEnd(value=...) or NeumannEnd(flux=...), got {end!r}")
     reaction = function(reaction, "reaction", "u (a numpy array)")
     reaction_derivative = function(reaction_derivative, "reaction_derivative", "u (a numpy array)")
     initial = function(initial, "initial", "x (a numpy array)")
@@ -144,7 +145,7 @@ def solve_reaction_diffusion_1d(
         with np.errstate(all="ignore"):
             at_start = np.asarray(func(u), dtype=np.float64)
         if not np.all(np.isfinite(at_start)):
-            raise ValueError(f"{what} is not finite at the initial values; check the function and the initial data")
+            raise InputValueError(f"{what} is not finite at the initial values; check the function and the initial data")
 
     if periodic:
         lap = _laplacian(m, DirichletEnd(), DirichletEnd())
@@ -255,9 +256,9 @@ class _Jacobian:
         return y - (y[0] + beta / gamma * y[-1]) / (1.0 + z[0] + beta / gamma * z[-1]) * z
 
 
-def _no_convergence(t: float, nt: int, why: str) -> ValueError:
+def _no_convergence(t: float, nt: int, why: str) -> InputValueError:
     """The error for a step whose Newton iteration fails, naming a smaller dt as the fix."""
-    return ValueError(
+    return InputValueError(
         f"Newton's method did not converge in the step to t = {t:.6g} ({why}); "
         f"use a smaller dt, e.g. nt = {4 * nt}"
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import InputTypeError, InputValueError
 from ._checks import count, interval, on_grid, positive, save_strides, time_value
 from .grid import GridSolution
 from .heat import DirichletEnd
@@ -82,7 +83,7 @@ def solve_wave_1d(
     t0, t1 = interval(t_range, "t_range")
     for name, end in (("left", left), ("right", right)):
         if not isinstance(end, DirichletEnd):
-            raise TypeError(f"{name} must be DirichletEnd(value=...), got {end!r}")
+            raise InputTypeError(f"{name} must be DirichletEnd(value=...), got {end!r}")
     nx = count(nx, "nx")
     save_nx, save_nt = count(save_nx, "save_nx", 2), count(save_nt, "save_nt", 2)
     dx = (b - a) / (nx - 1)
@@ -93,7 +94,7 @@ def solve_wave_1d(
     x_stride, t_stride = save_strides(nx, nt, save_nx, save_nt)
     dt = (t1 - t0) / nt
     if speed * dt / dx > 1.0:
-        raise ValueError(
+        raise InputValueError(
             f"leapfrog is unstable at speed dt / dx = {speed * dt / dx:.3g} > 1; use nt >= {stable} "
             f"(a multiple of save_nt - 1) or nt=None"
         )
@@ -109,7 +110,7 @@ def solve_wave_1d(
             with np.errstate(over="ignore", invalid="ignore"):
                 r = on_grid(reaction(u), nx, "reaction(u)", finite=False)
             if not np.all(np.isfinite(r)):
-                raise ValueError(
+                raise InputValueError(
                     f"reaction(u) is not finite at t = {t:.6g}: the solution is blowing up (use a larger nt) "
                     "or the reaction is undefined for its values"
                 )
@@ -133,7 +134,7 @@ def solve_wave_1d(
             t = t0 + n * dt
             previous, u = u, with_ends(2.0 * u - previous + dt**2 * acceleration(u, t), t + dt)
     if not np.all(np.isfinite(saved)):
-        raise ValueError("the solution is not finite; use a larger nt")
+        raise InputValueError("the solution is not finite; use a larger nt")
     times = np.linspace(t0, t1, save_nt)
     return GridSolution(("x", "t"), (x[::x_stride], times), saved, "fd")
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..errors import InputTypeError, InputValueError
 from ..pde.problem import Problem
 from ..pde.user_code import describe_location, kind_of, raised_in_pinnkan
 from .setup import Setup
@@ -35,7 +36,7 @@ from .setup import Setup
 __all__ = ["ProblemFile", "ProblemFileError", "list_problems", "load_problem"]
 
 
-class ProblemFileError(ValueError):
+class ProblemFileError(InputValueError):
     """A problem file that cannot be loaded; the message names the file, the line and the fix."""
 
 
@@ -150,7 +151,7 @@ def _like(value: Any, default: Any, what: str) -> Any:
         return int(value)
     elif default is None or type(value) is type(default):
         return value
-    raise TypeError(f"{what} takes a {type(default).__name__} like its default {default!r}, got {value!r}")
+    raise InputTypeError(f"{what} takes a {type(default).__name__} like its default {default!r}, got {value!r}")
 
 
 def _load_file(path: Path, parameters: Mapping[str, Any]) -> ProblemFile:
@@ -159,7 +160,7 @@ def _load_file(path: Path, parameters: Mapping[str, Any]) -> ProblemFile:
     build = getattr(module, "build", None)
     if build is None:
         if parameters:
-            raise ValueError(f"{path} takes no parameters (it defines no build() function); drop {sorted(parameters)}")
+            raise InputValueError(f"{path} takes no parameters (it defines no build() function); drop {sorted(parameters)}")
         values: dict[str, Any] = {}
     else:
         if not callable(build):
@@ -167,7 +168,7 @@ def _load_file(path: Path, parameters: Mapping[str, Any]) -> ProblemFile:
         defaults = _defaults(build, path)
         unknown = sorted(set(parameters) - set(defaults))
         if unknown:
-            raise ValueError(f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters are {defaults}")
+            raise InputValueError(f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters are {defaults}")
         values = {**defaults, **{n: _like(v, defaults[n], f"{path.stem}'s parameter {n!r}") for n, v in parameters.items()}}
         # Always built from the values recorded, so the record cannot differ from the problem.
         try:

@@ -1,26 +1,29 @@
 """The ``pinnkan`` command: list, solve, plot. The one place that maps names to objects.
 
 A user's error (a bad argument, a problem file that does not load, a setting the
-library refuses) ends the command with ``pinnkan: error: <message>`` on stderr and
-exit status 2, without a traceback; ``--debug`` raises it with its traceback. Any
-other exception is a bug in pinnkan and keeps its traceback.
+library refuses, a function of the user's that fails: :class:`~pinnkan.errors.InputError`)
+ends the command with ``pinnkan: error: <message>`` on stderr and exit status 2, without
+a traceback; ``--debug`` raises it with its traceback. Any other exception is a bug in
+pinnkan: its traceback is printed with a request to report it, and the status is 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import math
 import json
+import math
 import re
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from ..errors import InputError, InputValueError
 from ..models.base import ModelSpec
 from ..models.chebykan import ChebyKANSpec
 from ..models.kan import KAN, KANSpec
@@ -59,8 +62,9 @@ RESAMPLINGS: dict[str, Resampling | None] = {
 # --engine NAME: how derivatives are computed.
 ENGINES: dict[str, Engine] = {"auto": Auto(), "jets": Jets(), "autograd": Autograd()}
 
-# What the command line reports as the user's error, in one line (--debug: with the traceback).
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError)
+# What the command line reports as the user's error, in one line (--debug: with the traceback):
+# pinnkan's own checks, and failures inside the user's code, which pinnkan reports as InputError.
+USER_ERRORS: tuple[type[BaseException], ...] = (InputError,)
 # Running out of memory is the user's too: the size of the problem is theirs to choose.
 OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))
 
@@ -243,7 +247,7 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
     if args.model is not None and (setup.model is None or setup.model.kind != args.model):
         setup = replace(setup, model=MODELS[args.model])
     if args.extend is not None and setup.model is not None and setup.model.kind != "kan":
-        raise ValueError(
+        raise InputValueError(
             f"--extend refines a B-spline KAN's grid, so it needs a B-spline KAN model; this setup's model "
             f"is {setup.model.kind}: drop --extend or give --model kan"
         )
@@ -278,7 +282,7 @@ def _option(flag: str, change: Callable[[list[int]], Setup], value: list[int]) -
     try:
         return change(value)
     except ValueError as err:
-        raise ValueError(f"{flag}: {err}") from err
+        raise InputValueError(f"{flag}: {err}") from err
 
 
 def _folder_name(problem: str, parameters: Sequence[tuple[str, object]]) -> str:
@@ -294,7 +298,7 @@ def _plot(args: argparse.Namespace) -> int:
     folder = Path(args.run)
     saved = load_run(folder)
     if not isinstance(saved.net, KAN):
-        raise ValueError(f"pinnkan plot draws B-spline KAN edges; this run used {saved.net.describe()}")
+        raise InputValueError(f"pinnkan plot draws B-spline KAN edges; this run used {saved.net.describe()}")
     check_output_folder(folder)
     plot_activations(saved.net, saved.samples, folder / "activations.png")
     plot_network(saved.net, saved.samples, folder / "network.png", names=list(saved.coordinates))
@@ -329,6 +333,16 @@ def _guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namesp
             f"(Setup(points=Points(...))) or a smaller model",
             file=sys.stderr,
         )
+    except Exception:  # anything else is pinnkan's bug: the traceback, and a request to report it
+        if args.debug:
+            raise
+        traceback.print_exc()
+        print(
+            "pinnkan: internal error: this looks like a bug in pinnkan, not in your input. Please report it "
+            "with the traceback above and the command you ran.",
+            file=sys.stderr,
+        )
+        return 1
     return 2
 
 
@@ -348,7 +362,7 @@ def _solve(args: argparse.Namespace) -> int:
     """``pinnkan solve``: load, train, compare, write the run folder, print the summary."""
     names = [name for name, _ in args.param]
     if len(set(names)) != len(names):
-        raise ValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once; give each once")
+        raise InputValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once; give each once")
     spec = load_problem(args.problem, **dict(args.param))
     setup = _setup(spec.setup, spec.problem, args)
     out = check_output_folder(args.out or _folder_name(spec.problem.name, args.param))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from ..grid_fields import HEIGHTS, KINDS, GridFields
 from ..pde.coefficients import CoefficientSet
 from ..pde.engines import Auto, Autograd, Engine
@@ -121,29 +122,29 @@ def model_fields(
         order; ``time_axis`` is the problem's time coordinate.
     """
     if not isinstance(problem, Problem):
-        raise TypeError(f"model_fields takes a Problem, got {type(problem).__name__}")
+        raise InputTypeError(f"model_fields takes a Problem, got {type(problem).__name__}")
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module mapping points (N, d) to outputs, got {type(model).__name__}")
+        raise InputTypeError(f"model must be a torch.nn.Module mapping points (N, d) to outputs, got {type(model).__name__}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be a positive int, got {batch!r}")
+        raise InputValueError(f"batch must be a positive int, got {batch!r}")
     if engine is not None and not isinstance(engine, Engine):
-        raise TypeError(f"engine must be an Engine such as Auto() or Autograd(), got {type(engine).__name__}")
+        raise InputTypeError(f"engine must be an Engine such as Auto() or Autograd(), got {type(engine).__name__}")
     extra = _check_extra(extra, problem)
     if coords is not None:
         if points_per_axis is not None:
-            raise ValueError("give points_per_axis or coords, not both (coords sets every axis's points)")
+            raise InputValueError("give points_per_axis or coords, not both (coords sets every axis's points)")
         coords = _check_coords(coords, problem)
     else:
         n = POINTS_PER_AXIS if points_per_axis is None else points_per_axis
         if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise ValueError(f"points_per_axis must be an int >= 2, got {points_per_axis!r}")
+            raise InputValueError(f"points_per_axis must be an int >= 2, got {points_per_axis!r}")
         coords = _drawn_grid(problem, n)
     shape = tuple(c.size for c in coords)
     mesh = np.meshgrid(*coords, indexing="ij")
     points = np.stack([m.reshape(-1) for m in mesh], axis=1)
     inside = np.asarray(problem.domain.inside(points), dtype=bool)
     if not inside.any():
-        raise ValueError("no grid point lies inside the domain; give more points_per_axis or other coords")
+        raise InputValueError("no grid point lies inside the domain; give more points_per_axis or other coords")
     dtype, device = _dtype_device(model)
     if coefficients is None:
         coefficients = _coefficients(problem, model, dtype, device)
@@ -256,12 +257,12 @@ def _drawn_grid(problem: Problem, n: int) -> tuple[np.ndarray, ...]:
 
 def _check_coords(coords: Sequence[np.ndarray], problem: Problem) -> tuple[np.ndarray, ...]:
     if len(coords) != len(problem.coordinates):
-        raise ValueError(f"give one coordinate array per coordinate {problem.coordinates}, got {len(coords)}")
+        raise InputValueError(f"give one coordinate array per coordinate {problem.coordinates}, got {len(coords)}")
     checked = []
     for name, c in zip(problem.coordinates, coords):
         c = np.asarray(c, dtype=np.float64)
         if c.ndim != 1 or c.size < 1 or not np.all(np.isfinite(c)) or not np.all(np.diff(c) > 0):
-            raise ValueError(f"coords of {name!r} must be a finite increasing 1-D array of >= 1 point")
+            raise InputValueError(f"coords of {name!r} must be a finite increasing 1-D array of >= 1 point")
         checked.append(c)
     return tuple(checked)
 
@@ -284,14 +285,14 @@ def _check_extra(extra: Extra | None, problem: Problem) -> dict[str, tuple[Calla
     if extra is None:
         return {}
     if not isinstance(extra, Mapping):
-        raise TypeError("extra must map a field name to (function of points, kind), e.g. {'estimated error': (f, 'magnitude')}")
+        raise InputTypeError("extra must map a field name to (function of points, kind), e.g. {'estimated error': (f, 'magnitude')}")
     taken = {*problem.outputs, *(residual_name(t) for t in problem.term_groups.get("pde", ()))}
     checked = {}
     for name, entry in extra.items():
         if not isinstance(name, str) or not name or name in taken:
-            raise ValueError(f"extra field names must be new non-empty strings (not {sorted(taken)}), got {name!r}")
+            raise InputValueError(f"extra field names must be new non-empty strings (not {sorted(taken)}), got {name!r}")
         if not isinstance(entry, tuple) or len(entry) != 2 or not callable(entry[0]) or entry[1] not in KINDS:
-            raise TypeError(f"extra[{name!r}] must be (function of points (N, d) -> (N,), kind in {KINDS}), got {entry!r}")
+            raise InputTypeError(f"extra[{name!r}] must be (function of points (N, d) -> (N,), kind in {KINDS}), got {entry!r}")
         checked[name] = entry
     return checked
 
@@ -359,7 +360,7 @@ def _extra_values(name: str, function: Callable[[np.ndarray], np.ndarray], point
     if values.shape == (points.shape[0], 1):
         values = values[:, 0]
     if values.shape != (points.shape[0],):
-        raise ValueError(
+        raise InputValueError(
             f"extra field {name!r} returned shape {values.shape} for {points.shape[0]} points; return one value per point"
         )
     return values

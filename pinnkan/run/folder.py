@@ -14,6 +14,7 @@ import numpy as np
 import scipy
 import torch
 
+from ..errors import InputValueError
 from ..files import atomic_write, plain, save_torch
 from ..models.base import Network
 from ..pde.transforms import ConstrainedModel
@@ -45,9 +46,9 @@ def check_output_folder(out: str | os.PathLike[str]) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"cannot create the output folder {path} ({err.strerror}); choose another --out") from None
+        raise InputValueError(f"cannot create the output folder {path} ({err.strerror}); choose another --out") from None
     if not path.is_dir() or not os.access(path, os.W_OK):
-        raise ValueError(f"the output folder {path} is not writable; choose another --out")
+        raise InputValueError(f"the output folder {path} is not writable; choose another --out")
     return path
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from ..files import load_torch
 from ..models.base import ModelSpec
 from ..models.chebykan import ChebyKANSpec
@@ -103,7 +104,7 @@ def load_run(
     path = folder / "model.pt"
     if not folder.is_dir():
         state = "is not a folder" if folder.exists() else "does not exist"
-        raise ValueError(f"{folder} {state}; give a run folder written by `pinnkan solve`")
+        raise InputValueError(f"{folder} {state}; give a run folder written by `pinnkan solve`")
     saved = load_torch(path, kind="model", map_location=device)
     try:
         net = _network(saved, spec, path, device)
@@ -112,9 +113,9 @@ def load_run(
         outputs = tuple(saved["outputs"])  # type: ignore[call-overload]
         name, parameters = str(saved["problem"]), dict(saved["parameters"])  # type: ignore[call-overload]
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(f"{path} is not a complete pinnkan model ({type(err).__name__}: {err}); rerun the solve") from None
+        raise InputValueError(f"{path} is not a complete pinnkan model ({type(err).__name__}: {err}); rerun the solve") from None
     if not isinstance(samples, torch.Tensor):
-        raise ValueError(f"{path} is not a complete pinnkan model (its samples are not a tensor); rerun the solve")
+        raise InputValueError(f"{path} is not a complete pinnkan model (its samples are not a tensor); rerun the solve")
     model = None if problem is None else _whole(saved, net, problem, path, device)
     return SavedRun(folder, net, model, samples, coordinates, outputs, name, parameters, _report(folder / "report.json"))
 
@@ -123,17 +124,17 @@ def _network(
     saved: Mapping[str, object], spec: ModelSpec | None, path: Path, device: torch.device | str | None
 ) -> nn.Module:
     if saved["spec"] is None and spec is None:
-        raise ValueError(
+        raise InputValueError(
             f"{path} holds a model of your own ({saved['model_class']}); give load_run the spec that built it (spec=...)"
         )
     if spec is None:
         values = dict(saved["spec"])  # type: ignore[call-overload]
         kind = values.pop("kind")
         if kind not in SPECS:
-            raise ValueError(f"unknown model kind {kind!r}")
+            raise InputValueError(f"unknown model kind {kind!r}")
         spec = SPECS[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     elif not isinstance(spec, ModelSpec):
-        raise TypeError(f"spec must be a ModelSpec, got {type(spec).__name__}")
+        raise InputTypeError(f"spec must be a ModelSpec, got {type(spec).__name__}")
     dtype = DTYPES[str(saved["dtype"])]
     net = spec.build(
         int(saved["in_features"]), int(saved["out_features"]), saved["bounds"], dtype=dtype, device=device  # type: ignore[arg-type, call-overload]
@@ -146,14 +147,14 @@ def _whole(
     saved: Mapping[str, object], net: nn.Module, problem: Problem, path: Path, device: torch.device | str | None
 ) -> PINN:
     if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
+        raise InputTypeError(f"problem must be a Problem, got {type(problem).__name__}")
     if problem.name != saved["problem"] or tuple(problem.outputs) != tuple(saved["outputs"]):  # type: ignore[call-overload]
-        raise ValueError(
+        raise InputValueError(
             f"{path} holds a model of {saved['problem']!r} with outputs {saved['outputs']}; "
             f"give that problem, not {problem.name!r}"
         )
     if dict(problem.parameters) != saved["parameters"]:
-        raise ValueError(
+        raise InputValueError(
             f"{path} was trained with parameters {saved['parameters']}; give the problem built with them "
             f"(load_problem(name, **parameters)), not {dict(problem.parameters)}"
         )
@@ -171,4 +172,4 @@ def _report(path: Path) -> dict[str, object] | None:
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); rerun the solve to write it again") from None
+        raise InputValueError(f"{path} is not valid JSON ({err}); rerun the solve to write it again") from None

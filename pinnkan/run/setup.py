@@ -45,6 +45,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from ..errors import InputTypeError, InputValueError
 from ..kan_tools.regularization import Regularization
 from ..models.base import ModelSpec
 from ..models.kan import KANSpec
@@ -139,19 +140,19 @@ class Setup:
         if self.dtype is not None:
             object.__setattr__(self, "dtype", dtype_name(self.dtype))
         if self.model is not None and not isinstance(self.model, ModelSpec):
-            raise TypeError(
+            raise InputTypeError(
                 f"Setup.model must be a ModelSpec such as KANSpec(), ChebyKANSpec() or MLPSpec(), "
                 f"got {kind_of(self.model)}"
             )
         if self.points is not None and not isinstance(self.points, Points):
-            raise TypeError(f"Setup.points must be a Points(...), got {kind_of(self.points)}")
+            raise InputTypeError(f"Setup.points must be a Points(...), got {kind_of(self.points)}")
         if self.stages is not None:
             stages = tuple(self.stages) if isinstance(self.stages, (tuple, list)) else (self.stages,)
             if not stages:
-                raise ValueError("Setup.stages needs at least one stage, e.g. (Adam(steps=1000),); or leave it None")
+                raise InputValueError("Setup.stages needs at least one stage, e.g. (Adam(steps=1000),); or leave it None")
             for stage in stages:
                 if not isinstance(stage, (Stage, ModelChange)):
-                    raise TypeError(
+                    raise InputTypeError(
                         f"Setup.stages must hold stages such as Adam(steps=...), BFGS(steps=...) or "
                         f"ExtendGrid(grid_size=...), got {kind_of(stage)}"
                     )
@@ -160,25 +161,25 @@ class Setup:
             schemes = check_weightings(self.weighting)
             object.__setattr__(self, "weighting", schemes[0] if len(schemes) == 1 else schemes)
         if self.resampling is not None and not isinstance(self.resampling, Resampling):
-            raise TypeError(f"Setup.resampling must be RAD(), RAR(), Resample(every=...) or None, got {kind_of(self.resampling)}")
+            raise InputTypeError(f"Setup.resampling must be RAD(), RAR(), Resample(every=...) or None, got {kind_of(self.resampling)}")
         if self.engine == "auto":
             object.__setattr__(self, "engine", Auto())
         if not isinstance(self.engine, Engine):
             shown = kind_of(self.engine) if isinstance(self.engine, type) else repr(self.engine)
-            raise TypeError(f"Setup.engine must be 'auto' or an Engine such as Jets() or Autograd(), got {shown}")
+            raise InputTypeError(f"Setup.engine must be 'auto' or an Engine such as Jets() or Autograd(), got {shown}")
         if not isinstance(self.compile, bool):
-            raise TypeError(f"Setup.compile must be True or False, got {self.compile!r}")
+            raise InputTypeError(f"Setup.compile must be True or False, got {self.compile!r}")
         if not isinstance(self.hard, bool):
             names = (self.hard,) if isinstance(self.hard, str) else self.hard
             if not isinstance(names, (tuple, list)) or not names or not all(isinstance(n, str) for n in names):
-                raise TypeError(
+                raise InputTypeError(
                     f"Setup.hard must be True, False or a tuple of condition names to build in, got {self.hard!r}"
                 )
             object.__setattr__(self, "hard", tuple(names))
         if not isinstance(self.decay, bool):
-            raise TypeError(f"Setup.decay must be True or False, got {self.decay!r}")
+            raise InputTypeError(f"Setup.decay must be True or False, got {self.decay!r}")
         if self.regularization is not None and not isinstance(self.regularization, Regularization):
-            raise TypeError(
+            raise InputTypeError(
                 f"Setup.regularization must be a Regularization or None, got {kind_of(self.regularization)}"
             )
         if self.tolerance is not None:
@@ -186,7 +187,7 @@ class Setup:
             if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (
                 math.isfinite(tolerance) and 0 < tolerance < 1
             ):
-                raise ValueError(
+                raise InputValueError(
                     f"Setup.tolerance is a relative L2 error to reach, a number in (0, 1) such as 1e-3; got {tolerance!r}"
                 )
             object.__setattr__(self, "tolerance", float(tolerance))
@@ -196,11 +197,11 @@ class Setup:
     def with_steps(self, steps: Sequence[int]) -> Setup:
         """The same setup with new step counts, one per optimiser stage (model changes keep theirs)."""
         if self.stages is None:
-            raise ValueError("the setup's stages are chosen automatically; resolve(setup, problem) first")
+            raise InputValueError("the setup's stages are chosen automatically; resolve(setup, problem) first")
         steps = list(steps)
         optimisers = [s for s in self.stages if isinstance(s, Stage)]
         if len(steps) != len(optimisers):
-            raise ValueError(
+            raise InputValueError(
                 f"give one step count per optimiser stage ({len(optimisers)}: "
                 f"{', '.join(type(s).__name__ for s in optimisers)}), got {len(steps)}"
             )
@@ -211,13 +212,13 @@ class Setup:
     def with_grid_extension(self, grid_sizes: Sequence[int]) -> Setup:
         """The same setup followed, per size, by ``ExtendGrid(size)`` and a rerun of the last optimiser stage."""
         if self.stages is None:
-            raise ValueError("the setup's stages are chosen automatically; resolve(setup, problem) first")
+            raise InputValueError("the setup's stages are chosen automatically; resolve(setup, problem) first")
         sizes = list(grid_sizes)
         if not sizes:
-            raise ValueError("give at least one grid size to extend to, e.g. [10, 20]")
+            raise InputValueError("give at least one grid size to extend to, e.g. [10, 20]")
         optimisers = [s for s in self.stages if isinstance(s, Stage)]
         if not optimisers:
-            raise ValueError("grid extension reruns the last optimiser stage; the setup has none")
+            raise InputValueError("grid extension reruns the last optimiser stage; the setup has none")
         extra = [stage for size in sizes for stage in (ExtendGrid(grid_size=size), optimisers[-1])]
         return replace(self, stages=(*self.stages, *extra))
 
@@ -332,18 +333,18 @@ def parse_budget(budget: object) -> float:
         For anything else, or a budget that is not positive and finite.
     """
     if isinstance(budget, bool):
-        raise TypeError(f"a budget is seconds or a duration such as '5m', got {budget!r}")
+        raise InputTypeError(f"a budget is seconds or a duration such as '5m', got {budget!r}")
     if isinstance(budget, (int, float)):
         seconds = float(budget)
     elif isinstance(budget, str):
         match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(s|sec|m|min|h)?\s*", budget)
         if match is None:
-            raise ValueError(f"cannot read the budget {budget!r}; give seconds or a duration such as '90s', '5m', '1.5h'")
+            raise InputValueError(f"cannot read the budget {budget!r}; give seconds or a duration such as '90s', '5m', '1.5h'")
         seconds = float(match.group(1)) * {"s": 1, "sec": 1, None: 1, "m": 60, "min": 60, "h": 3600}[match.group(2)]
     else:
-        raise TypeError(f"a budget is seconds or a duration such as '5m', got {kind_of(budget)}")
+        raise InputTypeError(f"a budget is seconds or a duration such as '5m', got {kind_of(budget)}")
     if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"the budget must be a positive, finite time, got {budget!r}")
+        raise InputValueError(f"the budget must be a positive, finite time, got {budget!r}")
     return seconds
 
 
@@ -351,12 +352,12 @@ def dtype_name(dtype: object) -> str:
     """``"float32"`` or ``"float64"`` for a name or a torch dtype; a clear error otherwise."""
     if isinstance(dtype, str):
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+            raise InputValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
         return dtype
     for name, value in DTYPES.items():
         if dtype == value:
             return name
-    raise ValueError(f"dtype must be torch.float32, torch.float64 or one of {sorted(DTYPES)}, got {dtype!r}")
+    raise InputValueError(f"dtype must be torch.float32, torch.float64 or one of {sorted(DTYPES)}, got {dtype!r}")
 
 
 def _parameter_count(spec: ModelSpec, dim: int, outputs: int) -> int:

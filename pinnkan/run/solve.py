@@ -20,20 +20,21 @@ import torch
 from torch import nn
 
 from ..compare import Comparison, compare, reference_grid
+from ..errors import InputTypeError, InputValueError
 from ..estimate import ErrorEstimate, estimate_error
+from ..files import plain
 from ..models.kan import KANSpec
 from ..pde.auto_constraint import ConstraintPlan, auto_constraint
-from ..pde.decay import fit_decay
 from ..pde.coefficients import CoefficientSet
 from ..pde.conditions import Batch
+from ..pde.decay import fit_decay
 from ..pde.pinn import PINN
 from ..pde.problem import Problem, condition_points
 from ..pde.transforms import ConstrainedModel, OutputTransform
 from ..training.losses import PINNLoss
 from ..training.refinement import Refiner
-from ..training.weighting import Decay
-from ..files import plain
 from ..training.trainer import CHECKPOINT_EVERY, Callback, Trainer, TrainResult
+from ..training.weighting import Decay
 from .folder import check_output_folder, versions, write_run_folder
 from .setup import DEFAULT_GRID, DEFAULT_TOLERANCE, DTYPES, Setup, data_grid, dtype_name, resolve
 
@@ -188,20 +189,20 @@ def solve(
     and ``solution.train.stopped_by`` names the signal; ``resume=True`` goes on.
     """
     if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
+        raise InputTypeError(f"problem must be a Problem, got {type(problem).__name__}")
     setup = Setup() if setup is None else setup
     if not isinstance(setup, Setup):
-        raise TypeError(f"setup must be a Setup, got {type(setup).__name__}")
+        raise InputTypeError(f"setup must be a Setup, got {type(setup).__name__}")
     if dtype is not None:
         setup = replace(setup, dtype=dtype_name(dtype))
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+        raise InputTypeError(f"seed must be an int, got {seed!r}")
     if not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed}")
+        raise InputValueError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed}")
     device = check_device(device)
     folder = check_output_folder(out) if out is not None else None
     if resume and folder is None:
-        raise ValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
+        raise InputValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
 
     plan = hard_constraint(problem, setup)
     transform, constraint = plan.constraint, plan.note
@@ -214,7 +215,7 @@ def solve(
         setup = replace(setup, weighting=(*setup.weightings(), Decay(rate=next(iter(plan.decay.values())))))
     dtype = DTYPES[setup.dtype]  # type: ignore[index]
     if setup.regularization is not None and setup.regularization.active and not isinstance(setup.model, KANSpec):
-        raise ValueError(f"Regularization penalises B-spline KAN edges; the model is {setup.model.kind}: use KANSpec")  # type: ignore[union-attr]
+        raise InputValueError(f"Regularization penalises B-spline KAN edges; the model is {setup.model.kind}: use KANSpec")  # type: ignore[union-attr]
     # The reference is cheap next to training: build it first so a broken one fails early.
     grid = reference_grid(problem) if problem.has_reference else None
     model = _build_model(problem, setup, transform, seed=seed, dtype=dtype, device=device)
@@ -318,14 +319,14 @@ def hard_constraint(problem: Problem, setup: Setup) -> ConstraintPlan:
     if setup.hard is not True:
         unknown = [name for name in setup.hard if name not in {c.name for c in problem.conditions}]
         if unknown:
-            raise ValueError(
+            raise InputValueError(
                 f"Setup.hard names {unknown}, which are not conditions of {problem.name!r}; its conditions are "
                 f"{[c.name for c in problem.conditions]}"
             )
         missing = {name: plan.soft[name] for name in setup.hard if name not in plan.built}
         if missing:
             reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
-            raise ValueError(
+            raise InputValueError(
                 f"the hard constraint cannot build in {sorted(missing)} ({reasons}); leave them out of "
                 f"Setup.hard (they then stay in the loss) or change the conditions"
             )
@@ -390,17 +391,17 @@ def check_device(device: torch.device | str | None) -> torch.device | None:
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"device takes a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
+        raise InputValueError(f"device takes a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
     if device.type not in DEVICE_TYPES:
-        raise ValueError(
+        raise InputValueError(
             f"device {str(device)!r} cannot train a model; give one of {', '.join(DEVICE_TYPES)} (cuda on a machine with a GPU)"
         )
     backend = getattr(torch.backends if device.type == "mps" else torch, device.type, None)
     if not getattr(backend, "is_available", lambda: True)():
-        raise ValueError(f"device {str(device)!r}: this machine or this torch build has no {device.type}; give 'cpu'")
+        raise InputValueError(f"device {str(device)!r}: this machine or this torch build has no {device.type}; give 'cpu'")
     try:
         torch.empty(0, device=device)
     except (RuntimeError, AssertionError) as err:
-        raise ValueError(f"device {str(device)!r} cannot be used ({err}); give 'cpu'") from None
+        raise InputValueError(f"device {str(device)!r} cannot be used ({err}); give 'cpu'") from None
     return device
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from torch import nn
 
+from ..errors import InputValueError
+
 if TYPE_CHECKING:
     from .losses import PINNLoss
 
@@ -51,19 +53,19 @@ class Resampling(ABC):
 
 def _check_every(name: str, every: object) -> None:
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ValueError(f"{name}.every must be a positive int (steps between resamplings), got {every!r}")
+        raise InputValueError(f"{name}.every must be a positive int (steps between resamplings), got {every!r}")
 
 
 def _check_start(name: str, start: object) -> None:
     if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-        raise ValueError(f"{name}.start must be an int >= 0 (the first step that may resample), got {start!r}")
+        raise InputValueError(f"{name}.start must be an int >= 0 (the first step that may resample), got {start!r}")
 
 
 def _check_density(name: str, k: object, c: object) -> None:
     if not (isinstance(k, (int, float)) and np.isfinite(k) and k >= 0):
-        raise ValueError(f"{name}.k must be a finite number >= 0, got {k!r}")
+        raise InputValueError(f"{name}.k must be a finite number >= 0, got {k!r}")
     if not (isinstance(c, (int, float)) and np.isfinite(c) and c >= 0) or (k == 0 and c == 0):
-        raise ValueError(f"{name}.c must be a finite number >= 0 (and k, c not both 0), got {c!r}")
+        raise InputValueError(f"{name}.c must be a finite number >= 0 (and k, c not both 0), got {c!r}")
 
 
 def _draw_by_residual(
@@ -82,7 +84,7 @@ def _draw_by_residual(
 
 def _check_candidates(name: str, candidates: object) -> None:
     if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
-        raise ValueError(f"{name}.candidates must be an int >= 1 (a multiple of the PDE points), got {candidates!r}")
+        raise InputValueError(f"{name}.candidates must be an int >= 1 (a multiple of the PDE points), got {candidates!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,9 +179,9 @@ class RAR(Resampling):
         _check_start("RAR", self.start)
         _check_candidates("RAR", self.candidates)
         if isinstance(self.add, bool) or not isinstance(self.add, int) or self.add < 1:
-            raise ValueError(f"RAR.add must be a positive int, got {self.add!r}")
+            raise InputValueError(f"RAR.add must be a positive int, got {self.add!r}")
         if self.max_points is not None and (not isinstance(self.max_points, int) or self.max_points < 1):
-            raise ValueError(f"RAR.max_points must be a positive int or None, got {self.max_points!r}")
+            raise InputValueError(f"RAR.max_points must be a positive int or None, got {self.max_points!r}")
         if self.k is not None:
             _check_density("RAR", self.k, self.c)
 

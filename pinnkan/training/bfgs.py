@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..errors import InputValueError
+
 __all__ = ["DenseBFGS", "strong_wolfe"]
 
 LineFunction = Callable[[float], tuple[float, float]]
@@ -145,7 +147,7 @@ class DenseBFGS(torch.optim.Optimizer):
     def __init__(self, params, *, max_eval: int = 25, tolerance_change: float = 1e-14) -> None:
         super().__init__(params, {"max_eval": max_eval, "tolerance_change": tolerance_change})
         if len(self.param_groups) != 1:
-            raise ValueError("DenseBFGS takes a single parameter group")
+            raise InputValueError("DenseBFGS takes a single parameter group")
         self._params = self.param_groups[0]["params"]
 
     def _flat_grad(self) -> torch.Tensor:

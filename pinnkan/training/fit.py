@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..errors import InputTypeError, InputValueError
 from ..kan_tools.regularization import Regularization
 
 __all__ = ["fit", "FitResult"]
@@ -159,10 +160,10 @@ def fit(
     (2.0, 1.0)
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise InputTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError("the model has no trainable parameters; set requires_grad=True on some")
+        raise InputValueError("the model has no trainable parameters; set requires_grad=True on some")
     _check_count("steps", steps, minimum=1)
     _check_count("plateau_patience", plateau_patience, minimum=0)
     _check_count("seed", seed, minimum=0)
@@ -174,13 +175,13 @@ def fit(
     if clip is not None:
         _check_number("clip", clip, "a finite number > 0 or None", lambda v: v > 0)
     if not plateau_factor < 1:
-        raise ValueError(f"plateau_factor must be < 1 to lower the learning rate, got {plateau_factor}")
+        raise InputValueError(f"plateau_factor must be < 1 to lower the learning rate, got {plateau_factor}")
     if min_lr > lr:
-        raise ValueError(f"min_lr={min_lr} exceeds lr={lr}; give min_lr <= lr")
+        raise InputValueError(f"min_lr={min_lr} exceeds lr={lr}; give min_lr <= lr")
     callbacks = tuple(callbacks)
     for callback in callbacks:
         if not callable(callback):
-            raise TypeError(f"callbacks must be callables callback(step, model), got {type(callback).__name__}")
+            raise InputTypeError(f"callbacks must be callables callback(step, model), got {type(callback).__name__}")
     x, y = _check_data(model, x, y, params[0], "x, y")
     generator = torch.Generator().manual_seed(seed)
     if validation is None:
@@ -188,7 +189,7 @@ def fit(
         x, y, x_val, y_val = _split(x, y, val_fraction, generator)
     else:
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
-            raise TypeError("validation must be a pair (x_val, y_val) of tensors")
+            raise InputTypeError("validation must be a pair (x_val, y_val) of tensors")
         x_val, y_val = _check_data(model, *validation, params[0], "validation")
     n_train = x.shape[0]
     batch = n_train if batch_size is None else min(batch_size, n_train)
@@ -285,7 +286,7 @@ def _split(
     n = x.shape[0]
     n_val = round(val_fraction * n)
     if n_val < 1 or n_val >= n:
-        raise ValueError(
+        raise InputValueError(
             f"val_fraction={val_fraction} of {n} points leaves no training or no validation point; "
             "use more points, another fraction, or validation=(x_val, y_val)"
         )
@@ -318,12 +319,12 @@ def _rebind(optimizer: torch.optim.Optimizer, old: list[torch.Tensor], new: list
 def _check_count(name: str, value: object, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
+        raise InputValueError(f"{name} must be {kind}, got {value!r}")
 
 
 def _check_number(name: str, value: object, requirement: str, ok: Callable[[float], bool]) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
-        raise ValueError(f"{name} must be {requirement}, got {value!r}")
+        raise InputValueError(f"{name} must be {requirement}, got {value!r}")
 
 
 def _check_data(
@@ -331,23 +332,23 @@ def _check_data(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Check shapes and values of ``x`` (N, in), ``y`` (N, out); return them on the model's dtype and device."""
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"{what} must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
+        raise InputTypeError(f"{what} must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
     if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
-        raise ValueError(
+        raise InputValueError(
             f"{what} must have shapes (N, in) and (N, out) with the same N, got {tuple(x.shape)} and "
             f"{tuple(y.shape)}; reshape 1-D data with [:, None]"
         )
     if x.shape[0] == 0:
-        raise ValueError(f"{what} hold no points; give at least one row")
+        raise InputValueError(f"{what} hold no points; give at least one row")
     width_in = getattr(model, "in_features", x.shape[1])
     width_out = getattr(model, "out_features", y.shape[1])
     if x.shape[1] != width_in or y.shape[1] != width_out:
-        raise ValueError(
+        raise InputValueError(
             f"the model maps {width_in} inputs to {width_out} outputs, but {what} have {x.shape[1]} and "
             f"{y.shape[1]} columns; reshape the data or build the model for them"
         )
     if x.is_complex() or y.is_complex():
-        raise TypeError(f"{what} must be real; take .real or .abs() first")
+        raise InputTypeError(f"{what} must be real; take .real or .abs() first")
     if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(y).all())):
-        raise ValueError(f"{what} contain NaN or inf; drop those rows first")
+        raise InputValueError(f"{what} contain NaN or inf; drop those rows first")
     return x.to(dtype=param.dtype, device=param.device), y.to(dtype=param.dtype, device=param.device)

@@ -10,6 +10,7 @@ from functools import partial
 import torch
 from torch import nn
 
+from ..errors import InputValueError
 from ..models.base import check_positive_int
 from ..models.kan import KAN, find_kan
 from .stages import ModelChange
@@ -33,7 +34,7 @@ class ExtendGrid(ModelChange):
     def check(self, model: nn.Module) -> None:
         net = find_kan(model, type(self).__name__)
         if self.grid_size <= net.grid_size:
-            raise ValueError(
+            raise InputValueError(
                 f"ExtendGrid needs a larger grid than the model's G={net.grid_size}, got {self.grid_size}"
             )
 
@@ -60,9 +61,9 @@ class UpdateGrid(ModelChange):
 
     def __post_init__(self) -> None:
         if not 0.0 < self.uniform_fraction <= 1.0:
-            raise ValueError(f"UpdateGrid.uniform_fraction must be in (0, 1], got {self.uniform_fraction}")
+            raise InputValueError(f"UpdateGrid.uniform_fraction must be in (0, 1], got {self.uniform_fraction}")
         if not (math.isfinite(self.margin) and self.margin >= 0.0):
-            raise ValueError(f"UpdateGrid.margin must be a finite number >= 0, got {self.margin}")
+            raise InputValueError(f"UpdateGrid.margin must be a finite number >= 0, got {self.margin}")
 
     def check(self, model: nn.Module) -> None:
         find_kan(model, type(self).__name__)
@@ -70,7 +71,7 @@ class UpdateGrid(ModelChange):
     def apply(self, model: nn.Module, samples: torch.Tensor | None) -> str:
         net = find_kan(model, type(self).__name__)
         if samples is None:
-            raise ValueError("UpdateGrid needs sample points; give the Trainer samples=...")
+            raise InputValueError("UpdateGrid needs sample points; give the Trainer samples=...")
         update = partial(net.update_grid, samples, uniform_fraction=self.uniform_fraction, margin=self.margin)
         change = _output_change(net, samples, update)
         return f"updated the grid on {samples.shape[0]} points{change}"

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from ..kan_tools.regularization import Regularization
 from ..models import spline_kernels
 from ..models.kan import KANLayer
@@ -66,7 +67,7 @@ class Points:
             if value is None and name == "interior":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Points.{name} must be a positive int, got {value!r}")
+                raise InputValueError(f"Points.{name} must be a positive int, got {value!r}")
 
     def interior_for(self, dim: int) -> int:
         """PDE points for a domain of ``dim`` coordinates: ``interior``, or the default for ``dim``."""
@@ -74,7 +75,7 @@ class Points:
             return self.interior
         return 1000 if dim <= 2 else 2000 if dim == 3 else 4000
         if not isinstance(self.sampler, Sampler):
-            raise TypeError(f"Points.sampler must be a Sampler such as Sobol(), got {type(self.sampler).__name__}")
+            raise InputTypeError(f"Points.sampler must be a Sampler such as Sobol(), got {type(self.sampler).__name__}")
 
 
 # Points of the probing call that learns which derivatives a term asks for.
@@ -148,13 +149,13 @@ class PINNLoss(Objective):
         compile: bool = False,
     ) -> None:
         if regularization is not None and not isinstance(regularization, Regularization):
-            raise TypeError(f"regularization must be a Regularization, got {type(regularization).__name__}")
+            raise InputTypeError(f"regularization must be a Regularization, got {type(regularization).__name__}")
         if resampling is not None and not isinstance(resampling, Resampling):
-            raise TypeError(f"resampling must be a Resampling such as RAD(), RAR() or Resample(every=...), got {type(resampling).__name__}")
+            raise InputTypeError(f"resampling must be a Resampling such as RAD(), RAR() or Resample(every=...), got {type(resampling).__name__}")
         if engine is not None and not isinstance(engine, Engine):
-            raise TypeError(f"engine must be an Engine such as Auto(), Jets() or Autograd(), got {type(engine).__name__}")
+            raise InputTypeError(f"engine must be an Engine such as Auto(), Jets() or Autograd(), got {type(engine).__name__}")
         if not isinstance(compile, bool):
-            raise TypeError(f"compile must be True or False, got {compile!r}")
+            raise InputTypeError(f"compile must be True or False, got {compile!r}")
         self.problem = problem
         self.points = points
         self.rng = rng
@@ -287,7 +288,7 @@ class PINNLoss(Objective):
             fallback = self.engine.fallback
             found = needs(fallback or Autograd())  # a residual broken on autograd too raises here
             if fallback is None:
-                raise ValueError(
+                raise InputValueError(
                     f"loss term {term.label!r} cannot run on {engine!r} ({reason}); use engine='auto' "
                     f"(autograd where jets cannot run) or Autograd()"
                 ) from None
@@ -359,7 +360,7 @@ class PINNLoss(Objective):
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         sources, schemes = state["sources"], state["weighting"]
         if len(sources) != len(self._terms) or len(schemes) != len(self.weighting):  # type: ignore[arg-type]
-            raise ValueError("the checkpoint was written for other loss terms or weighting; resume with the same problem and setup")
+            raise InputValueError("the checkpoint was written for other loss terms or weighting; resume with the same problem and setup")
         for term, saved in zip(self._terms, sources):  # type: ignore[call-overload]
             term.source.load_state_dict(saved)
         for scheme, saved in zip(self.weighting, schemes):  # type: ignore[call-overload]

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import nn
 
+from ..errors import InputTypeError
+
 __all__ = ["Objective", "FunctionObjective", "as_objective"]
 
 LossFn = Callable[[nn.Module], tuple[torch.Tensor, Mapping[str, torch.Tensor]]]
@@ -65,5 +67,5 @@ def as_objective(loss: Objective | LossFn) -> Objective:
     if isinstance(loss, Objective):
         return loss
     if not callable(loss):
-        raise TypeError(f"loss must be an Objective or a function model -> (total, terms), got {type(loss).__name__}")
+        raise InputTypeError(f"loss must be an Objective or a function model -> (total, terms), got {type(loss).__name__}")
     return FunctionObjective(loss)

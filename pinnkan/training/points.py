@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import torch
 
+from ..errors import InputTypeError
 from ..pde.conditions import AtPoints, Batch, Location, OnPart, PeriodicPairs
 from ..pde.geometry import Domain, Sampler
 
@@ -58,7 +59,7 @@ class PointSource(ABC):
 
     def replace(self, points: np.ndarray) -> None:
         """Use the given points (N, d) from now on (for adaptive sampling of interior points)."""
-        raise TypeError(f"{type(self).__name__} points cannot be replaced; only interior points are adapted")
+        raise InputTypeError(f"{type(self).__name__} points cannot be replaced; only interior points are adapted")
 
     def state_dict(self) -> dict[str, torch.Tensor | None]:
         """The current points, for checkpoints."""
@@ -145,7 +146,7 @@ def source_for(
         return PeriodicFaces(domain, location.coordinate, n, sampler, dtype=dtype, device=device)
     if isinstance(location, AtPoints):
         return Fixed(location.points, location.values, dtype=dtype, device=device)
-    raise TypeError(f"no point source for a {type(location).__name__}; conditions need a location")
+    raise InputTypeError(f"no point source for a {type(location).__name__}; conditions need a location")
 
 
 def _cpu(tensor: torch.Tensor | None) -> torch.Tensor | None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from torch import nn
 
+from ..errors import InputTypeError, InputValueError
 from ..models.base import check_positive_int
 from ..models.kan import KAN
 from .adaptive import RAR
@@ -83,7 +84,7 @@ class Refinement:
         for name in ("tolerance", "budget"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-                raise ValueError(f"Refinement.{name} must be a finite number > 0, got {value!r}")
+                raise InputValueError(f"Refinement.{name} must be a finite number > 0, got {value!r}")
         for name in ("max_grid", "steps", "rounds"):
             check_positive_int(f"Refinement.{name}", getattr(self, name))
 
@@ -107,7 +108,7 @@ class Refiner:
 
     def __init__(self, refinement: Refinement, estimate: Callable[[nn.Module], Estimate], loss: PINNLoss) -> None:
         if not isinstance(refinement, Refinement):
-            raise TypeError(f"refinement must be a Refinement, got {type(refinement).__name__}")
+            raise InputTypeError(f"refinement must be a Refinement, got {type(refinement).__name__}")
         self.refinement = refinement
         self.estimate = estimate
         self.loss = loss

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import InputValueError
 from .bfgs import DenseBFGS
 
 __all__ = ["Stage", "ModelChange", "Adam", "LBFGS", "BFGS"]
@@ -69,12 +70,12 @@ class ModelChange(ABC):
 
 def _check_steps(steps: object, what: str) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"{what}.steps must be a positive int, got {steps!r}")
+        raise InputValueError(f"{what}.steps must be a positive int, got {steps!r}")
 
 
 def _check_rate(value: object, name: str) -> None:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise InputValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,7 +141,7 @@ class LBFGS(Stage):
         _check_steps(self.steps, "LBFGS")
         _check_rate(self.lr, "LBFGS.lr")
         if self.history_size < 1 or self.max_eval < 1:
-            raise ValueError("LBFGS.history_size and LBFGS.max_eval must be >= 1")
+            raise InputValueError("LBFGS.history_size and LBFGS.max_eval must be >= 1")
 
     def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         return torch.optim.LBFGS(
@@ -181,7 +182,7 @@ class BFGS(Stage):
     def __post_init__(self) -> None:
         _check_steps(self.steps, "BFGS")
         if self.max_eval < 1:
-            raise ValueError("BFGS.max_eval must be >= 1")
+            raise InputValueError("BFGS.max_eval must be >= 1")
 
     def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         return DenseBFGS(params, max_eval=self.max_eval, tolerance_change=self.tolerance_change)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..errors import InputTypeError, InputValueError
 from ..files import load_torch, save_torch
 from .bfgs import DenseBFGS
 from .objective import LossFn, Objective, as_objective
@@ -156,24 +157,24 @@ class Trainer:
         refiner: Refiner | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+            raise InputTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         objective = as_objective(loss)
         stages = tuple(stages)
         if not stages:
-            raise ValueError("give at least one stage, e.g. [Adam(steps=1000)]")
+            raise InputValueError("give at least one stage, e.g. [Adam(steps=1000)]")
         for stage in stages:
             if not isinstance(stage, (Stage, ModelChange)):
-                raise TypeError(
+                raise InputTypeError(
                     f"stages must be Stage objects such as Adam(steps=...) or LBFGS(steps=...) "
                     f"or model changes such as ExtendGrid(grid_size=...), got {type(stage).__name__}"
                 )
             if isinstance(stage, ModelChange):
                 stage.check(model)
                 if stage.needs_samples and samples is None and objective.samples() is None:
-                    raise ValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
+                    raise InputValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
         for name, value, least in (("checkpoint_every", checkpoint_every, 1), ("max_retries", max_retries, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+                raise InputValueError(f"{name} must be an int >= {least}, got {value!r}")
         self.model = model
         self.objective = objective
         self.stages = stages
@@ -185,7 +186,7 @@ class Trainer:
         self.samples = samples
         self.max_retries = max_retries
         if refiner is not None and not isinstance(refiner, Refiner):
-            raise TypeError(f"refiner must be a Refiner, got {type(refiner).__name__}")
+            raise InputTypeError(f"refiner must be a Refiner, got {type(refiner).__name__}")
         self.refiner = refiner
         self._planned = stages  # the stages given; a refiner appends its rounds after them
         self.history = History()
@@ -222,21 +223,21 @@ class Trainer:
             values), or when it was written with other stages or settings.
         """
         if self.checkpoint is None or not self.checkpoint.exists():
-            raise ValueError(f"no checkpoint to resume from at {self.checkpoint}; run without resume")
+            raise InputValueError(f"no checkpoint to resume from at {self.checkpoint}; run without resume")
         state = load_torch(self.checkpoint, kind="checkpoint", map_location=_device_of(self.model))
         try:
             stages, metadata, stage_index = state["stages"], state["metadata"], int(state["stage_index"])  # type: ignore[call-overload]
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{self.checkpoint} is not a complete pinnkan checkpoint; delete it and run without resume") from None
+            raise InputValueError(f"{self.checkpoint} is not a complete pinnkan checkpoint; delete it and run without resume") from None
         if self.refiner is not None and state.get("refiner") is not None:  # type: ignore[union-attr]
             self.refiner.load_state_dict(state["refiner"])  # type: ignore[arg-type, index]
             self.stages = self._planned + tuple(self.refiner.planned())
         if stages != [s.describe() for s in self.stages]:
-            raise ValueError(f"the checkpoint was written with other stages; resume with the same stages ({stages})")
+            raise InputValueError(f"the checkpoint was written with other stages; resume with the same stages ({stages})")
         if metadata != self.metadata:
             differ = {k: metadata.get(k) for k in set(metadata) | set(self.metadata)  # type: ignore[union-attr]
                       if metadata.get(k) != self.metadata.get(k)}  # type: ignore[union-attr]
-            raise ValueError(f"the checkpoint was written with other settings; resume with {differ}")
+            raise InputValueError(f"the checkpoint was written with other settings; resume with {differ}")
         # Replay the completed model changes so that parameter shapes match.
         for stage in self.stages[:stage_index]:
             if isinstance(stage, ModelChange):
@@ -244,7 +245,7 @@ class Trainer:
         try:
             self._load(state)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise ValueError(
+            raise InputValueError(
                 f"{self.checkpoint} does not fit this model and loss ({type(err).__name__}: {err}); "
                 f"delete it and run without resume"
             ) from None
@@ -574,8 +575,8 @@ def _check_writable(path: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(
+        raise InputValueError(
             f"cannot write the checkpoint into {folder} ({err.strerror}); choose another path"
         ) from None
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write the checkpoint into {folder}; choose another path")
+        raise InputValueError(f"cannot write the checkpoint into {folder}; choose another path")

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import InputTypeError, InputValueError
 from ..pde.user_code import kind_of
 
 __all__ = ["TermInfo", "Weighting", "Fixed", "GradNorm", "NTK", "Decay", "ResidualAttention", "Causal", "check_weightings"]
@@ -126,14 +127,14 @@ class Fixed(Weighting):
         weights = dict(weights or {})
         for name, w in weights.items():
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-                raise ValueError(f"weight of {name!r} must be a finite number >= 0, got {w!r}")
+                raise InputValueError(f"weight of {name!r} must be a finite number >= 0, got {w!r}")
         self.weights = {k: float(v) for k, v in weights.items()}
 
     def bind(self, info: TermInfo) -> None:
         super().bind(info)
         unknown = sorted(set(self.weights) - set(info.names))
         if unknown:
-            raise ValueError(f"weights name unknown loss terms {unknown}; the terms are {list(info.names)}")
+            raise InputValueError(f"weights name unknown loss terms {unknown}; the terms are {list(info.names)}")
 
     def term_weight(self, name: str) -> float:
         return self.weights.get(name, 1.0)
@@ -189,11 +190,11 @@ class GradNorm(_TermWeights):
     ) -> None:
         _check_int("GradNorm.every", every)
         if not (isinstance(smoothing, (int, float)) and 0 <= smoothing < 1):
-            raise ValueError(f"GradNorm.smoothing must be in [0, 1), got {smoothing!r}")
+            raise InputValueError(f"GradNorm.smoothing must be in [0, 1), got {smoothing!r}")
         if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight >= 1):
-            raise ValueError(f"GradNorm.max_weight must be a finite number >= 1, got {max_weight!r}")
+            raise InputValueError(f"GradNorm.max_weight must be a finite number >= 1, got {max_weight!r}")
         if not (isinstance(min_weight, (int, float)) and 0 <= min_weight <= max_weight):
-            raise ValueError(
+            raise InputValueError(
                 f"GradNorm.min_weight must be a number from 0 to max_weight ({max_weight!r}), got {min_weight!r}"
             )
         self.every, self.smoothing = every, float(smoothing)
@@ -203,7 +204,7 @@ class GradNorm(_TermWeights):
     def bind(self, info: TermInfo) -> None:
         super().bind(info)
         if not info.pde:
-            raise ValueError("GradNorm balances conditions against the PDE residual; this loss has no PDE term")
+            raise InputValueError("GradNorm balances conditions against the PDE residual; this loss has no PDE term")
         self._weights = {name: self._weights.get(name, 1.0) for name in info.names if name not in info.pde}
 
     def due(self, step: int) -> bool:
@@ -263,7 +264,7 @@ class NTK(_TermWeights):
         _check_int("NTK.every", every)
         _check_int("NTK.points", points)
         if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight >= 1):
-            raise ValueError(f"NTK.max_weight must be a finite number >= 1, got {max_weight!r}")
+            raise InputValueError(f"NTK.max_weight must be a finite number >= 1, got {max_weight!r}")
         self.every, self.points, self.max_weight = every, points, float(max_weight)
         self._weights: dict[str, float] = {}
         self._step = 1
@@ -316,13 +317,13 @@ class Decay(Weighting):
 
     def __init__(self, *, rate: float) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and rate > 0):
-            raise ValueError(f"Decay.rate must be a finite number > 0, got {rate!r}")
+            raise InputValueError(f"Decay.rate must be a finite number > 0, got {rate!r}")
         self.rate = float(rate)
 
     def bind(self, info: TermInfo) -> None:
         super().bind(info)
         if info.time_axis is None or info.time_range is None:
-            raise ValueError("Decay weighting needs a time-dependent problem (a SpaceTime domain)")
+            raise InputValueError("Decay weighting needs a time-dependent problem (a SpaceTime domain)")
 
     def point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
         t0 = self.info.time_range[0]  # type: ignore[index]
@@ -347,9 +348,9 @@ class ResidualAttention(Weighting):
 
     def __init__(self, *, gamma: float = 0.999, eta: float = 0.01, terms: Sequence[str] | None = None) -> None:
         if not (isinstance(gamma, (int, float)) and 0 < gamma < 1):
-            raise ValueError(f"ResidualAttention.gamma must be in (0, 1), got {gamma!r}")
+            raise InputValueError(f"ResidualAttention.gamma must be in (0, 1), got {gamma!r}")
         if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
-            raise ValueError(f"ResidualAttention.eta must be a finite number > 0, got {eta!r}")
+            raise InputValueError(f"ResidualAttention.eta must be a finite number > 0, got {eta!r}")
         self.gamma, self.eta = float(gamma), float(eta)
         self.terms = None if terms is None else tuple(terms)
         self._lambdas: dict[str, torch.Tensor] = {}
@@ -359,7 +360,7 @@ class ResidualAttention(Weighting):
         if self.terms is not None:
             unknown = sorted(set(self.terms) - set(info.names))
             if unknown:
-                raise ValueError(f"ResidualAttention names unknown loss terms {unknown}; the terms are {list(info.names)}")
+                raise InputValueError(f"ResidualAttention names unknown loss terms {unknown}; the terms are {list(info.names)}")
 
     def _weighted(self, name: str) -> bool:
         return self.terms is None or name in self.terms
@@ -423,16 +424,16 @@ class Causal(Weighting):
 
     def __init__(self, *, epsilon: float = 1.0, slabs: int = 16) -> None:
         if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"Causal.epsilon must be a finite number > 0, got {epsilon!r}")
+            raise InputValueError(f"Causal.epsilon must be a finite number > 0, got {epsilon!r}")
         if isinstance(slabs, bool) or not isinstance(slabs, int) or slabs < 2:
-            raise ValueError(f"Causal.slabs must be an int >= 2, got {slabs!r}")
+            raise InputValueError(f"Causal.slabs must be an int >= 2, got {slabs!r}")
         self.epsilon, self.slabs = float(epsilon), slabs
         self._slab_weights: dict[str, torch.Tensor] = {}
 
     def bind(self, info: TermInfo) -> None:
         super().bind(info)
         if info.time_axis is None or info.time_range is None:
-            raise ValueError("Causal weighting needs a time-dependent problem (a SpaceTime domain); drop it for this one")
+            raise InputValueError("Causal weighting needs a time-dependent problem (a SpaceTime domain); drop it for this one")
 
     def point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
         if name not in self.info.pde:
@@ -473,7 +474,7 @@ def check_weightings(weighting: object) -> tuple[Weighting, ...]:
     schemes = tuple(weighting) if isinstance(weighting, (tuple, list)) else (weighting,)
     for scheme in schemes:
         if not isinstance(scheme, Weighting):
-            raise TypeError(
+            raise InputTypeError(
                 f"weighting must be a Weighting such as Fixed({{...}}), GradNorm(), NTK(), ResidualAttention() or Causal(), "
                 f"or a tuple of them; got {kind_of(scheme)}"
             )
@@ -497,4 +498,4 @@ def _mean_squared_point_gradient(residual: torch.Tensor, chosen: np.ndarray, par
 
 def _check_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+        raise InputValueError(f"{name} must be a positive int, got {value!r}")

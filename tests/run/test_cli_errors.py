@@ -24,13 +24,20 @@ def test_debug_raises_the_error_itself(argv, monkeypatch):
         main(argv)
 
 
-def test_a_bug_keeps_its_traceback(monkeypatch):
+@pytest.mark.parametrize("bug", [IndexError("list index out of range"), ValueError("math domain error")])
+def test_a_bug_keeps_its_traceback_and_asks_for_a_report(monkeypatch, capsys, bug):
+    # a ValueError that no check of pinnkan's raised (here from inside load_problem) is a bug too
     def broken(*args, **kwargs):
-        raise IndexError("list index out of range")
+        raise bug
 
     monkeypatch.setattr(cli, "load_problem", broken)
-    with pytest.raises(IndexError, match="list index out of range"):
-        main(["solve", "heat1d"])
+    assert main(["solve", "heat1d"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):") and f"{type(bug).__name__}: {bug}" in err
+    assert err.rstrip().endswith("Please report it with the traceback above and the command you ran.")
+    assert "pinnkan: error:" not in err
+    with pytest.raises(type(bug), match=str(bug)):
+        main(["solve", "heat1d", "--debug"])
 
 
 def test_running_out_of_memory_names_the_fix(monkeypatch, capsys):

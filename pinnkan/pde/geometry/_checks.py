@@ -7,19 +7,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ...errors import InputTypeError, InputValueError
+
 
 def coordinate_names(names: object, dim: int | None = None) -> tuple[str, ...]:
     """Check coordinate names (identifiers without underscores, distinct); return them as a tuple."""
     if isinstance(names, str) or not isinstance(names, Sequence):
-        raise TypeError(f"coordinates must be a sequence of names such as ('x', 'y'), got {names!r}")
+        raise InputTypeError(f"coordinates must be a sequence of names such as ('x', 'y'), got {names!r}")
     names = tuple(names)
     for name in names:
         if not isinstance(name, str) or not name.isidentifier() or "_" in name:
-            raise ValueError(f"coordinate name {name!r} must be an identifier without underscores")
+            raise InputValueError(f"coordinate name {name!r} must be an identifier without underscores")
     if len(set(names)) != len(names):
-        raise ValueError(f"coordinate names must be distinct, got {names}")
+        raise InputValueError(f"coordinate names must be distinct, got {names}")
     if dim is not None and len(names) != dim:
-        raise ValueError(f"give {dim} coordinate names, one per dimension, got {names}")
+        raise InputValueError(f"give {dim} coordinate names, one per dimension, got {names}")
     return names
 
 
@@ -28,11 +30,11 @@ def interval(name: str, pair: object) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in pair)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
-        raise TypeError(f"range of {name!r} must be a pair (lo, hi), got {pair!r}") from None
+        raise InputTypeError(f"range of {name!r} must be a pair (lo, hi), got {pair!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"range of {name!r} must be finite, got ({lo}, {hi})")
+        raise InputValueError(f"range of {name!r} must be finite, got ({lo}, {hi})")
     if not lo < hi:
-        raise ValueError(f"range of {name!r} is degenerate or reversed: ({lo}, {hi}); pass (lo, hi) with lo < hi")
+        raise InputValueError(f"range of {name!r} is degenerate or reversed: ({lo}, {hi}); pass (lo, hi) with lo < hi")
     return lo, hi
 
 
@@ -41,9 +43,9 @@ def finite_vector(value: object, what: str) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a sequence of numbers, got {value!r}") from None
+        raise InputTypeError(f"{what} must be a sequence of numbers, got {value!r}") from None
     if array.ndim != 1 or not np.all(np.isfinite(array)):
-        raise ValueError(f"{what} must be a flat sequence of finite numbers, got {value!r}")
+        raise InputValueError(f"{what} must be a flat sequence of finite numbers, got {value!r}")
     return array
 
 
@@ -51,7 +53,7 @@ def points_array(points: object, coordinates: tuple[str, ...]) -> np.ndarray:
     """Points as a float64 array (n, dim) for ``coordinates``, or a ValueError saying the shape."""
     array = np.asarray(points, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != len(coordinates):
-        raise ValueError(
+        raise InputValueError(
             f"points must have shape (n, {len(coordinates)}), one column per coordinate {coordinates}, "
             f"got shape {array.shape}"
         )
@@ -61,5 +63,5 @@ def points_array(points: object, coordinates: tuple[str, ...]) -> np.ndarray:
 def positive_count(n: object) -> int:
     """A number of points: a positive int."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"number of points must be a positive int, got {n!r}")
+        raise InputValueError(f"number of points must be a positive int, got {n!r}")
     return int(n)

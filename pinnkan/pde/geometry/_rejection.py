@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import qmc
 
+from ...errors import InputValueError
 from .samplers import Sampler
 
 # A map takes unit points (m, k) to (points (m, dim), normals (m, dim) or None,
@@ -67,10 +68,10 @@ def collect(
     """
     if not sampler.exact_count:
         if acceptance <= 0.0:
-            raise ValueError(failure)
+            raise InputValueError(failure)
         points, normals = _kept(unit_map(sampler.unit(math.ceil(n / acceptance), k, rng)))
         if points.shape[0] == 0:
-            raise ValueError(failure)
+            raise InputValueError(failure)
         return points, normals
     rate = max(acceptance, 0.5 / PILOT_POINTS)
     chunks: list[tuple[np.ndarray, np.ndarray | None]] = []
@@ -85,10 +86,10 @@ def collect(
         if have >= n:
             break
         if have == 0 and drawn >= _GIVE_UP:
-            raise ValueError(failure)
+            raise InputValueError(failure)
         rate = max(have / drawn, 0.5 / drawn)
     else:
-        raise ValueError(failure)
+        raise InputValueError(failure)
     points = np.concatenate([c[0] for c in chunks])[:n]
     if chunks[0][1] is None:
         return points, None

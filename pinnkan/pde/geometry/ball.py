@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from scipy.special import ndtri
 
+from ...errors import InputTypeError, InputValueError
 from ._checks import coordinate_names, finite_vector, points_array
 from .base import Domain
 from .distance import Coordinates, Piece
@@ -49,14 +50,14 @@ class Ball(Domain):
     ) -> None:
         self._center = finite_vector(center, "the centre of a ball")
         if len(self._center) < 2:
-            raise ValueError(
+            raise InputValueError(
                 f"a Ball needs a centre with at least 2 coordinates, got {len(self._center)}; "
                 f"use an Interval in 1-D"
             )
         if isinstance(radius, bool) or not isinstance(radius, (int, float, np.number)):
-            raise TypeError(f"radius must be a number, got {radius!r}")
+            raise InputTypeError(f"radius must be a number, got {radius!r}")
         if not (math.isfinite(radius) and radius > 0):
-            raise ValueError(f"radius must be finite and > 0, got {radius!r}")
+            raise InputValueError(f"radius must be finite and > 0, got {radius!r}")
         self._radius = float(radius)
         dim = len(self._center)
         if coordinates is None:
@@ -146,7 +147,7 @@ class Disk(Ball):
         self, center: Sequence[float], radius: float, *, coordinates: Sequence[str] = ("x", "y")
     ) -> None:
         if len(finite_vector(center, "the centre of a disk")) != 2:
-            raise ValueError(f"a Disk's centre has 2 coordinates, got {center!r}; use Ball in other dimensions")
+            raise InputValueError(f"a Disk's centre has 2 coordinates, got {center!r}; use Ball in other dimensions")
         super().__init__(center, radius, coordinates=coordinates)
 
 

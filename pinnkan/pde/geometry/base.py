@@ -19,6 +19,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from ...errors import InputTypeError, InputValueError
 from ._checks import points_array, positive_count
 from ._rejection import UnitMap, collect, pilot_acceptance
 from .distance import Coordinates, DistanceFunction, Piece, equivalence
@@ -102,15 +103,15 @@ class Domain(ABC):
         """
         if isinstance(part, Where):
             if part.within not in self.part_names:
-                raise ValueError(
+                raise InputValueError(
                     f"unknown part {part.within!r} (the `within` of {part!r}); this domain has "
                     f"boundary parts {self.part_names}"
                 )
             return part
         if not isinstance(part, str):
-            raise TypeError(f"a part is a name such as 'boundary' or a Where(...), got {part!r}")
+            raise InputTypeError(f"a part is a name such as 'boundary' or a Where(...), got {part!r}")
         if part != INTERIOR and part not in self.part_names:
-            raise ValueError(
+            raise InputValueError(
                 f"unknown part {part!r}; this domain has {INTERIOR!r} and boundary parts {self.part_names}"
             )
         return part
@@ -122,7 +123,7 @@ class Domain(ABC):
         """
         self.check_part(part)
         if part == INTERIOR:
-            raise ValueError("normals exist on boundary parts only; pass a part such as 'boundary'")
+            raise InputValueError("normals exist on boundary parts only; pass a part such as 'boundary'")
         points = points_array(points, self.coordinates)
         if isinstance(part, Where):
             return self.normal(part.within, points)
@@ -136,7 +137,7 @@ class Domain(ABC):
         """
         self.check_part(part)
         if part == INTERIOR:
-            raise ValueError("on_part takes a boundary part; use inside() for the interior")
+            raise InputValueError("on_part takes a boundary part; use inside() for the interior")
         points = points_array(points, self.coordinates)
         if isinstance(part, Where):
             on = self.on_part(part.within, points)
@@ -175,7 +176,7 @@ class Domain(ABC):
         """
         self.check_part(part)
         if part == INTERIOR:
-            raise ValueError("the interior has no boundary pieces; pass a boundary part such as 'boundary'")
+            raise InputValueError("the interior has no boundary pieces; pass a boundary part such as 'boundary'")
         if not isinstance(part, Where):
             return self._named_pieces(part)
         rng = np.random.default_rng(0)
@@ -189,13 +190,13 @@ class Domain(ABC):
             if selected.all():
                 chosen.append(piece)
             elif selected.any():
-                raise ValueError(
+                raise InputValueError(
                     f"{part!r} holds on {selected.mean():.0%} of the {piece.label}: a distance function (and so a "
                     f"hard constraint) needs parts made of whole boundary pieces (faces, circles, polygon edges); "
                     f"give a predicate that keeps or drops each piece whole, or keep this condition in the loss"
                 )
         if not chosen:
-            raise ValueError(f"{part!r} selects no point of the boundary pieces of {self!r}; check its predicate")
+            raise InputValueError(f"{part!r} selects no point of the boundary pieces of {self!r}; check its predicate")
         return tuple(chosen)
 
     def part_distance(self, part: Part) -> DistanceFunction:
@@ -270,7 +271,7 @@ class Domain(ABC):
         """
         self.check_part(part)
         if part == INTERIOR:
-            raise ValueError("sample_boundary takes a boundary part; use sample_interior for the interior")
+            raise InputValueError("sample_boundary takes a boundary part; use sample_interior for the interior")
         n, sampler, rng = _request(n, sampler, rng)
         if isinstance(part, Where):
             unit_map = self._where_map(part)
@@ -322,7 +323,7 @@ class Domain(ABC):
             (about ``n`` rows for a sampler without ``exact_count``)
         """
         self._check_coordinate(coordinate)
-        raise ValueError(
+        raise InputValueError(
             f"periodic conditions need a box in {coordinate!r}, whose faces {coordinate}_min and "
             f"{coordinate}_max match point by point (this domain is a {type(self).__name__}); "
             f"use a Box, or a SpaceTime over a Box"
@@ -401,14 +402,14 @@ class Domain(ABC):
 
     def _check_coordinate(self, coordinate: str) -> int:
         if coordinate not in self.coordinates:
-            raise ValueError(f"unknown coordinate {coordinate!r}; this domain has coordinates {self.coordinates}")
+            raise InputValueError(f"unknown coordinate {coordinate!r}; this domain has coordinates {self.coordinates}")
         return self.coordinates.index(coordinate)
 
     def _off_boundary(self, points: np.ndarray, on: np.ndarray) -> None:
         """Raise the ValueError of :meth:`normals` if some points are not on the boundary."""
         if not np.all(on):
             bad = points[~on][0]
-            raise ValueError(
+            raise InputValueError(
                 f"normals exist on the boundary only; {int(np.sum(~on))} of {len(on)} points are not on the "
                 f"boundary of {self!r} (e.g. {bad.tolist()}); sample them with sample_boundary"
             )
@@ -419,10 +420,10 @@ def _request(
 ) -> tuple[int, Sampler, np.random.Generator]:
     n = positive_count(n)
     if sampler is not None and not isinstance(sampler, Sampler):
-        raise TypeError(
+        raise InputTypeError(
             f"sampler must be a Sampler such as UniformRandom(), LatinHypercube() or Sobol(), "
             f"got {type(sampler).__name__}"
         )
     if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
+        raise InputTypeError(f"rng must be a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
     return n, sampler or UniformRandom(), rng if rng is not None else np.random.default_rng()

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from ...errors import InputTypeError, InputValueError
 from ._checks import coordinate_names, interval, points_array
 from ._rejection import pick
 from .base import Domain
@@ -41,7 +42,7 @@ class Box(Domain):
 
     def __init__(self, ranges: Mapping[str, tuple[float, float]]) -> None:
         if not isinstance(ranges, Mapping) or not ranges:
-            raise TypeError("Box takes a mapping of coordinate name to (lo, hi), e.g. {'x': (0, 1)}")
+            raise InputTypeError("Box takes a mapping of coordinate name to (lo, hi), e.g. {'x': (0, 1)}")
         self.coordinates = coordinate_names(list(ranges))
         pairs = [interval(name, pair) for name, pair in ranges.items()]
         self._lo = np.array([lo for lo, _ in pairs])
@@ -177,7 +178,7 @@ class Box(Domain):
         value = self._hi[axis] if upper else self._lo[axis]
         on = self.inside(points) & (np.abs(points[:, axis] - value) <= self.tolerance())
         if not np.all(on):
-            raise ValueError(
+            raise InputValueError(
                 f"{int(np.sum(~on))} of {len(points)} points are not on the face {part!r} "
                 f"({self.coordinates[axis]} = {value:g}); sample them with sample({part!r}, n)"
             )

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
+from ...errors import InputTypeError, InputValueError
 from ._checks import points_array
 from ._rejection import pick, pilot_acceptance
 from .base import TOLERANCE, Domain
@@ -55,14 +56,14 @@ class _Combination(Domain):
     def __init__(self, a: Domain, b: Domain) -> None:
         for operand in (a, b):
             if not isinstance(operand, Domain):
-                raise TypeError(f"{type(self).__name__} combines two Domains, got {type(operand).__name__}")
+                raise InputTypeError(f"{type(self).__name__} combines two Domains, got {type(operand).__name__}")
             if isinstance(operand, SpaceTime):
-                raise TypeError(
+                raise InputTypeError(
                     f"{type(self).__name__} combines spatial domains; combine them first and wrap the "
                     f"result: SpaceTime(a {self._symbol} b, (t0, t1))"
                 )
         if a.coordinates != b.coordinates:
-            raise ValueError(
+            raise InputValueError(
                 f"cannot combine {a!r} with coordinates {a.coordinates} and {b!r} with coordinates "
                 f"{b.coordinates}; give both the same coordinate names in the same order"
             )
@@ -208,7 +209,7 @@ class _Combination(Domain):
         probes = [self._lo + box * (self._hi - self._lo)]
         probes += [op.sample_interior(_EMPTY_PROBES // 4, sampler=Sobol(), rng=rng) for op in (self.a, self.b)]
         if not np.any(self._contains(np.concatenate(probes))):
-            raise ValueError(f"the {self._word} {self!r} is empty; {fix}")
+            raise InputValueError(f"the {self._word} {self!r} is empty; {fix}")
 
 
 class Union(_Combination):
@@ -252,7 +253,7 @@ class Intersection(_Combination):
         # the operands' bounds; within the boundary tolerance that is no overlap.
         tolerance = TOLERANCE * float(np.linalg.norm(np.maximum(ahi, bhi) - np.minimum(alo, blo)))
         if np.any(hi - lo <= tolerance):
-            raise ValueError(
+            raise InputValueError(
                 f"the intersection of {self.a!r} and {self.b!r} is empty: their bounding boxes do not overlap "
                 f"(they share at most a face); make the domains overlap"
             )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ...errors import InputTypeError, InputValueError
 from ..user_code import call_user
 
 __all__ = ["INTERIOR", "Where"]
@@ -43,14 +44,14 @@ class Where:
 
     def __init__(self, predicate: Predicate, *, name: str | None = None, within: str = "boundary") -> None:
         if not callable(predicate):
-            raise TypeError(
+            raise InputTypeError(
                 f"Where takes a predicate over the coordinates, e.g. Where(lambda c: c['x'] < 0), "
                 f"got {type(predicate).__name__}"
             )
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
-            raise ValueError(f"the name of a Where part must be an identifier such as 'left', got {name!r}")
+            raise InputValueError(f"the name of a Where part must be an identifier such as 'left', got {name!r}")
         if not isinstance(within, str) or not within or within == INTERIOR:
-            raise ValueError(
+            raise InputValueError(
                 f"Where(within=...) must name a boundary part such as 'boundary' or 'x_min', got {within!r}"
             )
         self.predicate = predicate
@@ -67,7 +68,7 @@ class Where:
         if mask.shape == () and mask.dtype == bool:
             return np.full(points.shape[0], bool(mask))
         if mask.dtype != bool or mask.shape != (points.shape[0],):
-            raise TypeError(
+            raise InputTypeError(
                 f"the predicate of {self!r} must return a boolean array of shape ({points.shape[0]},), "
                 f"one per point, e.g. c['x'] < 0; got dtype {mask.dtype} and shape {mask.shape}"
             )

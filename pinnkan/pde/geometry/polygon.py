@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ...errors import InputTypeError, InputValueError
 from ._checks import coordinate_names, points_array
 from ._rejection import pick
 from .base import Domain
@@ -48,24 +49,24 @@ class Polygon(Domain):
         try:
             corners = np.array(vertices, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"vertices must be a sequence of (x, y) pairs, got {vertices!r}") from None
+            raise InputTypeError(f"vertices must be a sequence of (x, y) pairs, got {vertices!r}") from None
         if corners.ndim != 2 or corners.shape[1] != 2:
-            raise ValueError(f"vertices must be (x, y) pairs, shape (m, 2), got shape {corners.shape}")
+            raise InputValueError(f"vertices must be (x, y) pairs, shape (m, 2), got shape {corners.shape}")
         if len(corners) > 1 and np.array_equal(corners[0], corners[-1]):
             corners = corners[:-1]
         if len(corners) < 3:
-            raise ValueError(f"a Polygon needs at least 3 vertices, got {len(corners)}")
+            raise InputValueError(f"a Polygon needs at least 3 vertices, got {len(corners)}")
         if not np.all(np.isfinite(corners)):
-            raise ValueError("the vertices of a Polygon must be finite numbers")
+            raise InputValueError("the vertices of a Polygon must be finite numbers")
         edges = np.roll(corners, -1, axis=0) - corners
         if np.any(np.all(edges == 0.0, axis=1)):
-            raise ValueError("a Polygon has a repeated vertex (an edge of length zero); remove the duplicate")
+            raise InputValueError("a Polygon has a repeated vertex (an edge of length zero); remove the duplicate")
         diameter = float(np.linalg.norm(corners.max(axis=0) - corners.min(axis=0)))
         self._flat = _FLAT * diameter**2
         _check_simple(corners, self._flat)
         signed_area = 0.5 * float(np.sum(corners[:, 0] * edges[:, 1] - corners[:, 1] * edges[:, 0]))
         if abs(signed_area) <= self._flat:
-            raise ValueError("the vertices of a Polygon enclose no area; check them")
+            raise InputValueError("the vertices of a Polygon enclose no area; check them")
         self._vertices = corners if signed_area > 0 else corners[::-1].copy()  # counter-clockwise
         self._area = abs(signed_area)
         self._starts = self._vertices
@@ -217,12 +218,12 @@ def _check_simple(corners: np.ndarray, flat: float) -> None:
                 first, second = (i, j) if j == i + 1 else (j, i)
                 u, v = ends[first] - corners[first], ends[second] - corners[second]
                 if abs(_cross(u, v)) <= flat and float(np.dot(u, v)) < 0.0:
-                    raise ValueError(
+                    raise InputValueError(
                         f"the Polygon folds back on itself at vertex {second} ({corners[second].tolist()}); "
                         f"give the vertices of a simple polygon in order around it"
                     )
             elif _segments_meet(corners[i], ends[i], corners[j], ends[j], flat):
-                raise ValueError(
+                raise InputValueError(
                     f"the Polygon is self-intersecting: edges {i} and {j} meet "
                     f"({corners[i].tolist()}-{ends[i].tolist()} and {corners[j].tolist()}-{ends[j].tolist()}); "
                     f"give the vertices of a simple polygon in order around it"
@@ -275,7 +276,7 @@ def _triangulate(vertices: np.ndarray, flat: float) -> np.ndarray:
                 del remaining[k]
                 break
         else:
-            raise ValueError("could not triangulate the Polygon; check that it is simple (no self-intersections)")
+            raise InputValueError("could not triangulate the Polygon; check that it is simple (no self-intersections)")
     A, B, C = vertices[remaining]
     if abs(float(_cross(B - A, C - A))) > flat:
         triangles.append((A, B, C))

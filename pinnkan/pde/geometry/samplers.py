@@ -21,6 +21,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 from scipy.stats import qmc
 
+from ...errors import InputTypeError, InputValueError
+
 __all__ = ["Grid", "Halton", "LatinHypercube", "Sampler", "Sobol", "UniformRandom"]
 
 
@@ -51,11 +53,11 @@ class Sampler(ABC):
             The only source of randomness.
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"number of points must be a positive int, got {n!r}")
+            raise InputValueError(f"number of points must be a positive int, got {n!r}")
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 0:
-            raise ValueError(f"dim must be an int >= 0, got {dim!r}")
+            raise InputValueError(f"dim must be an int >= 0, got {dim!r}")
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(
+            raise InputTypeError(
                 f"rng must be a numpy.random.Generator such as np.random.default_rng(0), "
                 f"got {type(rng).__name__}"
             )

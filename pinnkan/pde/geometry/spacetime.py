@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...errors import InputTypeError, InputValueError
 from ._checks import coordinate_names, interval, points_array
 from .base import Domain, Part
 from .box import Box
@@ -54,13 +55,13 @@ class SpaceTime(Domain):
 
     def __init__(self, space: Domain, time: tuple[float, float], *, name: str = "t") -> None:
         if not isinstance(space, Domain) or isinstance(space, SpaceTime):
-            raise TypeError(
+            raise InputTypeError(
                 f"space must be a spatial Domain (Interval, Box, Disk, Polygon, a CSG combination), "
                 f"got {type(space).__name__}"
             )
         coordinate_names([name])
         if name in space.coordinates:
-            raise ValueError(f"time name {name!r} is already a space coordinate; rename it")
+            raise InputValueError(f"time name {name!r} is already a space coordinate; rename it")
         self.space = space
         self.time = name
         self._t0, self._t1 = interval(name, time)
@@ -162,13 +163,13 @@ class SpaceTime(Domain):
     ) -> tuple[np.ndarray, np.ndarray]:
         axis = self._check_coordinate(coordinate)
         if coordinate == self.time:
-            raise ValueError(
+            raise InputValueError(
                 f"periodic conditions need a box in {coordinate!r}, and {coordinate!r} is the time "
                 f"coordinate; pair a space coordinate, and give an Initial condition for time"
             )
         if not isinstance(self.space, Box):
             # A value error: the domain has the wrong shape for the request, not the wrong type.
-            raise ValueError(  # noqa: TRY004
+            raise InputValueError(  # noqa: TRY004
                 f"periodic conditions need a box in {coordinate!r}, whose faces {coordinate}_min and "
                 f"{coordinate}_max match point by point (this domain is a SpaceTime over a "
                 f"{type(self.space).__name__}); use a SpaceTime over a Box"
@@ -227,7 +228,7 @@ class SpaceTime(Domain):
         if part == "initial":
             on = self.space.inside(points[:, :-1]) & (np.abs(t - self._t0) <= tol)
             if not np.all(on):
-                raise ValueError(
+                raise InputValueError(
                     f"{int(np.sum(~on))} of {len(points)} points are not on the part 'initial' "
                     f"({self.time} = {self._t0:g}); sample them with sample('initial', n)"
                 )
@@ -235,7 +236,7 @@ class SpaceTime(Domain):
             normals[:, -1] = -1.0
             return normals
         if not np.all((t >= self._t0 - tol) & (t <= self._t1 + tol)):
-            raise ValueError(
+            raise InputValueError(
                 f"points of part {part!r} must have {self.time} in [{self._t0:g}, {self._t1:g}]; "
                 f"sample them with sample({part!r}, n)"
             )

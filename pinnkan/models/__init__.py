@@ -6,8 +6,12 @@ from .functions import LIBRARY, SymbolicFunction
 from .kan import KAN, KANLayer, KANSpec
 from .mlp import MLP, MLPSpec
 
+#: Every approximator's spec by its ``kind``: the one registry the command line and run folders use.
+SPECS: dict[str, type[ModelSpec]] = {spec.kind: spec for spec in (KANSpec, ChebyKANSpec, MLPSpec)}
+
 __all__ = [
     "SMOOTH",
+    "SPECS",
     "ModelSpec",
     "Network",
     "KAN",

@@ -24,10 +24,9 @@ from pathlib import Path
 import torch
 
 from ..errors import InputError, InputValueError
+from ..models import SPECS
 from ..models.base import ModelSpec
-from ..models.chebykan import ChebyKANSpec
-from ..models.kan import KAN, KANSpec
-from ..models.mlp import MLPSpec
+from ..models.kan import KAN
 from ..pde.engines import Auto, Autograd, Engine, Jets
 from ..pde.problem import Problem
 from ..training.adaptive import RAD, RAR, Resample, Resampling
@@ -42,7 +41,7 @@ from .solve import DEVICE_TYPES, DTYPES, check_device, solve
 
 # The one place where names on the command line become objects.
 # --model NAME: the approximator used when the problem's own spec is of another kind.
-MODELS: dict[str, ModelSpec] = {"kan": KANSpec(), "chebykan": ChebyKANSpec(), "mlp": MLPSpec()}
+MODELS: dict[str, ModelSpec] = {kind: spec() for kind, spec in SPECS.items()}
 # --weighting NAME[,NAME]: loss balancing ("equal" means every weight one).
 WEIGHTINGS: dict[str, Weighting | None] = {
     "equal": None,

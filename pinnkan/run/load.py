@@ -23,10 +23,8 @@ from torch import nn
 
 from ..errors import InputTypeError, InputValueError
 from ..files import load_torch
+from ..models import SPECS
 from ..models.base import ModelSpec
-from ..models.chebykan import ChebyKANSpec
-from ..models.kan import KANSpec
-from ..models.mlp import MLPSpec
 from ..pde.pinn import PINN
 from ..pde.problem import Problem
 from .setup import DTYPES, Setup
@@ -34,7 +32,6 @@ from .solve import assemble, hard_constraint
 
 __all__ = ["SavedRun", "load_run"]
 
-SPECS: dict[str, type[ModelSpec]] = {"kan": KANSpec, "chebykan": ChebyKANSpec, "mlp": MLPSpec}
 
 
 @dataclass(frozen=True)

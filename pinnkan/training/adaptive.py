@@ -19,17 +19,41 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from torch import nn
 
 from ..errors import InputValueError
 
-if TYPE_CHECKING:
-    from .losses import PINNLoss
+__all__ = ["AdaptivePoints", "Resampling", "Resample", "RAD", "RAR"]
 
-__all__ = ["Resampling", "Resample", "RAD", "RAR"]
+
+@runtime_checkable
+class AdaptivePoints(Protocol):
+    """What a resampling strategy needs of a loss (:class:`~pinnkan.training.losses.PINNLoss` offers it):
+    its PDE points, fresh candidates from the domain, the residual's size at any points, and fresh points
+    for every term."""
+
+    def pde_points(self) -> np.ndarray:
+        """The PDE residual's current points (N, d), float64."""
+        ...
+
+    def set_pde_points(self, points: np.ndarray) -> None:
+        """Train the PDE residual on ``points`` (N, d) from now on."""
+        ...
+
+    def sample_interior(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` uniform random points of the domain."""
+        ...
+
+    def residual_size(self, model: nn.Module, points: np.ndarray) -> np.ndarray:
+        """The PDE residual's size at ``points`` (N, d), (N,) float64."""
+        ...
+
+    def redraw(self, rng: np.random.Generator) -> int:
+        """Fresh points for every sampled term; how many terms were redrawn."""
+        ...
 
 
 class Resampling(ABC):
@@ -43,7 +67,7 @@ class Resampling(ABC):
         return step >= self.start and step % self.every == 0
 
     @abstractmethod
-    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+    def apply(self, loss: AdaptivePoints, model: nn.Module, rng: np.random.Generator) -> str:
         """Change the loss's points; return a short note of what changed."""
 
     def describe(self) -> dict[str, object]:
@@ -69,7 +93,7 @@ def _check_density(name: str, k: object, c: object) -> None:
 
 
 def _draw_by_residual(
-    loss: PINNLoss, model: nn.Module, pool: np.ndarray, n: int, k: float, c: float, rng: np.random.Generator
+    loss: AdaptivePoints, model: nn.Module, pool: np.ndarray, n: int, k: float, c: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Indices of ``n`` distinct candidates drawn with probability ``~ |r|^k / mean |r|^k + c``.
 
@@ -98,7 +122,7 @@ class Resample(Resampling):
         _check_every("Resample", self.every)
         _check_start("Resample", self.start)
 
-    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+    def apply(self, loss: AdaptivePoints, model: nn.Module, rng: np.random.Generator) -> str:
         count = loss.redraw(rng)
         return f"redrew the points of {count} terms"
 
@@ -133,7 +157,7 @@ class RAD(Resampling):
         _check_candidates("RAD", self.candidates)
         _check_density("RAD", self.k, self.c)
 
-    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+    def apply(self, loss: AdaptivePoints, model: nn.Module, rng: np.random.Generator) -> str:
         n = loss.pde_points().shape[0]
         pool = loss.sample_interior(n * self.candidates, rng)
         loss.set_pde_points(pool[_draw_by_residual(loss, model, pool, n, self.k, self.c, rng)])
@@ -185,7 +209,7 @@ class RAR(Resampling):
         if self.k is not None:
             _check_density("RAR", self.k, self.c)
 
-    def apply(self, loss: PINNLoss, model: nn.Module, rng: np.random.Generator) -> str:
+    def apply(self, loss: AdaptivePoints, model: nn.Module, rng: np.random.Generator) -> str:
         current = loss.pde_points()
         room = self.add if self.max_points is None else min(self.add, self.max_points - current.shape[0])
         if room <= 0:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pinnkan import Interval, Observations, Points, Problem, UniformRandom
-from pinnkan.training.adaptive import RAD, RAR, Resample, _draw_by_residual
+from pinnkan.training.adaptive import RAD, RAR, AdaptivePoints, Resample, _draw_by_residual
 from pinnkan.training.losses import PINNLoss
 
 F64 = torch.float64
@@ -119,3 +119,8 @@ def test_points_and_generator_survive_a_state_round_trip():
 def test_bad_settings_name_the_fix(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_the_loss_offers_what_resampling_needs_and_other_objects_do_not():
+    assert isinstance(_loss(None), AdaptivePoints)
+    assert not isinstance(object(), AdaptivePoints)

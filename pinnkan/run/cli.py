@@ -42,9 +42,9 @@ from .solve import DEVICE_TYPES, DTYPES, check_device, solve
 # The one place where names on the command line become objects.
 # --model NAME: the approximator used when the problem's own spec is of another kind.
 MODELS: dict[str, ModelSpec] = {kind: spec() for kind, spec in SPECS.items()}
-# --weighting NAME[,NAME]: loss balancing ("equal" means every weight one).
+# --weighting NAME[,NAME]: loss balancing ("none" keeps every weight one, as --resampling none keeps the points).
 WEIGHTINGS: dict[str, Weighting | None] = {
-    "equal": None,
+    "none": None,
     "gradnorm": GradNorm(),
     "ntk": NTK(),
     "attention": ResidualAttention(),
@@ -161,10 +161,10 @@ def _budget(text: str) -> float:
 def _weighting(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",")]
     unknown = [n for n in names if n not in WEIGHTINGS]
-    if unknown or ("equal" in names and len(names) > 1):
+    if unknown or ("none" in names and len(names) > 1):
         raise argparse.ArgumentTypeError(
             f"--weighting takes one or more of {sorted(WEIGHTINGS)} separated by commas "
-            f"(equal alone), e.g. causal,gradnorm; got {text!r}"
+            f"(none alone), e.g. causal,gradnorm; got {text!r}"
         )
     return names
 

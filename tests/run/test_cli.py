@@ -70,7 +70,7 @@ def test_cli_solve_user_problem_file(tmp_path, capsys):
         (["solve", "heat1d", "--model", "mlp", "--extend", "10"], "needs a B-spline KAN model"),
         (["plot", "nowhere"], "does not exist; give a run folder"),
         (["solve", "heat1d", "--weighting", "magic"], "--weighting takes one or more of"),
-        (["solve", "heat1d", "--weighting", "equal,gradnorm"], "(equal alone)"),
+        (["solve", "heat1d", "--weighting", "none,gradnorm"], "(none alone)"),
         (["solve", "heat1d", "--resampling", "often"], "invalid choice"),
         (["solve", "heat1d", "--engine", "symbolic"], "invalid choice"),
     ],

@@ -150,7 +150,7 @@ ARGV_CASES = [
     Case("dtype_half", ("solve", "heat1d", "--dtype", "float16"), "invalid choice: 'float16'"),
     Case("model_unknown", ("solve", "heat1d", "--model", "resnet"), "invalid choice: 'resnet'"),
     Case("weighting_unknown", ("solve", "heat1d", "--weighting", "magic"), "--weighting takes one or more of"),
-    Case("weighting_equal_and_more", ("solve", "heat1d", "--weighting", "equal,gradnorm"), "(equal alone)"),
+    Case("weighting_none_and_more", ("solve", "heat1d", "--weighting", "none,gradnorm"), "(none alone)"),
     Case("resampling_unknown", ("solve", "heat1d", "--resampling", "often"), "invalid choice: 'often'"),
     Case("engine_unknown", ("solve", "heat1d", "--engine", "symbolic"), "invalid choice: 'symbolic'"),
     Case("resume_nothing", ("solve", "heat1d", "--resume", "--steps", "1,1"), "no checkpoint to resume from"),

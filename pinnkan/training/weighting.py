@@ -489,11 +489,11 @@ def _grad_norm(value: torch.Tensor, parameters: Sequence[torch.Tensor]) -> float
 
 def _mean_squared_point_gradient(residual: torch.Tensor, chosen: np.ndarray, parameters: Sequence[torch.Tensor]) -> float:
     """``mean_j ||d residual[j] / d theta||^2`` over the indices ``chosen``, one backward pass each."""
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=residual.device)  # summed on the device: one sync at the end
     for j in chosen.tolist():
         grads = torch.autograd.grad(residual[j], list(parameters), retain_graph=True, allow_unused=True)
-        total += float(sum(torch.sum(g.detach() ** 2) for g in grads if g is not None))
-    return total / len(chosen)
+        total += sum(torch.sum(g.detach() ** 2).double() for g in grads if g is not None)
+    return float(total) / len(chosen)
 
 
 def _check_int(name: str, value: object) -> None:

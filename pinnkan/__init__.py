@@ -35,6 +35,7 @@ from .models import (
     ChebyKANSpec,
     KANLayer,
     KANSpec,
+    KernelBuild,
     MLPSpec,
     ModelSpec,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "KAN",
     "KANLayer",
     "KANSpec",
+    "KernelBuild",
     "ModelSpec",
     "ChebyKAN",
     "ChebyKANSpec",

@@ -4,6 +4,7 @@ from .base import SMOOTH, ModelSpec, Network
 from .chebykan import ChebyKAN, ChebyKANLayer, ChebyKANSpec
 from .functions import LIBRARY, SymbolicFunction
 from .kan import KAN, KANLayer, KANSpec
+from .kernel_build import KernelBuild
 from .mlp import MLP, MLPSpec
 
 #: Every approximator's spec by its ``kind``: the one registry the command line and run folders use.
@@ -17,6 +18,7 @@ __all__ = [
     "KAN",
     "KANLayer",
     "KANSpec",
+    "KernelBuild",
     "ChebyKAN",
     "ChebyKANLayer",
     "ChebyKANSpec",

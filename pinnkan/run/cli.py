@@ -27,6 +27,7 @@ from ..errors import InputError, InputValueError
 from ..models import SPECS
 from ..models.base import ModelSpec
 from ..models.kan import KAN
+from ..models.kernel_build import KernelBuild
 from ..pde.engines import Auto, Autograd, Engine, Jets
 from ..pde.problem import Problem
 from ..training.adaptive import RAD, RAR, Resample, Resampling
@@ -227,6 +228,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     solve_p.add_argument("--compile", action="store_true", help="run the residuals on jets through torch.compile")
     solve_p.add_argument(
+        "--cc", metavar="COMMAND", help="C compiler of the fused spline kernels, with any arguments, e.g. 'ccache gcc' "
+        "(default: $CC, else cc, gcc or clang)"
+    )
+    solve_p.add_argument(
+        "--kernel-cache", metavar="DIR", help="folder of the compiled kernels (default: $PINNKAN_KERNEL_CACHE, else "
+        "~/.cache/pinnkan/kernels); it must be yours and not writable by others"
+    )
+    solve_p.add_argument(
+        "--no-kernels", action="store_true", help="run B-spline KANs on PyTorch operators only, no C kernels (as "
+        "PINNKAN_NATIVE=0)"
+    )
+    solve_p.add_argument(
         "--tolerance", type=_tolerance, help="refine after the stages until the estimated relative L2 error is below "
         "this (default 1e-3 when the stages are chosen automatically)"
     )
@@ -267,6 +280,17 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
         setup = replace(setup, engine=ENGINES[args.engine])
     if args.compile:
         setup = replace(setup, compile=True)
+    if args.cc is not None or args.kernel_cache is not None or args.no_kernels:
+        if args.no_kernels and (args.cc is not None or args.kernel_cache is not None):
+            raise InputValueError("--no-kernels turns the C kernels off; drop --cc and --kernel-cache with it")
+        if args.cc is not None and not args.cc.strip():
+            raise InputValueError("--cc needs a compiler command, e.g. --cc gcc or --cc 'ccache gcc'")
+        given = setup.kernels  # a problem file's build keeps what the command line does not change
+        setup = replace(setup, kernels=KernelBuild(
+            enabled=False if args.no_kernels else None if given is None else given.enabled,
+            compiler=args.cc if args.cc is not None else None if given is None else given.command or None,
+            cache=args.kernel_cache if args.kernel_cache is not None else None if given is None else given.cache,
+        ))
     if args.tolerance is not None:
         setup = replace(setup, tolerance=args.tolerance)
     if args.budget is not None:

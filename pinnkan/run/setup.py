@@ -49,6 +49,7 @@ from ..errors import InputTypeError, InputValueError
 from ..kan_tools.regularization import Regularization
 from ..models.base import ModelSpec
 from ..models.kan import KANSpec
+from ..models.kernel_build import KernelBuild
 from ..pde.engines import Auto, Engine
 from ..pde.problem import Problem
 from ..pde.user_code import kind_of
@@ -120,6 +121,11 @@ class Setup:
         ``"5m"``, ``"1h"``; 5 minutes by default.
     dtype : {"float32", "float64"} or torch.dtype, optional
         Precision of the model and of training; ``solve(dtype=...)`` and ``--dtype`` override it.
+    kernels : KernelBuild, optional
+        How the fused C kernels of B-spline KANs are compiled and where they are kept
+        (:class:`~pinnkan.models.kernel_build.KernelBuild`: compiler, cache folder, or off);
+        the default build, from ``CC``, ``PINNKAN_KERNEL_CACHE`` and ``PINNKAN_NATIVE``, when None.
+        They change the speed, never the results, so a resume may use other kernels.
     """
 
     model: ModelSpec | None = None
@@ -135,6 +141,7 @@ class Setup:
     tolerance: float | None = None
     budget: float | str | None = None
     dtype: str | None = None
+    kernels: KernelBuild | None = None
 
     def __post_init__(self) -> None:
         if self.dtype is not None:
@@ -193,6 +200,11 @@ class Setup:
             object.__setattr__(self, "tolerance", float(tolerance))
         if self.budget is not None:
             object.__setattr__(self, "budget", parse_budget(self.budget))
+        if self.kernels is not None and not isinstance(self.kernels, KernelBuild):
+            raise InputTypeError(
+                f"Setup.kernels must be a KernelBuild(compiler=..., cache=..., enabled=...) or None, got "
+                f"{kind_of(self.kernels)}"
+            )
 
     def with_steps(self, steps: Sequence[int]) -> Setup:
         """The same setup with new step counts, one per optimiser stage (model changes keep theirs)."""

@@ -10,10 +10,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -204,6 +206,15 @@ def solve(
     if resume and folder is None:
         raise InputValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
 
+    # The kernels change the speed, never the numbers: the whole run (training, comparison,
+    # estimate, figures) uses the setup's build.
+    with setup.kernels.active() if setup.kernels is not None else contextlib.nullcontext():
+        return _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks)
+
+
+def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | None, folder: Path | None, resume: bool,
+           progress: bool, checkpoint_every: int, callbacks: Sequence[Callback]) -> Solution:
+    """:func:`solve` once its arguments are checked."""
     plan = hard_constraint(problem, setup)
     transform, constraint = plan.constraint, plan.note
     soft = tuple(c for c in problem.conditions if transform is None or not transform.covers(c))

@@ -23,8 +23,8 @@ from torch import nn
 
 from ..errors import InputTypeError, InputValueError
 from ..kan_tools.regularization import Regularization
-from ..models import spline_kernels
 from ..models.kan import KANLayer
+from ..models.kernel_build import active_build
 from ..pde.conditions import Batch, Condition
 from ..pde.engines import Auto, Autograd, Engine, Jets, JetsUnavailable, Request
 from ..pde.fields import Field
@@ -241,7 +241,7 @@ class PINNLoss(Objective):
         if model is not None and any(isinstance(m, KANLayer) for m in model.modules()):
             device = next(model.parameters()).device
             report["spline_kernels"] = (
-                spline_kernels.status() if device.type == "cpu" else f"CPU only: PyTorch operators on {device.type}"
+                active_build().status() if device.type == "cpu" else f"CPU only: PyTorch operators on {device.type}"
             )
         return report
 

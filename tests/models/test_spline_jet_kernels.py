@@ -7,10 +7,12 @@ import torch
 
 from pinnkan.models import local_splines, spline_kernels
 from pinnkan.models.jets import Jet, JetPlan
+from pinnkan.models.kernel_build import KernelBuild, active_build
 from pinnkan.models.local_splines import spline_jet
 from pinnkan.models.splines import bspline_basis_derivative, uniform_knots
 
-needs_kernels = pytest.mark.skipif(not spline_kernels.available(), reason=spline_kernels.status())
+needs_kernels = pytest.mark.skipif(not active_build().available(), reason=active_build().status())
+OFF = KernelBuild(enabled=False)
 
 HEAT = JetPlan.closure(2, [(0, 0), (1,)])  # value, u_x, u_t, u_xx: 4 components, order 2
 FOURTH = JetPlan.closure(2, [(0, 0, 0, 0), (0, 1, 1)])  # 11 components, order 4
@@ -34,14 +36,14 @@ def _dense(jet: Jet, knots: torch.Tensor, order: int, coef: torch.Tensor) -> tor
     return torch.einsum("knbc,cbo->kno", jet.compose(derivatives), coef)
 
 
-def _eager(jet, knots, order, coef, native: bool, monkeypatch):
-    monkeypatch.setenv("PINNKAN_NATIVE", "1" if native else "0")
-    return spline_jet(jet, jet.chain_factors(), knots, order, coef, uniform=True)
+def _eager(jet, knots, order, coef, native: bool):
+    with active_build().active() if native else OFF.active():
+        return spline_jet(jet, jet.chain_factors(), knots, order, coef, uniform=True)
 
 
-def _gradients(jet, knots, order, coef, native, monkeypatch, seed=1):
+def _gradients(jet, knots, order, coef, native, seed=1):
     leaves = (jet.data.clone().requires_grad_(True), coef.clone().requires_grad_(True))
-    out = _eager(Jet(jet.plan, leaves[0]), knots, order, leaves[1], native, monkeypatch)
+    out = _eager(Jet(jet.plan, leaves[0]), knots, order, leaves[1], native)
     grad = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(seed))
     return (out.detach(), *torch.autograd.grad(out, leaves, grad))
 
@@ -50,23 +52,21 @@ def _gradients(jet, knots, order, coef, native, monkeypatch, seed=1):
 @pytest.mark.parametrize(("plan", "channels", "outputs", "order"),
                          [(HEAT, 16, 16, 3), (HEAT, 3, 1, 3), (HEAT, 9, 5, 2), (FOURTH, 2, 7, 3), (FOURTH, 5, 1, 5),
                           (HEAT, 4, 3, 1)])
-def test_the_fused_kernels_equal_the_dense_composition_and_the_pytorch_operators(plan, channels, outputs, order,
-                                                                                 monkeypatch):
+def test_the_fused_kernels_equal_the_dense_composition_and_the_pytorch_operators(plan, channels, outputs, order):
     jet, knots, coef = _case(plan, channels, outputs, order=order)
     assert spline_kernels.jet_kernels_for(jet.value, coef, plan.size, order + 1, plan.order) is not None
-    native = _gradients(jet, knots, order, coef, True, monkeypatch)
+    native = _gradients(jet, knots, order, coef, True)
     torch.testing.assert_close(native[0], _dense(jet, knots, order, coef), rtol=1e-12, atol=1e-12)
-    for got, expected in zip(native, _gradients(jet, knots, order, coef, False, monkeypatch)):
+    for got, expected in zip(native, _gradients(jet, knots, order, coef, False)):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
 
 
 @needs_kernels
 @pytest.mark.parametrize("outputs", [1, 6])
-def test_the_fused_kernels_pass_gradcheck_and_float32_agrees_with_float64(outputs, monkeypatch):
+def test_the_fused_kernels_pass_gradcheck_and_float32_agrees_with_float64(outputs):
     jet, knots, coef = _case(HEAT, 5, outputs, n=30)
     # away from the knots, where the third derivative of a cubic jumps
     jet.data[0] = torch.where(((jet.data[0] - knots[0, 0]) / (2 / 7)).frac().sub(0.5).abs() < 0.45, jet.data[0], 0.01)
-    monkeypatch.setenv("PINNKAN_NATIVE", "1")
 
     def branch(data, c):
         moved = Jet(HEAT, data)
@@ -79,27 +79,27 @@ def test_the_fused_kernels_pass_gradcheck_and_float32_agrees_with_float64(output
 
 
 @needs_kernels
-def test_points_on_and_outside_the_knots_and_non_finite_values_elsewhere(monkeypatch):
+def test_points_on_and_outside_the_knots_and_non_finite_values_elsewhere():
     jet, knots, coef = _case(HEAT, 3, 2, n=8)
     jet.data[0, :, 0] = knots[0, :8]  # every point on a knot, the first one included
     jet.data[0, :4, 1] = torch.tensor([-1e30, 1e30, knots[1, -1] + 1e-9, knots[1, -1]], dtype=jet.data.dtype)
     jet.data[0, 4:, 2] = float("nan")
-    native = _gradients(jet, knots, 3, coef, True, monkeypatch)
-    reference = _gradients(jet, knots, 3, coef, False, monkeypatch)
+    native = _gradients(jet, knots, 3, coef, True)
+    reference = _gradients(jet, knots, 3, coef, False)
     for got, expected in zip(native, reference):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12, equal_nan=True)
     assert torch.isfinite(native[0][:, :4]).all()  # points 0 .. 3 see no NaN input
 
 
 @needs_kernels
-def test_results_do_not_depend_on_the_thread_count(monkeypatch):
+def test_results_do_not_depend_on_the_thread_count():
     jet, knots, coef = _case(HEAT, 16, 16, n=4096)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = _gradients(jet, knots, 3, coef, True, monkeypatch)
+        one = _gradients(jet, knots, 3, coef, True)
         torch.set_num_threads(2)
-        two = _gradients(jet, knots, 3, coef, True, monkeypatch)
+        two = _gradients(jet, knots, 3, coef, True)
     finally:
         torch.set_num_threads(before)
     assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])  # each point on one thread
@@ -135,8 +135,7 @@ def test_non_uniform_knots_and_disabled_kernels_take_the_pytorch_operators(monke
     expected = _dense(jet, bent, 3, coef)
     torch.testing.assert_close(spline_jet(jet, jet.chain_factors(), bent, 3, coef, uniform=False), expected,
                                rtol=1e-12, atol=1e-12)
-    monkeypatch.setenv("PINNKAN_NATIVE", "0")
-    torch.testing.assert_close(_eager(jet, knots, 3, coef, False, monkeypatch), _dense(jet, knots, 3, coef),
+    torch.testing.assert_close(_eager(jet, knots, 3, coef, False), _dense(jet, knots, 3, coef),
                                rtol=1e-12, atol=1e-12)
     assert not calls
     assert not spline_kernels.jet_kernels_apply(jet.value.float(), coef, HEAT.size, 4, 2)  # mixed dtypes

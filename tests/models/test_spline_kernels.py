@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from pinnkan.models import spline_kernels
+from pinnkan.models.kernel_build import KernelBuild, active_build
 from pinnkan.models.local_splines import _combine_forward, _combine_gradients, combine_bases
 
-needs_kernels = pytest.mark.skipif(not spline_kernels.available(), reason=spline_kernels.status())
+needs_kernels = pytest.mark.skipif(not active_build().available(), reason=active_build().status())
+OFF = KernelBuild(enabled=False)
 
 
 def _case(sets: int, slots: int, channels: int, outputs: int, n: int = 300, dtype=torch.float64, seed: int = 0):
@@ -36,18 +38,18 @@ def _dense(values: torch.Tensor, interval: torch.Tensor, coef: torch.Tensor) -> 
 @needs_kernels
 @pytest.mark.parametrize(("sets", "slots", "channels", "outputs"),
                          [(1, 4, 3, 1), (4, 4, 16, 16), (3, 2, 5, 19), (2, 1, 2, 3), (5, 4, 7, 4), (1, 3, 1, 33)])
-def test_kernels_equal_the_dense_sum_and_the_pytorch_operators(sets, slots, channels, outputs, monkeypatch):
+def test_kernels_equal_the_dense_sum_and_the_pytorch_operators(sets, slots, channels, outputs):
     values, interval, coef = _case(sets, slots, channels, outputs)
     grad = torch.randn(sets, values.shape[1], outputs, dtype=values.dtype, generator=torch.Generator().manual_seed(1))
     assert spline_kernels.kernels_for(values, coef) is not None
     native = _combine_forward(values, interval, coef)
     native_grads = _combine_gradients(grad, values, interval, coef, True)
     torch.testing.assert_close(native, _dense(values, interval, coef), rtol=1e-13, atol=1e-13)
-    monkeypatch.setenv("PINNKAN_NATIVE", "0")
-    assert spline_kernels.kernels_for(values, coef) is None
-    torch.testing.assert_close(native, _combine_forward(values, interval, coef), rtol=1e-13, atol=1e-13)
-    for got, expected in zip(native_grads, _combine_gradients(grad, values, interval, coef, True)):
-        torch.testing.assert_close(got, expected, rtol=1e-13, atol=1e-13)
+    with OFF.active():
+        assert spline_kernels.kernels_for(values, coef) is None
+        torch.testing.assert_close(native, _combine_forward(values, interval, coef), rtol=1e-13, atol=1e-13)
+        for got, expected in zip(native_grads, _combine_gradients(grad, values, interval, coef, True)):
+            torch.testing.assert_close(got, expected, rtol=1e-13, atol=1e-13)
 
 
 @needs_kernels
@@ -80,73 +82,80 @@ def test_results_do_not_depend_on_the_thread_count():
 
 
 @pytest.fixture
-def fresh_kernels(monkeypatch, tmp_path):
-    """Kernel state as in a new process, with an empty cache folder; restored afterwards."""
-    monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(tmp_path))
-    saved = dict(spline_kernels._failures), dict(spline_kernels._builds)
-
-    def reset() -> None:
-        spline_kernels._failures.clear()
-        spline_kernels._builds.clear()
-        spline_kernels._load.cache_clear()
-        spline_kernels._kernels.cache_clear()
-        spline_kernels._compiler.cache_clear()
-
-    reset()
-    yield tmp_path
-    reset()
-    spline_kernels._failures.update(saved[0])
-    spline_kernels._builds.update(saved[1])
+def fresh_kernels(tmp_path):
+    """A build of its own, as in a new process, with an empty cache folder, active during the test."""
+    build = KernelBuild(cache=tmp_path)
+    with build.active():
+        yield build
 
 
 @needs_kernels
 def test_compiled_variants_are_cached_under_a_name_of_their_constants(fresh_kernels):
     values, interval, coef = _case(2, 4, 3, 5)
     assert spline_kernels.kernels_for(values, coef) is not None
-    (built,) = fresh_kernels.iterdir()
+    (built,) = fresh_kernels.cache.iterdir()
     assert built.name.startswith("combine-double-2-4-5-") and built.suffix == ".so"
     stamp = built.stat().st_mtime_ns
-    spline_kernels._load.cache_clear()  # as a new process: the file is loaded, not rebuilt
-    spline_kernels._kernels.cache_clear()
-    assert spline_kernels.kernels_for(values, coef) is not None
-    assert built.stat().st_mtime_ns == stamp and len(list(fresh_kernels.iterdir())) == 1
+    with KernelBuild(cache=fresh_kernels.cache).active():  # as a new process: the file is loaded, not rebuilt
+        assert spline_kernels.kernels_for(values, coef) is not None
+    assert built.stat().st_mtime_ns == stamp and len(list(fresh_kernels.cache.iterdir())) == 1
 
 
-def test_a_missing_compiler_warns_once_and_falls_back_to_the_same_numbers(fresh_kernels, monkeypatch):
+@pytest.mark.parametrize(("compiler", "message"), [(None, "no C compiler found"),
+                                                   ("no-such-compiler-pinnkan -O1", "'no-such-compiler-pinnkan'")])
+def test_a_missing_compiler_warns_once_and_falls_back_to_the_same_numbers(tmp_path, monkeypatch, compiler, message):
     values, interval, coef = _case(2, 4, 3, 5)
-    monkeypatch.setenv("PINNKAN_NATIVE", "0")
-    expected = combine_bases(values, interval, coef)
-    monkeypatch.delenv("PINNKAN_NATIVE")
-    monkeypatch.setenv("CC", "no-such-compiler-pinnkan")
-    with pytest.warns(RuntimeWarning, match="no C compiler found.*Set CC"):
-        got = combine_bases(values, interval, coef)
-    assert spline_kernels.status() == "no C compiler found (set CC)"
-    torch.testing.assert_close(got, expected, rtol=0, atol=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no second warning
-        combine_bases(values, interval, coef)
-    assert not list(fresh_kernels.iterdir())
+    with OFF.active():
+        expected = combine_bases(values, interval, coef)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cc, gcc or clang there
+    build = KernelBuild(enabled=True, compiler=compiler, cache=tmp_path / "kernels")
+    with build.active():
+        with pytest.warns(RuntimeWarning, match=f"{message}.*Give a C compiler"):
+            got = combine_bases(values, interval, coef)
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no second warning
+            combine_bases(values, interval, coef)
+    assert message in build.status() and not build.available()
+    assert not (tmp_path / "kernels").exists()
 
 
-def test_a_failing_compiler_is_reported_with_its_message(fresh_kernels, monkeypatch, tmp_path_factory):
-    script = tmp_path_factory.mktemp("bin") / "broken-cc"
+def test_a_failing_compiler_is_reported_with_its_message(tmp_path):
+    script = tmp_path / "broken-cc"
     script.write_text("#!/bin/sh\necho 'broken-cc: cannot compile' >&2\nexit 1\n")
     script.chmod(0o755)
-    monkeypatch.delenv("PINNKAN_NATIVE", raising=False)  # also in the suite's pass with the kernels off
-    monkeypatch.setenv("CC", str(script))
     values, interval, coef = _case(1, 4, 2, 3)
-    with pytest.warns(RuntimeWarning, match="broken-cc failed: broken-cc: cannot compile"):
-        assert spline_kernels.kernels_for(values, coef) is None
-    assert not [p for p in fresh_kernels.iterdir() if p.suffix == ".so"]  # the partial file is removed
+    # enabled=True: also in the suite's pass with the kernels off by default
+    with KernelBuild(enabled=True, compiler=str(script), cache=tmp_path / "kernels").active():
+        with pytest.warns(RuntimeWarning, match="broken-cc failed: broken-cc: cannot compile"):
+            assert spline_kernels.kernels_for(values, coef) is None
+    assert not [p for p in (tmp_path / "kernels").iterdir() if p.suffix == ".so"]  # the partial file is removed
 
 
-def test_kernels_do_not_apply_to_other_dtypes_or_when_disabled(monkeypatch):
+def test_kernels_do_not_apply_to_other_dtypes_or_when_disabled():
     values, _, coef = _case(1, 4, 2, 3)
     assert spline_kernels.kernels_for(values.half(), coef.half()) is None
     assert spline_kernels.kernels_for(values.float(), coef) is None  # mixed dtypes
+    with OFF.active():
+        assert spline_kernels.kernels_for(values, coef) is None
+    assert OFF.status() == "disabled"
+
+
+def test_the_default_build_follows_the_documented_environment_variables(tmp_path, monkeypatch):
     monkeypatch.setenv("PINNKAN_NATIVE", "0")
-    assert spline_kernels.kernels_for(values, coef) is None
-    assert spline_kernels.status() == "disabled by PINNKAN_NATIVE=0"
+    monkeypatch.setenv("CC", "ccache gcc -O1")
+    monkeypatch.setenv("PINNKAN_KERNEL_CACHE", str(tmp_path / "mine"))
+    build = KernelBuild()
+    assert (build.enabled, build.command, build.cache) == (False, ("ccache", "gcc", "-O1"), tmp_path / "mine")
+    monkeypatch.delenv("PINNKAN_KERNEL_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert KernelBuild(enabled=True, compiler=["gcc"]).cache == tmp_path / "xdg" / "pinnkan" / "kernels"
+    with pytest.raises(ValueError, match="is empty"):
+        KernelBuild(compiler="  ")
+    with pytest.raises(TypeError, match="enabled"):
+        KernelBuild(enabled="yes")
+    with pytest.raises(TypeError, match="folder path"):
+        KernelBuild(cache=3)
 
 
 def test_layouts_the_c_code_cannot_read_are_refused():
@@ -155,7 +164,7 @@ def test_layouts_the_c_code_cannot_read_are_refused():
         combine_bases(values, interval.int(), coef)
     kernels = spline_kernels.kernels_for(values, coef)
     if kernels is None:
-        pytest.skip(spline_kernels.status())
+        pytest.skip(active_build().status())
     with pytest.raises(ValueError, match="contiguous values"):
         kernels.forward(values.transpose(2, 3).contiguous().transpose(2, 3), interval, coef)
     with pytest.raises(ValueError, match="int64 interval"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pinnkan import LBFGS, Adam, KANSpec, Points, Setup, load_problem, solve
-from pinnkan.models import spline_kernels
+from pinnkan.models.kernel_build import active_build
 from pinnkan.run.cli import main
 
 
@@ -146,8 +146,31 @@ def test_engines_from_the_command_line_agree_and_are_recorded(tmp_path):
     assert reports["autograd"]["engine"]["terms"] == {"pde": "autograd"}
     assert reports["jets"]["engine"]["terms"] == {"pde": "jets"}
     assert reports["auto"]["engine"] == {"setup": "auto", "terms": {"pde": "jets"}, "notes": [], "compile": False,
-                                         "spline_kernels": spline_kernels.status()}
+                                         "spline_kernels": active_build().status()}
     assert reports["jets"]["final_losses"]["total"] == pytest.approx(reports["autograd"]["final_losses"]["total"], rel=1e-6)
+
+
+
+def test_the_kernel_build_is_set_from_the_command_line(tmp_path, capsys):
+    base = ["solve", "heat1d", "--steps", "3,1", "--dtype", "float64", "--no-progress", "--budget", "1"]
+    assert main([*base, "--no-kernels", "--out", str(tmp_path / "off")]) == 0
+    assert json.loads((tmp_path / "off" / "report.json").read_text())["engine"]["spline_kernels"] == "disabled"
+    # a named compiler that is not there: said in the warning and the report, and the run still works
+    with pytest.warns(RuntimeWarning, match="'no-such-cc-pinnkan' is not found"):
+        assert main([*base, "--cc", "no-such-cc-pinnkan -O2", "--out", str(tmp_path / "missing")]) == 0
+    report = json.loads((tmp_path / "missing" / "report.json").read_text())
+    assert report["engine"]["spline_kernels"] == "the C compiler 'no-such-cc-pinnkan' is not found"
+    assert main([*base, "--no-kernels", "--cc", "gcc"]) == 2
+    assert "--no-kernels turns the C kernels off; drop --cc" in capsys.readouterr().err
+    if active_build().available():  # the kernels land in the folder given
+        assert main([*base, "--kernel-cache", str(tmp_path / "kernels"), "--out", str(tmp_path / "on")]) == 0
+        assert json.loads((tmp_path / "on" / "report.json").read_text())["engine"]["spline_kernels"] == "native"
+        assert {p.name.split("-")[0] for p in (tmp_path / "kernels").iterdir()} == {"spline_jet"}
+
+
+def test_setup_kernels_must_be_a_kernel_build():
+    with pytest.raises(TypeError, match=r"Setup.kernels must be a KernelBuild\(compiler=..., cache=..., enabled=...\)"):
+        Setup(kernels="gcc")
 
 
 USER_MODULE = """

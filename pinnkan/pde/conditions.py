@@ -28,7 +28,7 @@ import torch
 
 from ..errors import InputTypeError, InputValueError
 from .fields import Field, coordinate_dict
-from .geometry import Where
+from .geometry import Domain, Sampler, Where
 from .user_code import call_user, kind_of
 
 __all__ = [
@@ -72,7 +72,22 @@ class Batch:
 
 
 class Location(ABC):
-    """Where a condition holds."""
+    """Where a condition holds: how its points are drawn and what a problem must offer for them.
+
+    This is the one place that knows each kind of location; the problem's checks, the
+    training's point sources and every evaluation after training ask it.
+    """
+
+    #: Whether :meth:`sample` draws new points on every call (False for fixed observations).
+    resamplable = True
+
+    @abstractmethod
+    def sample(self, domain: Domain, n: int, rng: np.random.Generator, sampler: Sampler | None = None) -> Batch:
+        """``n`` points (float64, CPU) where the condition holds, with their normals or observed values."""
+
+    @abstractmethod
+    def check(self, domain: Domain, condition: Condition, outputs: tuple[str, ...]) -> None:
+        """Raise ValueError naming the fix when ``condition`` cannot hold on ``domain`` with these outputs."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,18 @@ class OnPart(Location):
     """Sampled points of a named boundary part (``"x_min"``, ``"boundary"``, ``"initial"``) or a :class:`Where` part."""
 
     part: Part
+
+    def sample(self, domain: Domain, n: int, rng: np.random.Generator, sampler: Sampler | None = None) -> Batch:
+        points, normals = domain.sample_boundary(self.part, n, sampler=sampler, rng=rng)
+        return Batch(torch.as_tensor(points), torch.as_tensor(normals))
+
+    def check(self, domain: Domain, condition: Condition, outputs: tuple[str, ...]) -> None:
+        if isinstance(self.part, str) and self.part not in domain.part_names:
+            raise InputValueError(
+                f"condition {condition.name!r} is on part {self.part!r}, which the domain does not have; use one of "
+                f"{domain.part_names}" + (" (a time-dependent problem needs a SpaceTime domain)"
+                                          if self.part == "initial" else "")
+            )
 
 
 @dataclass(frozen=True)
@@ -91,13 +118,56 @@ class PeriodicPairs(Location):
 
     coordinate: str
 
+    def sample(self, domain: Domain, n: int, rng: np.random.Generator, sampler: Sampler | None = None) -> Batch:
+        lower, upper = domain.periodic_pairs(self.coordinate, n, sampler=sampler, rng=rng)
+        return Batch(torch.as_tensor(np.concatenate([lower, upper])))
+
+    def check(self, domain: Domain, condition: Condition, outputs: tuple[str, ...]) -> None:
+        label = f"condition {condition.name!r}"
+        if self.coordinate == getattr(domain, "time", None):
+            raise InputValueError(f"{label}: time cannot be periodic; give a space coordinate")
+        for name in getattr(condition, "outputs", None) or ():
+            if name not in outputs:
+                raise InputValueError(f"{label} is on output {name!r}; outputs are {outputs}")
+        try:
+            domain.periodic_pairs(self.coordinate, 1, rng=np.random.default_rng(0))
+        except ValueError as err:
+            raise InputValueError(f"{label}: {err}") from None
+
 
 @dataclass(frozen=True, eq=False)
 class AtPoints(Location):
-    """Fixed points with observed values: ``points`` (N, d) and ``values`` (N, m), float64."""
+    """Fixed points with observed values: ``points`` (N, d) and ``values`` (N, m), float64.
+
+    :meth:`sample` gives the first ``n`` of them, in their order, whatever the generator.
+    """
 
     points: np.ndarray
     values: np.ndarray
+    resamplable = False
+
+    def sample(self, domain: Domain, n: int, rng: np.random.Generator, sampler: Sampler | None = None) -> Batch:
+        return Batch(torch.as_tensor(self.points[:n]), data=torch.as_tensor(self.values[:n]))
+
+    def check(self, domain: Domain, condition: Condition, outputs: tuple[str, ...]) -> None:
+        label = f"condition {condition.name!r}"
+        points = self.points
+        if points.shape[1] != domain.dim:
+            raise InputValueError(
+                f"{label}: points have {points.shape[1]} columns; the domain has coordinates {domain.coordinates}"
+            )
+        outside = ~domain.inside(points)
+        if outside.any():
+            first = points[np.argmax(outside)].tolist()
+            raise InputValueError(
+                f"{label}: {int(outside.sum())} of {len(points)} points lie outside the domain (first: {first}); "
+                f"drop them or fix the coordinates' order {domain.coordinates}"
+            )
+        columns = self.values.shape[1]
+        if columns != 1 and columns != len(outputs):
+            raise InputValueError(f"{label}: values have {columns} columns; give one, or one per output {outputs}")
+        if columns == 1 and condition.output is None and len(outputs) > 1:
+            raise InputValueError(f"{label}: name the observed output, e.g. output={outputs[0]!r}")
 
 
 class Condition(ABC):

@@ -21,7 +21,7 @@ import torch
 
 from ..errors import InputTypeError, InputValueError
 from .coefficients import Coefficient, check_coefficients
-from .conditions import AtPoints, Batch, Condition, Coordinates, Dirichlet, OnPart, PeriodicPairs
+from .conditions import Batch, Condition, Coordinates, Dirichlet
 from .fields import Field, check_name, coordinate_dict
 from .geometry import Domain, SpaceTime, Where
 from .transforms import HardConstraint, OutputTransform
@@ -214,43 +214,7 @@ class Problem:
         output = condition.output
         if output is not None and output not in self.outputs:
             raise InputValueError(f"{label} is on output {output!r}, which the problem does not have; outputs are {self.outputs}")
-        location = condition.location
-        if isinstance(location, OnPart):
-            part = location.part
-            if isinstance(part, str) and part not in self.domain.part_names:
-                raise InputValueError(
-                    f"{label} is on part {part!r}, which the domain does not have; use one of {self.domain.part_names}"
-                    + (" (a time-dependent problem needs a SpaceTime domain)" if part == "initial" else "")
-                )
-        elif isinstance(location, PeriodicPairs):
-            if location.coordinate == self.time:
-                raise InputValueError(f"{label}: time cannot be periodic; give a space coordinate")
-            outputs = getattr(condition, "outputs", None) or ()
-            for name in outputs:
-                if name not in self.outputs:
-                    raise InputValueError(f"{label} is on output {name!r}; outputs are {self.outputs}")
-            try:
-                self.domain.periodic_pairs(location.coordinate, 1, rng=np.random.default_rng(0))
-            except ValueError as err:
-                raise InputValueError(f"{label}: {err}") from None
-        elif isinstance(location, AtPoints):
-            points = location.points
-            if points.shape[1] != self.domain.dim:
-                raise InputValueError(
-                    f"{label}: points have {points.shape[1]} columns; the domain has coordinates {self.coordinates}"
-                )
-            outside = ~self.domain.inside(points)
-            if outside.any():
-                first = points[np.argmax(outside)].tolist()
-                raise InputValueError(
-                    f"{label}: {int(outside.sum())} of {len(points)} points lie outside the domain (first: {first}); "
-                    f"drop them or fix the coordinates' order {self.coordinates}"
-                )
-            columns = location.values.shape[1]
-            if columns != 1 and columns != len(self.outputs):
-                raise InputValueError(f"{label}: values have {columns} columns; give one, or one per output {self.outputs}")
-            if columns == 1 and output is None and len(self.outputs) > 1:
-                raise InputValueError(f"{label}: name the observed output, e.g. output={self.outputs[0]!r}")
+        condition.location.check(self.domain, condition, self.outputs)
 
     def _check_transform(self, transform: object) -> None:
         if not isinstance(transform, OutputTransform):
@@ -304,17 +268,9 @@ def _condition_tuple(conditions: object) -> tuple[Condition, ...]:
 
 
 def condition_points(domain: Domain, condition: Condition, n: int, rng: np.random.Generator) -> Batch:
-    """A batch of ``n`` points (float64) where ``condition`` holds, sampled with ``rng``."""
-    location = condition.location
-    if isinstance(location, OnPart):
-        points, normals = domain.sample_boundary(location.part, n, rng=rng)
-        return Batch(torch.as_tensor(points), torch.as_tensor(normals))
-    if isinstance(location, PeriodicPairs):
-        a, b = domain.periodic_pairs(location.coordinate, n, rng=rng)
-        return Batch(torch.as_tensor(np.concatenate([a, b])))
-    if isinstance(location, AtPoints):
-        return Batch(torch.as_tensor(location.points[:n]), data=torch.as_tensor(location.values[:n]))
-    raise InputTypeError(f"unknown condition location {type(location).__name__}")
+    """A batch of ``n`` points (float64) where ``condition`` holds, sampled with ``rng`` (the first ``n`` of
+    an observation's points)."""
+    return condition.location.sample(domain, n, rng)
 
 
 def _probe(problem: Problem) -> dict[str, tuple[str, ...]]:

@@ -34,7 +34,7 @@ from ..pde.problem import PDE_TERM, Problem
 from .adaptive import Resampling
 from .compiled import Compiled
 from .objective import Objective
-from .points import Interior, PointSource, source_for
+from .points import AtLocation, Interior, PointSource
 from .weighting import TermInfo, Weighting, check_weightings
 
 __all__ = ["Points", "PINNLoss"]
@@ -171,7 +171,8 @@ class PINNLoss(Objective):
                             device=device)
         self._terms = [_Term(PDE_TERM, interior, lambda field, batch: problem.residuals(field), True)]
         for condition in conditions:
-            source = source_for(condition.location, problem.domain, points.boundary, points.sampler, dtype=dtype, device=device)
+            source = AtLocation(condition.location, problem.domain, points.boundary, points.sampler, dtype=dtype,
+                                device=device)
             self._terms.append(_Term(condition.name, source, condition.residuals, False))
         for term in self._terms:
             term.source.draw(rng)

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from ..errors import InputTypeError
-from ..pde.conditions import AtPoints, Batch, Location, OnPart, PeriodicPairs
+from ..pde.conditions import Batch, Location
 from ..pde.geometry import Domain, Sampler
 
-__all__ = ["PointSource", "Interior", "OnBoundary", "PeriodicFaces", "Fixed", "source_for"]
+__all__ = ["PointSource", "Interior", "AtLocation"]
 
 Device = torch.device | str | None
 
@@ -70,7 +70,8 @@ class PointSource(ABC):
         """Restore points saved by :meth:`state_dict`."""
         self._batch = Batch(self._tensor(state["points"]), self._tensor(state["normals"]), self._tensor(state["data"]))
 
-    def _set(self, points: np.ndarray, normals: np.ndarray | None = None, data: np.ndarray | None = None) -> None:
+    def _set(self, points: np.ndarray | torch.Tensor, normals: np.ndarray | torch.Tensor | None = None,
+             data: np.ndarray | torch.Tensor | None = None) -> None:
         self._batch = Batch(self._tensor(points), self._tensor(normals), self._tensor(data))
 
     def _tensor(self, array: np.ndarray | torch.Tensor | None) -> torch.Tensor | None:
@@ -93,60 +94,23 @@ class Interior(PointSource):
         self._set(points)
 
 
-class OnBoundary(PointSource):
-    """``n`` sampled points of a boundary part, with outward normals."""
+class AtLocation(PointSource):
+    """The points of a condition's location: ``n`` sampled points of a boundary part (with outward
+    normals), ``n`` pairs of periodic faces, or every observation point with its values (never
+    resampled)."""
 
-    def __init__(self, domain: Domain, part: object, n: int, sampler: Sampler, *, dtype: torch.dtype, device: Device) -> None:
+    def __init__(self, location: Location, domain: Domain, n: int, sampler: Sampler, *, dtype: torch.dtype,
+                 device: Device) -> None:
         super().__init__(dtype=dtype, device=device)
-        self.domain, self.part, self.n, self.sampler = domain, part, n, sampler
+        if not isinstance(location, Location):
+            raise InputTypeError(f"no point source for a {type(location).__name__}; conditions need a location")
+        self.location, self.domain, self.sampler = location, domain, sampler
+        self.n = n if location.resamplable else len(location.points)  # type: ignore[attr-defined]
+        self.resamplable = location.resamplable
 
     def draw(self, rng: np.random.Generator) -> None:
-        points, normals = self.domain.sample_boundary(self.part, self.n, sampler=self.sampler, rng=rng)
-        self._set(points, normals)
-
-
-class PeriodicFaces(PointSource):
-    """``n`` points of the ``<coordinate>_min`` face followed by their ``n`` images on ``<coordinate>_max``."""
-
-    def __init__(self, domain: Domain, coordinate: str, n: int, sampler: Sampler, *, dtype: torch.dtype, device: Device) -> None:
-        super().__init__(dtype=dtype, device=device)
-        self.domain, self.coordinate, self.n, self.sampler = domain, coordinate, n, sampler
-
-    def draw(self, rng: np.random.Generator) -> None:
-        lower, upper = self.domain.periodic_pairs(self.coordinate, self.n, sampler=self.sampler, rng=rng)
-        self._set(np.concatenate([lower, upper]))
-
-
-class Fixed(PointSource):
-    """Fixed points with observed values; never resampled."""
-
-    resamplable = False
-
-    def __init__(self, points: np.ndarray, values: np.ndarray, *, dtype: torch.dtype, device: Device) -> None:
-        super().__init__(dtype=dtype, device=device)
-        self._set(points, data=values)
-
-    def draw(self, rng: np.random.Generator) -> None:
-        """Nothing to draw: observations stay where they were made."""
-
-
-def source_for(
-    location: Location,
-    domain: Domain,
-    n: int,
-    sampler: Sampler,
-    *,
-    dtype: torch.dtype,
-    device: Device,
-) -> PointSource:
-    """The point source of a condition's location (``n`` points when sampled)."""
-    if isinstance(location, OnPart):
-        return OnBoundary(domain, location.part, n, sampler, dtype=dtype, device=device)
-    if isinstance(location, PeriodicPairs):
-        return PeriodicFaces(domain, location.coordinate, n, sampler, dtype=dtype, device=device)
-    if isinstance(location, AtPoints):
-        return Fixed(location.points, location.values, dtype=dtype, device=device)
-    raise InputTypeError(f"no point source for a {type(location).__name__}; conditions need a location")
+        batch = self.location.sample(self.domain, self.n, rng, self.sampler)
+        self._set(batch.points, batch.normals, batch.data)
 
 
 def _cpu(tensor: torch.Tensor | None) -> torch.Tensor | None:

@@ -9,7 +9,9 @@ to fix; any other exception is a bug in pinnkan and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "InputTypeError", "InputValueError"]
+import numpy as np
+
+__all__ = ["InputError", "InputTypeError", "InputValueError", "check_whole", "whole"]
 
 
 class InputError(Exception):
@@ -22,3 +24,24 @@ class InputValueError(InputError, ValueError):
 
 class InputTypeError(InputError, TypeError):
     """An argument of a kind pinnkan cannot use."""
+
+
+def whole(value: object, least: int | None = None, most: int | None = None, *, numpy: bool = False) -> bool:
+    """Whether ``value`` is a whole number (an ``int``, not a ``bool``; also a numpy integer when ``numpy``)
+    from ``least`` to ``most`` (either bound may be None).
+
+    The one test behind pinnkan's checks of counts, orders and sizes; each check words its own message.
+    """
+    kinds: tuple[type, ...] = (int, np.integer) if numpy else (int,)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        return False
+    return (least is None or value >= least) and (most is None or value <= most)
+
+
+def check_whole(what: str, value: object, least: int = 1, *, numpy: bool = False) -> int:
+    """``value`` as an int, or an :class:`InputValueError` saying ``what`` must be a positive int (an int
+    ``>= least`` when ``least`` is not 1)."""
+    if not whole(value, least, numpy=numpy):
+        kind = "a positive int" if least == 1 else f"an int >= {least}"
+        raise InputValueError(f"{what} must be {kind}, got {value!r}")
+    return int(value)  # type: ignore[call-overload]

@@ -44,7 +44,7 @@ import torch
 from scipy.interpolate import BSpline
 from torch import nn
 
-from .errors import InputTypeError, InputValueError
+from .errors import InputTypeError, InputValueError, whole
 from .pde.conditions import AtPoints, Batch
 from .pde.engines import Auto, Derivatives, Engine, Request
 from .pde.fields import Field
@@ -139,7 +139,7 @@ def estimate_error(
         raise InputTypeError(f"problem must be a Problem, got {kind_of(problem)}")
     if not isinstance(model, nn.Module):
         raise InputTypeError(f"model must be the trained torch module, got {kind_of(model)}")
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
+    if not whole(levels, 2):
         raise InputValueError(f"levels must be an int >= 2 (the estimate compares two spline spaces), got {levels!r}")
     rng = rng if rng is not None else np.random.default_rng(0)
     model64 = _float64(model)

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from .compare import Comparison
-from .errors import InputTypeError, InputValueError
+from .errors import InputTypeError, InputValueError, whole
 from .files import atomic_write
 from .grid_fields import HEIGHTS, GridFields
 from .kan_tools.pruning import edge_scores
@@ -261,7 +261,7 @@ def plot_snapshots(comparison: Comparison, path: PathLike | None = None, *, time
             f"plot_snapshots draws grids of one space axis and a time axis; this one has axes {grid.axes} "
             f"and time axis {time_axis!r} (use plot_solution for planes)"
         )
-    if isinstance(times, bool) or not isinstance(times, int) or times < 2:
+    if not whole(times, 2):
         raise InputValueError(f"times must be an int >= 2, got {times!r}")
     t = grid.axes.index(time_axis)
     space = grid.axes[1 - t]

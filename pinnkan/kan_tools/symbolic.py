@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from scipy.optimize import OptimizeResult, least_squares
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, whole
 from ..models.functions import LIBRARY, SymbolicFunction
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def fit_function(x: np.ndarray, y: np.ndarray, name: str, *, starts: int = 8, se
     x, y = _check_data(x, y)
     if not isinstance(name, str) or name not in LIBRARY:
         raise InputValueError(f"unknown symbolic function {name!r}; choose one of {sorted(LIBRARY)}")
-    if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
+    if not whole(starts, 1):
         raise InputValueError(f"starts must be a positive int, got {starts!r}")
     fn = LIBRARY[name]
     if name == "zero":
@@ -361,7 +361,7 @@ def suggest(
         raise InputValueError(f"unknown symbolic functions {unknown}; choose from {sorted(LIBRARY)}")
     if not names:
         raise InputValueError(f"library is empty; name at least one of {sorted(LIBRARY)} or pass None for all")
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+    if not whole(top, 1):
         raise InputValueError(f"top must be a positive int, got {top!r}")
     if not r2_tolerance >= 0:
         raise InputValueError(f"r2_tolerance must be >= 0, got {r2_tolerance!r}")

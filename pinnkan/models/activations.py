@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from numpy.polynomial import polynomial as P
 
-from ..errors import InputValueError
+from ..errors import InputValueError, whole
 
 __all__ = ["ACTIVATIONS", "derivatives", "elementwise_derivatives"]
 
@@ -66,7 +66,7 @@ def derivatives(name: str, x: torch.Tensor, order: int) -> list[torch.Tensor]:
     """
     if name not in ACTIVATIONS:
         raise InputValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
-    if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= _MAX_ORDER:
+    if not whole(order, 0, _MAX_ORDER):
         raise InputValueError(f"derivative order must be an int in 0..{_MAX_ORDER}, got {order!r}")
     if name == "sin":
         s, c = torch.sin(x), torch.cos(x)

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, check_whole
 from .jets import Jet
 
-__all__ = ["ModelSpec", "Network", "SMOOTH", "check_positive_int", "check_input", "box_bounds", "check_widths"]
+__all__ = ["ModelSpec", "Network", "SMOOTH", "check_input", "box_bounds", "check_widths"]
 
 
 # ``smoothness`` of networks that are infinitely differentiable: larger than any
@@ -130,12 +130,6 @@ class Network(nn.Module, ABC):
         return None
 
 
-def check_positive_int(what: str, value: object) -> None:
-    """Raise ValueError unless ``value`` is an int >= 1 (``what`` names it in the message)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputValueError(f"{what} must be a positive int, got {value!r}")
-
-
 def check_hidden(spec: str, hidden: object) -> None:
     """Raise TypeError unless ``hidden`` is a tuple or list of positive ints (``spec`` names the spec)."""
     if not isinstance(hidden, (tuple, list)):
@@ -143,7 +137,7 @@ def check_hidden(spec: str, hidden: object) -> None:
             f"{spec}.hidden takes a tuple of hidden widths, e.g. hidden=({hidden!r},) for one layer, got {hidden!r}"
         )
     for w in hidden:
-        check_positive_int(f"every {spec}.hidden width", w)
+        check_whole(f"every {spec}.hidden width", w)
 
 
 def check_input(x: torch.Tensor, width: int) -> None:
@@ -175,5 +169,5 @@ def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     if len(widths) < 2:
         raise InputValueError(f"widths needs at least an input and an output width, got {widths}")
     for w in widths:
-        check_positive_int("every width", w)
+        check_whole("every width", w)
     return widths

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import InputValueError
+from ..errors import InputValueError, check_whole, whole
 from .activations import derivatives
 from .base import (
     SMOOTH,
@@ -29,7 +29,6 @@ from .base import (
     Network,
     check_hidden,
     check_input,
-    check_positive_int,
     check_widths,
 )
 from .jets import Jet
@@ -72,8 +71,8 @@ class ChebyKANLayer(nn.Module):
         device: Device = None,
     ) -> None:
         super().__init__()
-        check_positive_int("in_features", in_features)
-        check_positive_int("out_features", out_features)
+        check_whole("in_features", in_features)
+        check_whole("out_features", out_features)
         _check_degree(degree)
         self.in_features = in_features
         self.out_features = out_features
@@ -237,5 +236,5 @@ class ChebyKANSpec(ModelSpec):
 
 
 def _check_degree(degree: object) -> None:
-    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
+    if not whole(degree, 1):
         raise InputValueError(f"degree must be an int >= 1, got {degree!r}")

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..errors import InputValueError
+from ..errors import InputValueError, whole
 
 __all__ = ["MultiIndex", "JetPlan", "Jet", "jet_obstacle"]
 
@@ -94,7 +94,7 @@ class JetPlan:
         wanted : iterable of tuple of int
             Derivatives needed, as tuples of axes in any order (``(1, 0)`` is ``(0, 1)``).
         """
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        if not whole(dim, 1):
             raise InputValueError(f"a jet plan needs dim >= 1 input coordinates, got {dim!r}")
         indices: set[MultiIndex] = {()}
         for index in wanted:

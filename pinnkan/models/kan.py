@@ -36,9 +36,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, check_whole, whole
 from .activations import derivatives, elementwise_derivatives
-from .base import ModelSpec, Network, box_bounds, check_hidden, check_input, check_positive_int
+from .base import ModelSpec, Network, box_bounds, check_hidden, check_input
 from .functions import LIBRARY
 from .jets import Jet
 from .local_splines import is_uniform, spline_jet
@@ -94,9 +94,9 @@ class KANLayer(nn.Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        check_positive_int("in_features", in_features)
-        check_positive_int("out_features", out_features)
-        check_positive_int("grid_size", grid_size)
+        check_whole("in_features", in_features)
+        check_whole("out_features", out_features)
+        check_whole("grid_size", grid_size)
         _check_spline_order(spline_order)
         _check_layout(knot_layout)
         lo, hi = (float(v) for v in grid_range)
@@ -333,7 +333,7 @@ class KANLayer(nn.Module):
         then exactly representable and the least-squares transfer (on dense points
         of each grid range) reproduces them to rounding inside the range.
         """
-        check_positive_int("grid_size", grid_size)
+        check_whole("grid_size", grid_size)
         if grid_size <= self.grid_size:
             raise InputValueError(
                 f"grid extension needs a larger grid than the current G={self.grid_size}, got "
@@ -454,7 +454,7 @@ class KAN(Network):
         if len(widths) < 2:
             raise InputValueError(f"widths needs at least an input and an output width, got {widths}")
         for w in widths:
-            check_positive_int("every width", w)
+            check_whole("every width", w)
         dtype = dtype or torch.get_default_dtype()
         self.widths = widths
         self.squash_hidden = squash_hidden
@@ -633,7 +633,7 @@ class KANSpec(ModelSpec):
 
     def __post_init__(self) -> None:
         check_hidden("KANSpec", self.hidden)
-        check_positive_int("grid_size", self.grid_size)
+        check_whole("grid_size", self.grid_size)
         _check_spline_order(self.spline_order)
         _check_layout(self.knot_layout)
 
@@ -668,7 +668,7 @@ def find_kan(model: nn.Module, what: str = "this operation") -> KAN:
 
 
 def _check_spline_order(order: object) -> None:
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+    if not whole(order, 1):
         raise InputValueError(f"spline_order must be an int >= 1, got {order!r}")
 
 

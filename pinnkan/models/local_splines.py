@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 import torch
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, whole
 from .jets import Jet
 from .spline_kernels import jet_kernels_apply, jet_kernels_for, kernels_for
 from .splines import _reciprocal
@@ -123,9 +123,9 @@ def local_bases(
     >>> int(interval), round(float(values[0].sum()), 6), abs(float(values[1].sum())) < 1e-6
     (5, 1.0, True)
     """
-    if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
+    if not whole(derivatives, 0):
         raise InputValueError(f"derivatives must be an int >= 0, got {derivatives!r}")
-    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+    if not whole(order, 0):
         raise InputValueError(f"spline order must be an int >= 0, got {order!r}")
     if x.ndim != 2 or knots.ndim != 2 or x.shape[1] != knots.shape[0]:
         raise InputValueError(f"expected x of shape (N, C) and knots of shape (C, M); got {tuple(x.shape)} and {tuple(knots.shape)}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, whole
 from .fields import Field, coordinate_dict
 from .geometry import Domain, Sampler, Where
 from .user_code import call_user, kind_of
@@ -341,7 +341,7 @@ class Periodic(Condition):
     ) -> None:
         if not isinstance(coordinate, str) or not coordinate:
             raise InputTypeError(f"Periodic takes the name of the periodic coordinate, e.g. Periodic('x'), got {coordinate!r}")
-        if isinstance(derivatives, bool) or not isinstance(derivatives, int) or derivatives < 0:
+        if not whole(derivatives, 0):
             raise InputValueError(f"Periodic.derivatives must be an int >= 0 (1 matches value and slope), got {derivatives!r}")
         self.location = PeriodicPairs(coordinate)
         self.coordinate = coordinate

@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection
 
 import torch
 
-from ..errors import InputValueError
+from ..errors import InputValueError, whole
 from ..models.jets import Jet, JetPlan, jet_obstacle
 
 __all__ = ["Engine", "Derivatives", "Autograd", "Jets", "Auto", "JetsUnavailable", "Request"]
@@ -151,7 +151,7 @@ class Jets(Engine):
     name = "jets"
 
     def __init__(self, *, max_order: int = 4) -> None:
-        if isinstance(max_order, bool) or not isinstance(max_order, int) or not 1 <= max_order <= 8:
+        if not whole(max_order, 1, 8):
             raise InputValueError(f"Jets.max_order must be an int in 1..8, got {max_order!r}")
         self.max_order = max_order
 

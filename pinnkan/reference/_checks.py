@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, check_whole
 
 TimeFunction = float | Callable[[float], float]
 
@@ -43,9 +43,7 @@ def interval(pair: tuple[float, float], name: str) -> tuple[float, float]:
 
 def count(value: int, name: str, minimum: int = 3) -> int:
     """``value`` as an int, or a ValueError unless it is an int ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+    return check_whole(name, value, minimum, numpy=True)
 
 
 def time_value(f: TimeFunction, t: float) -> float:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, whole
 from ..grid_fields import HEIGHTS, KINDS, GridFields
 from ..pde.coefficients import CoefficientSet
 from ..pde.engines import Auto, Autograd, Engine
@@ -125,7 +125,7 @@ def model_fields(
         raise InputTypeError(f"model_fields takes a Problem, got {type(problem).__name__}")
     if not isinstance(model, nn.Module):
         raise InputTypeError(f"model must be a torch.nn.Module mapping points (N, d) to outputs, got {type(model).__name__}")
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+    if not whole(batch, 1):
         raise InputValueError(f"batch must be a positive int, got {batch!r}")
     if engine is not None and not isinstance(engine, Engine):
         raise InputTypeError(f"engine must be an Engine such as Auto() or Autograd(), got {type(engine).__name__}")
@@ -136,7 +136,7 @@ def model_fields(
         coords = _check_coords(coords, problem)
     else:
         n = POINTS_PER_AXIS if points_per_axis is None else points_per_axis
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        if not whole(n, 2):
             raise InputValueError(f"points_per_axis must be an int >= 2, got {points_per_axis!r}")
         coords = _drawn_grid(problem, n)
     shape = tuple(c.size for c in coords)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..compare import Comparison, compare, reference_grid
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, whole
 from ..estimate import ErrorEstimate, estimate_error
 from ..files import plain
 from ..models.kan import KANSpec
@@ -197,7 +197,7 @@ def solve(
         raise InputTypeError(f"setup must be a Setup, got {type(setup).__name__}")
     if dtype is not None:
         setup = replace(setup, dtype=dtype_name(dtype))
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if not whole(seed):
         raise InputTypeError(f"seed must be an int, got {seed!r}")
     if not 0 <= seed < 2**63:
         raise InputValueError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed}")

@@ -24,7 +24,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from torch import nn
 
-from ..errors import InputValueError
+from ..errors import InputValueError, whole
 
 __all__ = ["AdaptivePoints", "Resampling", "Resample", "RAD", "RAR"]
 
@@ -76,12 +76,12 @@ class Resampling(ABC):
 
 
 def _check_every(name: str, every: object) -> None:
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+    if not whole(every, 1):
         raise InputValueError(f"{name}.every must be a positive int (steps between resamplings), got {every!r}")
 
 
 def _check_start(name: str, start: object) -> None:
-    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+    if not whole(start, 0):
         raise InputValueError(f"{name}.start must be an int >= 0 (the first step that may resample), got {start!r}")
 
 
@@ -107,7 +107,7 @@ def _draw_by_residual(
 
 
 def _check_candidates(name: str, candidates: object) -> None:
-    if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
+    if not whole(candidates, 1):
         raise InputValueError(f"{name}.candidates must be an int >= 1 (a multiple of the PDE points), got {candidates!r}")
 
 
@@ -202,9 +202,9 @@ class RAR(Resampling):
         _check_every("RAR", self.every)
         _check_start("RAR", self.start)
         _check_candidates("RAR", self.candidates)
-        if isinstance(self.add, bool) or not isinstance(self.add, int) or self.add < 1:
+        if not whole(self.add, 1):
             raise InputValueError(f"RAR.add must be a positive int, got {self.add!r}")
-        if self.max_points is not None and (not isinstance(self.max_points, int) or self.max_points < 1):
+        if self.max_points is not None and not whole(self.max_points, 1):
             raise InputValueError(f"RAR.max_points must be a positive int or None, got {self.max_points!r}")
         if self.k is not None:
             _check_density("RAR", self.k, self.c)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, check_whole
 from ..kan_tools.regularization import Regularization
 
 __all__ = ["fit", "FitResult"]
@@ -164,11 +164,11 @@ def fit(
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise InputValueError("the model has no trainable parameters; set requires_grad=True on some")
-    _check_count("steps", steps, minimum=1)
-    _check_count("plateau_patience", plateau_patience, minimum=0)
-    _check_count("seed", seed, minimum=0)
+    check_whole("steps", steps, 1)
+    check_whole("plateau_patience", plateau_patience, 0)
+    check_whole("seed", seed, 0)
     if batch_size is not None:
-        _check_count("batch_size", batch_size, minimum=1)
+        check_whole("batch_size", batch_size, 1)
     for name, value in (("lr", lr), ("plateau_factor", plateau_factor), ("min_lr", min_lr)):
         _check_number(name, value, "a finite number > 0", lambda v: v > 0)
     _check_number("weight_decay", weight_decay, "a finite number >= 0", lambda v: v >= 0)
@@ -316,10 +316,6 @@ def _rebind(optimizer: torch.optim.Optimizer, old: list[torch.Tensor], new: list
     optimizer.param_groups[0]["params"] = new
 
 
-def _check_count(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise InputValueError(f"{name} must be {kind}, got {value!r}")
 
 
 def _check_number(name: str, value: object, requirement: str, ok: Callable[[float], bool]) -> None:

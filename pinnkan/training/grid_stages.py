@@ -10,8 +10,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from ..errors import InputValueError
-from ..models.base import check_positive_int
+from ..errors import InputValueError, check_whole
 from ..models.kan import KAN, find_kan
 from .stages import ModelChange
 
@@ -29,7 +28,7 @@ class ExtendGrid(ModelChange):
     grid_size: int
 
     def __post_init__(self) -> None:
-        check_positive_int("ExtendGrid.grid_size", self.grid_size)
+        check_whole("ExtendGrid.grid_size", self.grid_size)
 
     def check(self, model: nn.Module) -> None:
         net = find_kan(model, type(self).__name__)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, check_whole
 from ..kan_tools.regularization import Regularization
 from ..models.kan import KANLayer
 from ..models.kernel_build import active_build
@@ -66,8 +66,7 @@ class Points:
             value = getattr(self, name)
             if value is None and name == "interior":
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputValueError(f"Points.{name} must be a positive int, got {value!r}")
+            check_whole(f"Points.{name}", value)
 
     def interior_for(self, dim: int) -> int:
         """PDE points for a domain of ``dim`` coordinates: ``interior``, or the default for ``dim``."""

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError
-from ..models.base import check_positive_int
+from ..errors import InputTypeError, InputValueError, check_whole
 from ..models.kan import KAN
 from .adaptive import RAR
 from .grid_stages import ExtendGrid
@@ -86,7 +85,7 @@ class Refinement:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
                 raise InputValueError(f"Refinement.{name} must be a finite number > 0, got {value!r}")
         for name in ("max_grid", "steps", "rounds"):
-            check_positive_int(f"Refinement.{name}", getattr(self, name))
+            check_whole(f"Refinement.{name}", getattr(self, name))
 
     def describe(self) -> dict[str, object]:
         """The settings, for reports."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import InputValueError
+from ..errors import InputValueError, whole
 from .bfgs import DenseBFGS
 
 __all__ = ["Stage", "ModelChange", "Adam", "LBFGS", "BFGS"]
@@ -69,7 +69,7 @@ class ModelChange(ABC):
 
 
 def _check_steps(steps: object, what: str) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+    if not whole(steps, 1):
         raise InputValueError(f"{what}.steps must be a positive int, got {steps!r}")
 
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, check_whole
 from ..files import load_torch, save_torch
 from .bfgs import DenseBFGS
 from .objective import LossFn, Objective, as_objective
@@ -173,8 +173,7 @@ class Trainer:
                 if stage.needs_samples and samples is None and objective.samples() is None:
                     raise InputValueError(f"{type(stage).__name__} needs training inputs; give the Trainer samples=...")
         for name, value, least in (("checkpoint_every", checkpoint_every, 1), ("max_retries", max_retries, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise InputValueError(f"{name} must be an int >= {least}, got {value!r}")
+            check_whole(name, value, least)
         self.model = model
         self.objective = objective
         self.stages = stages

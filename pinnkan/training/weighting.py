@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, check_whole, whole
 from ..pde.user_code import kind_of
 
 __all__ = ["TermInfo", "Weighting", "Fixed", "GradNorm", "NTK", "Decay", "ResidualAttention", "Causal", "check_weightings"]
@@ -188,7 +188,7 @@ class GradNorm(_TermWeights):
     def __init__(
         self, *, every: int = 100, smoothing: float = 0.9, max_weight: float = 1e6, min_weight: float = 1.0
     ) -> None:
-        _check_int("GradNorm.every", every)
+        check_whole("GradNorm.every", every)
         if not (isinstance(smoothing, (int, float)) and 0 <= smoothing < 1):
             raise InputValueError(f"GradNorm.smoothing must be in [0, 1), got {smoothing!r}")
         if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight >= 1):
@@ -261,8 +261,8 @@ class NTK(_TermWeights):
     """
 
     def __init__(self, *, every: int = 100, points: int = 64, max_weight: float = 1e6) -> None:
-        _check_int("NTK.every", every)
-        _check_int("NTK.points", points)
+        check_whole("NTK.every", every)
+        check_whole("NTK.points", points)
         if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight >= 1):
             raise InputValueError(f"NTK.max_weight must be a finite number >= 1, got {max_weight!r}")
         self.every, self.points, self.max_weight = every, points, float(max_weight)
@@ -425,7 +425,7 @@ class Causal(Weighting):
     def __init__(self, *, epsilon: float = 1.0, slabs: int = 16) -> None:
         if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0):
             raise InputValueError(f"Causal.epsilon must be a finite number > 0, got {epsilon!r}")
-        if isinstance(slabs, bool) or not isinstance(slabs, int) or slabs < 2:
+        if not whole(slabs, 2):
             raise InputValueError(f"Causal.slabs must be an int >= 2, got {slabs!r}")
         self.epsilon, self.slabs = float(epsilon), slabs
         self._slab_weights: dict[str, torch.Tensor] = {}
@@ -496,6 +496,3 @@ def _mean_squared_point_gradient(residual: torch.Tensor, chosen: np.ndarray, par
     return float(total) / len(chosen)
 
 
-def _check_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputValueError(f"{name} must be a positive int, got {value!r}")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...errors import InputTypeError, InputValueError
+from ...errors import InputTypeError, InputValueError, check_whole
 
 
 def coordinate_names(names: object, dim: int | None = None) -> tuple[str, ...]:
@@ -62,6 +62,4 @@ def points_array(points: object, coordinates: tuple[str, ...]) -> np.ndarray:
 
 def positive_count(n: object) -> int:
     """A number of points: a positive int."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputValueError(f"number of points must be a positive int, got {n!r}")
-    return int(n)
+    return check_whole("number of points", n, numpy=True)

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from scipy.stats import qmc
 
-from ...errors import InputTypeError, InputValueError
+from ...errors import InputTypeError, InputValueError, whole
 
 __all__ = ["Grid", "Halton", "LatinHypercube", "Sampler", "Sobol", "UniformRandom"]
 
@@ -52,9 +52,9 @@ class Sampler(ABC):
         rng : numpy.random.Generator
             The only source of randomness.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        if not whole(n, 1, numpy=True):
             raise InputValueError(f"number of points must be a positive int, got {n!r}")
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 0:
+        if not whole(dim, 0, numpy=True):
             raise InputValueError(f"dim must be an int >= 0, got {dim!r}")
         if not isinstance(rng, np.random.Generator):
             raise InputTypeError(

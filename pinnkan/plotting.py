@@ -28,7 +28,7 @@ from .kan_tools.pruning import edge_scores
 from .models.kan import KAN
 from .reference.grid import GridSolution
 from .training.fit import FitResult
-from .training.trainer import History
+from .training.trainer import RECORD_KEYS, History
 
 __all__ = [
     "plot_solution",
@@ -307,7 +307,7 @@ def plot_history(history: History, path: PathLike | None = None) -> Figure:
         if "step" not in record or "total" not in record:
             raise InputValueError(f"history record {i} lacks 'step' or 'total'; every record needs both")
     keys = list(dict.fromkeys(k for r in history.records for k in r))
-    terms = [k for k in keys if k not in ("step", "stage", "total") and "/" not in k]
+    terms = [k for k in keys if k not in RECORD_KEYS and "/" not in k]
     coefs = [k for k in keys if k.startswith("coef/")]
     weights = [k for k in keys if "/" in k and not k.startswith("coef/")]
     panels = 1 + bool(weights) + bool(coefs)

@@ -20,20 +20,22 @@ from __future__ import annotations
 
 import copy
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..errors import InputTypeError, InputValueError, check_whole
 from ..kan_tools.regularization import Regularization
+from .objective import Objective
+from .stages import Adam, Plateau
+from .trainer import Trainer
 
 __all__ = ["fit", "FitResult"]
 
 FitCallback = Callable[[int, nn.Module], None]
+VALIDATION = "validation/mse"  # the validation loss in the training history (an extra figure)
 
 
 @dataclass(frozen=True)
@@ -165,19 +167,12 @@ def fit(
     if not params:
         raise InputValueError("the model has no trainable parameters; set requires_grad=True on some")
     check_whole("steps", steps, 1)
-    check_whole("plateau_patience", plateau_patience, 0)
     check_whole("seed", seed, 0)
     if batch_size is not None:
         check_whole("batch_size", batch_size, 1)
-    for name, value in (("lr", lr), ("plateau_factor", plateau_factor), ("min_lr", min_lr)):
-        _check_number(name, value, "a finite number > 0", lambda v: v > 0)
-    _check_number("weight_decay", weight_decay, "a finite number >= 0", lambda v: v >= 0)
-    if clip is not None:
-        _check_number("clip", clip, "a finite number > 0 or None", lambda v: v > 0)
-    if not plateau_factor < 1:
-        raise InputValueError(f"plateau_factor must be < 1 to lower the learning rate, got {plateau_factor}")
-    if min_lr > lr:
-        raise InputValueError(f"min_lr={min_lr} exceeds lr={lr}; give min_lr <= lr")
+    # AdamW on the batches, the rate lowered when the validation loss stalls; the stage checks its settings
+    stage = Adam(steps=steps, lr=lr, weight_decay=weight_decay, clip=clip,
+                 plateau=Plateau(patience=plateau_patience, factor=plateau_factor, min_lr=min_lr))
     callbacks = tuple(callbacks)
     for callback in callbacks:
         if not callable(callback):
@@ -194,83 +189,97 @@ def fit(
     n_train = x.shape[0]
     batch = n_train if batch_size is None else min(batch_size, n_train)
 
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=plateau_factor, patience=plateau_patience, min_lr=min_lr
-    )
     was_training = model.training
-    best_state = _snapshot(model)
-    best_val, best_step = math.inf, 0
-    train_curve: list[float] = []
-    val_curve: list[float] = []
-    lrs: list[float] = []
-    success, message = True, "finished all steps"
-    permutation = torch.randperm(n_train, generator=generator).to(x.device)
-    cursor = 0
-    bar = tqdm(total=steps, disable=not progress, unit="step", leave=False)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        if cursor + batch > n_train:
-            permutation = torch.randperm(n_train, generator=generator).to(x.device)
-            cursor = 0
-        index = permutation[cursor : cursor + batch]
-        cursor += batch
-        model.train()
-        optimizer.zero_grad(set_to_none=True)
-        loss = torch.mean((model(x[index]) - y[index]) ** 2)
-        total = loss
-        if regularization is not None:
-            terms = regularization.terms(model, x[index])
-            total = loss + sum(regularization.weights[k] * v for k, v in terms.items())
-        if not torch.isfinite(total):
-            success, message = False, f"training loss became non-finite at step {step}"
-            break
-        total.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(params, clip)
-        optimizer.step()
-        val = _mse(model, x_val, y_val)
-        train_curve.append(float(loss.detach()))
-        val_curve.append(val)
-        lrs.append(optimizer.param_groups[0]["lr"])
-        if not math.isfinite(val):
-            success, message = False, f"validation loss became non-finite at step {step}"
-            break
-        if val < best_val:
-            best_val, best_step, best_state = val, step, _snapshot(model)
-        scheduler.step(val)
-        for callback in callbacks:
-            callback(step, model)
-        current = [p for p in model.parameters() if p.requires_grad]
-        if _replaced(params, current):
-            # The optimiser would go on updating the discarded tensors: point it at
-            # the new ones, with fresh moments for them. Earlier best parameters may
-            # not even fit the changed model's shapes, so the record restarts here.
-            _rebind(optimizer, params, current)
-            params = current
-            best_val, best_step, best_state = _mse(model, x_val, y_val), step, _snapshot(model)
-        bar.update(1)
-        if step % 50 == 0:
-            bar.set_postfix(train=f"{train_curve[-1]:.2e}", val=f"{val:.2e}")
-    bar.close()
-    model.load_state_dict(best_state)
+    objective = _DataFit(model, (x, y), (x_val, y_val), batch, generator, regularization, callbacks)
+    result = Trainer(model, objective, [stage], progress=progress, max_retries=0).run()
+    model.load_state_dict(objective.best_state)
     model.train(was_training)
-    if not success:
+    history = result.history
+    message = result.message
+    if not result.success:
         message += (
-            f"; restored the parameters of step {best_step} (validation loss {best_val:.3e}); "
-            "lower lr, keep clip, or use a float64 model"
+            f"; then the parameters of step {objective.best_step}, with the lowest validation loss "
+            f"({objective.best_val:.3e}), were restored; lower lr, keep clip, or use a float64 model"
         )
     return FitResult(
-        success=success,
+        success=result.success,
         message=message,
-        steps=len(train_curve),
-        seconds=time.perf_counter() - start,
-        train_loss=train_curve,
-        val_loss=val_curve,
-        lr=lrs,
-        best_val=best_val,
-        best_step=best_step,
+        steps=result.steps,
+        seconds=result.seconds,
+        train_loss=history.column("mse"),
+        val_loss=history.column(VALIDATION),
+        lr=history.column("lr"),
+        best_val=objective.best_val,
+        best_step=objective.best_step,
     )
+
+
+class _DataFit(Objective):
+    """The mean-square error of a batch of ``(x, y)`` with its regularisation, the validation loss as an
+    extra figure after each step, and the parameters of the lowest validation loss.
+
+    The batches are drawn without replacement within each pass over the training points. The
+    fit's callbacks run after each step; if they replace the parameters (a grid change) the
+    best-validation record restarts from the changed model. The best record is part of the
+    state, so a step the trainer takes back is forgotten by it too.
+    """
+
+    def __init__(self, model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
+                 validation: tuple[torch.Tensor, torch.Tensor], batch: int, generator: torch.Generator,
+                 regularization: Regularization | None, callbacks: tuple[FitCallback, ...]) -> None:
+        self.model, (self.x, self.y), (self.x_val, self.y_val) = model, train, validation
+        self.batch, self.generator = batch, generator
+        self.regularization, self.callbacks = regularization, callbacks
+        self._order = self._permutation()
+        self._cursor = 0
+        self._index = self._order[:batch]
+        self._val = math.inf
+        self.best_val, self.best_step, self.best_state = math.inf, 0, _snapshot(model)
+
+    def _permutation(self) -> torch.Tensor:
+        return torch.randperm(self.x.shape[0], generator=self.generator).to(self.x.device)
+
+    def before_step(self, step: int, adaptive: bool) -> None:
+        if self._cursor + self.batch > self.x.shape[0]:
+            self._order, self._cursor = self._permutation(), 0
+        self._index = self._order[self._cursor : self._cursor + self.batch]
+        self._cursor += self.batch
+
+    def __call__(self, model: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        model.train()
+        x = self.x[self._index]
+        loss = torch.mean((model(x) - self.y[self._index]) ** 2)
+        total = loss
+        if self.regularization is not None:
+            terms = self.regularization.terms(model, x)
+            total = loss + sum(self.regularization.weights[k] * v for k, v in terms.items())
+        return total, {"mse": loss}
+
+    def extras(self) -> dict[str, float]:
+        self._val = _mse(self.model, self.x_val, self.y_val)
+        return {VALIDATION: self._val}
+
+    def after_step(self, step: int, model: nn.Module, adaptive: bool) -> str | None:
+        if self._val < self.best_val:
+            self.best_val, self.best_step, self.best_state = self._val, step, _snapshot(model)
+        before = [p for p in model.parameters()]
+        for callback in self.callbacks:
+            callback(step, model)
+        after = [p for p in model.parameters()]
+        if len(before) != len(after) or any(a is not b for a, b in zip(before, after)):
+            # Earlier best parameters may not even fit the changed model's shapes: the record restarts here.
+            self.best_val, self.best_step, self.best_state = _mse(model, self.x_val, self.y_val), step, _snapshot(model)
+        return None
+
+    def monitor(self, record: Mapping[str, float]) -> float:
+        return self._val
+
+    def state_dict(self) -> dict[str, object]:
+        return {"best_val": self.best_val, "best_step": self.best_step, "best_state": self.best_state}
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        self.best_val, self.best_step = state["best_val"], state["best_step"]  # type: ignore[assignment]
+        self.best_state = state["best_state"]  # type: ignore[assignment]
 
 
 def _mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -301,21 +310,6 @@ def _snapshot(model: nn.Module) -> dict[str, object]:
         k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
         for k, v in model.state_dict().items()
     }
-
-
-def _replaced(old: list[torch.Tensor], new: list[torch.Tensor]) -> bool:
-    return len(old) != len(new) or any(a is not b for a, b in zip(old, new))
-
-
-def _rebind(optimizer: torch.optim.Optimizer, old: list[torch.Tensor], new: list[torch.Tensor]) -> None:
-    """Make the optimiser's single group update ``new``; state of parameters still present is kept."""
-    kept = {id(p) for p in new}
-    for p in old:
-        if id(p) not in kept:
-            optimizer.state.pop(p, None)
-    optimizer.param_groups[0]["params"] = new
-
-
 
 
 def _check_number(name: str, value: object, requirement: str, ok: Callable[[float], bool]) -> None:

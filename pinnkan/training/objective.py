@@ -37,8 +37,13 @@ class Objective(ABC):
         return None
 
     def extras(self) -> dict[str, float]:
-        """Figures to record with each step besides the loss terms (weights, coefficients)."""
+        """Figures to record with each step besides the loss terms (weights, coefficients), after its update;
+        names with a ``/``. A non-finite figure stops the step as a non-finite loss does."""
         return {}
+
+    def monitor(self, record: Mapping[str, float]) -> float:
+        """The loss a plateau schedule watches, from the step's ``record``: its total by default."""
+        return record["total"]
 
     def samples(self) -> torch.Tensor | None:
         """Training inputs for model changes that need them (e.g. KAN grid updates)."""

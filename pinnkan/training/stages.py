@@ -14,10 +14,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import InputValueError, whole
+from ..errors import InputTypeError, InputValueError, check_whole, whole
+from ..pde.user_code import kind_of
 from .bfgs import DenseBFGS
 
-__all__ = ["Stage", "ModelChange", "Adam", "LBFGS", "BFGS"]
+Schedule = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
+
+__all__ = ["Stage", "ModelChange", "Adam", "Plateau", "LBFGS", "BFGS"]
 
 
 class Stage(ABC):
@@ -32,13 +35,16 @@ class Stage(ABC):
     #: Whether the objective may change during the stage (weights, points); only
     #: first-order optimisers tolerate that.
     adaptive = False
+    #: Largest 2-norm of the gradient over all parameters (clipped to it), or None.
+    clip: float | None = None
 
     @abstractmethod
     def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         """A fresh optimiser for ``params``."""
 
-    def scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
-        """A learning-rate schedule stepped once per step, or None."""
+    def scheduler(self, optimizer: torch.optim.Optimizer) -> Schedule | None:
+        """A learning-rate schedule stepped once per step, or None. A ``ReduceLROnPlateau`` is stepped
+        with the objective's monitored value (:meth:`~pinnkan.training.objective.Objective.monitor`)."""
         return None
 
     def describe(self) -> dict[str, object]:
@@ -73,14 +79,40 @@ def _check_steps(steps: object, what: str) -> None:
         raise InputValueError(f"{what}.steps must be a positive int, got {steps!r}")
 
 
-def _check_rate(value: object, name: str) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise InputValueError(f"{name} must be a finite number > 0, got {value!r}")
+def _check_rate(value: object, name: str, requirement: str = "a finite number > 0") -> None:
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise InputValueError(f"{name} must be {requirement}, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plateau:
+    """Lower the learning rate when the monitored loss stalls (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
+
+    Parameters
+    ----------
+    patience : int
+        Steps without improvement before the rate is lowered.
+    factor : float
+        What the rate is multiplied by, in (0, 1).
+    min_lr : float
+        The lowest rate.
+    """
+
+    patience: int = 100
+    factor: float = 0.5
+    min_lr: float = 1e-6
+
+    def __post_init__(self) -> None:
+        check_whole("Plateau.patience", self.patience, 0)
+        for name, value in (("Plateau.factor", self.factor), ("Plateau.min_lr", self.min_lr)):
+            _check_rate(value, name)
+        if not self.factor < 1:
+            raise InputValueError(f"Plateau.factor must be < 1 to lower the learning rate, got {self.factor}")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Adam(Stage):
-    """Adam with an optional exponential decay of the learning rate.
+    """Adam (AdamW with weight decay), with an optional schedule of the learning rate and gradient clipping.
 
     Parameters
     ----------
@@ -90,11 +122,20 @@ class Adam(Stage):
         Initial learning rate.
     final_lr : float, optional
         Learning rate reached at the last step by exponential decay; constant if None.
+    weight_decay : float
+        AdamW's decoupled weight decay (0: plain Adam).
+    clip : float, optional
+        Largest 2-norm of the gradient over all parameters; no clipping if None.
+    plateau : Plateau, optional
+        Lower the rate when the objective's monitored loss stalls (instead of ``final_lr``).
     """
 
     steps: int
     lr: float = 1e-3
     final_lr: float | None = None
+    weight_decay: float = 0.0
+    clip: float | None = None
+    plateau: Plateau | None = None
     adaptive = True
 
     def __post_init__(self) -> None:
@@ -102,15 +143,47 @@ class Adam(Stage):
         _check_rate(self.lr, "Adam.lr")
         if self.final_lr is not None:
             _check_rate(self.final_lr, "Adam.final_lr")
+        if isinstance(self.weight_decay, bool) or not (
+            isinstance(self.weight_decay, (int, float)) and math.isfinite(self.weight_decay) and self.weight_decay >= 0
+        ):
+            raise InputValueError(f"Adam.weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
+        if self.clip is not None:
+            _check_rate(self.clip, "Adam.clip", "a finite number > 0 or None")
+        if self.plateau is not None:
+            if not isinstance(self.plateau, Plateau):
+                raise InputTypeError(f"Adam.plateau must be a Plateau(...) or None, got {kind_of(self.plateau)}")
+            if self.final_lr is not None:
+                raise InputValueError("Adam takes final_lr or plateau, not both: one schedule of the learning rate")
+            if self.plateau.min_lr > self.lr:
+                raise InputValueError(f"Plateau.min_lr={self.plateau.min_lr} exceeds Adam.lr={self.lr}; give min_lr <= lr")
 
     def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        if self.weight_decay:
+            return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
         return torch.optim.Adam(params, lr=self.lr)
 
-    def scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
+    def scheduler(self, optimizer: torch.optim.Optimizer) -> Schedule | None:
+        if self.plateau is not None:
+            plateau = self.plateau
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, factor=plateau.factor, patience=plateau.patience, min_lr=plateau.min_lr
+            )
         if self.final_lr is None:
             return None
         gamma = (self.final_lr / self.lr) ** (1.0 / self.steps)
         return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)
+
+    def describe(self) -> dict[str, object]:
+        """The settings, leaving out the options at their defaults (so reports and checkpoints of plain
+        Adam stages read as before these options existed)."""
+        described: dict[str, object] = {"stage": "Adam", "steps": self.steps, "lr": self.lr, "final_lr": self.final_lr}
+        if self.weight_decay:
+            described["weight_decay"] = self.weight_decay
+        if self.clip is not None:
+            described["clip"] = self.clip
+        if self.plateau is not None:
+            described["plateau"] = vars(self.plateau)
+        return described
 
 
 @dataclass(frozen=True, kw_only=True)

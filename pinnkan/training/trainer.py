@@ -28,19 +28,22 @@ from ..files import load_torch, save_torch
 from .bfgs import DenseBFGS
 from .objective import LossFn, Objective, as_objective
 from .refinement import Refiner
-from .stages import BFGS, LBFGS, ModelChange, Stage
+from .stages import BFGS, LBFGS, ModelChange, Schedule, Stage
 
 __all__ = ["History", "TrainResult", "Trainer"]
 
 # Steps between checkpoints unless the caller says otherwise.
 CHECKPOINT_EVERY = 1000
+#: What every record holds besides the loss terms and the objective's extra figures.
+RECORD_KEYS = ("step", "stage", "total", "lr")
 
 Callback = Callable[[int, Mapping[str, float]], None]
 
 
 @dataclass
 class History:
-    """Loss terms at every step: ``records[i]`` holds ``step``, ``stage``, ``total`` and each term.
+    """Loss terms at every step: ``records[i]`` holds ``step``, ``stage``, ``total``, each term and
+    ``lr``, the learning rate the step used (where the optimiser has one).
 
     Adam and L-BFGS steps record the loss at the step's starting point, BFGS steps
     at its accepted point (the evaluation each already makes). Keys with a ``/``
@@ -55,16 +58,16 @@ class History:
 
     @property
     def term_names(self) -> list[str]:
-        """Names of the loss terms (without ``step``, ``stage`` and ``total``)."""
+        """Names of the loss terms (without ``step``, ``stage``, ``total`` and ``lr``)."""
         if not self.records:
             return []
-        return [k for k in self.records[-1] if k not in ("step", "stage", "total") and "/" not in k]
+        return [k for k in self.records[-1] if k not in RECORD_KEYS and "/" not in k]
 
     def final(self) -> dict[str, float]:
         """The last record's total and loss terms (without the extra figures)."""
         if not self.records:
             return {}
-        return {k: v for k, v in self.records[-1].items() if k not in ("step", "stage") and "/" not in k}
+        return {k: v for k, v in self.records[-1].items() if (k == "total" or k not in RECORD_KEYS) and "/" not in k}
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ class Trainer:
         self._stage_step = 0
         self._step = 0
         self._optimizer: torch.optim.Optimizer | None = None
-        self._scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        self._scheduler: Schedule | None = None
         self._notes: list[str] = []  # what the final message will say besides "finished"
         self._changes = 0  # how often the objective changed its points
         self._retries = 0
@@ -253,6 +256,7 @@ class Trainer:
         """Run the remaining stages; return a :class:`TrainResult`."""
         self._started = time.perf_counter()
         good = self._snapshot()
+        spare: dict[str, object] | None = None  # a snapshot no longer needed, whose tensors the next one reuses
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
@@ -276,9 +280,10 @@ class Trainer:
                         self._start_stage()
                     converged = out_of_time = False
                     while self._stage_step < stage.steps and not (converged or out_of_time):
-                        before = self._snapshot()
+                        before = self._snapshot(spare)
                         self.objective.before_step(self.step + 1, stage.adaptive)
                         record = self._one_step()
+                        record.update(self.objective.extras())
                         if not all(map(math.isfinite, record.values())):
                             failure = self._recover(record, good)
                             if failure is not None:
@@ -287,15 +292,21 @@ class Trainer:
                             continue
                         self._stage_step += 1
                         self._step += 1
-                        record.update(self.objective.extras())
                         self.history.records.append(record)
                         # The recorded (finite) loss belongs to the step's start or, for
                         # stages that record their accepted point, to its end.
-                        good = self._snapshot() if stage.records_accepted_point else before
+                        if stage.records_accepted_point:
+                            spare, good = before, self._snapshot(good)
+                        else:
+                            spare, good = good, before
                         if self.objective.after_step(self.step, self.model, stage.adaptive):
                             self._changes += 1
                         for callback in self.callbacks:
                             callback(self.step, record)
+                        if self._rebind():  # the objective or a callback replaced parameters (a grid change)
+                            good = self._snapshot()
+                        if isinstance(self._scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                            self._scheduler.step(self.objective.monitor(record))
                         bar.update(1)
                         if self.step % 50 == 0:
                             bar.set_postfix(loss=f"{record['total']:.3e}", stage=type(stage).__name__)
@@ -382,7 +393,9 @@ class Trainer:
     def _one_step(self) -> dict[str, float]:
         optimizer = self._optimizer
         assert optimizer is not None
+        stage = self.stages[self._stage_index]
         evaluations: list[dict[str, float]] = []
+        lr = optimizer.param_groups[0].get("lr")  # the rate this step uses
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=True)
@@ -395,6 +408,8 @@ class Trainer:
                 if not _finite_gradients(optimizer):
                     values["gradient"] = math.nan
                     return total.detach() * math.nan  # a quasi-Newton line search backs off
+                if stage.clip is not None:
+                    nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], stage.clip)
             return total
 
         if isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS)):
@@ -403,11 +418,33 @@ class Trainer:
             closure()
             if all(map(math.isfinite, evaluations[0].values())):
                 optimizer.step()
-        stage = self.stages[self._stage_index]
         record = evaluations[-1] if stage.records_accepted_point else evaluations[0]
-        if self._scheduler is not None and all(map(math.isfinite, record.values())):
+        plateau = isinstance(self._scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)  # waits for the step's end
+        if self._scheduler is not None and not plateau and all(map(math.isfinite, record.values())):
             self._scheduler.step()
-        return {"step": float(self._step + 1), "stage": float(self._stage_index), **record}
+        rate = {} if not isinstance(lr, (int, float)) else {"lr": float(lr)}
+        return {"step": float(self._step + 1), "stage": float(self._stage_index), **record, **rate}
+
+    def _rebind(self) -> bool:
+        """Point the optimiser at the model's parameters if something replaced them since the stage began
+        (e.g. a KAN grid change in a callback): new ones start with fresh moments, kept ones keep theirs.
+        True when it did."""
+        optimizer = self._optimizer
+        if optimizer is None or len(optimizer.param_groups) != 1:
+            return False
+        old = optimizer.param_groups[0]["params"]
+        new = [p for p in self.model.parameters() if p.requires_grad]
+        if len(old) == len(new) and all(a is b for a, b in zip(old, new)):
+            return False
+        if isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS)):  # curvature of the old parameters: start afresh
+            self._start_stage()
+            return True
+        kept = {id(p) for p in new}
+        for p in old:
+            if id(p) not in kept:
+                optimizer.state.pop(p, None)
+        optimizer.param_groups[0]["params"] = new
+        return True
 
     def _recover(self, record: Mapping[str, float], good: dict[str, object]) -> str | None:
         """Go back to ``good`` after a non-finite ``record``: None to go on, else why the run stops."""
@@ -437,11 +474,13 @@ class Trainer:
         )
         return None
 
-    def _snapshot(self) -> dict[str, object]:
-        """The model, objective and position now (copies), to go back to after a non-finite loss."""
+    def _snapshot(self, reuse: Mapping[str, object] | None = None) -> dict[str, object]:
+        """The model, objective and position now (copies, into the tensors of a snapshot no longer needed
+        when ``reuse`` is one), to go back to after a non-finite loss."""
+        reuse = reuse or {}
         return {
-            "model": _copy(self.model.state_dict()),
-            "objective": _copy(self.objective.state_dict()),
+            "model": _copy(self.model.state_dict(), reuse.get("model")),
+            "objective": _copy(self.objective.state_dict(), reuse.get("objective")),
             "stage_index": self._stage_index,
             "stage_step": self._stage_step,
             "step": self._step,
@@ -551,17 +590,25 @@ def _finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
     return all(bool(torch.isfinite(g).all()) for g in grads)
 
 
-def _copy(value: object) -> object:
+def _copy(value: object, into: object = None) -> object:
     """A copy of a state dict: tensors cloned, containers rebuilt, other values deep-copied.
 
-    Much faster than ``copy.deepcopy`` on tensors, which matters once per step.
+    Much faster than ``copy.deepcopy`` on tensors, which matters once per step. Tensors of an
+    earlier copy ``into`` of the same layout are written over instead of allocated afresh:
+    allocating and freeing a model's worth of memory every step makes glibc hand it back to the
+    system and fault it in again, which slowed small models' steps by a third.
     """
     if isinstance(value, torch.Tensor):
+        if (isinstance(into, torch.Tensor) and into.shape == value.shape and into.dtype == value.dtype
+                and into.device == value.device):
+            return into.copy_(value.detach())
         return value.detach().clone()
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        old = into if isinstance(into, dict) else {}
+        return {k: _copy(v, old.get(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_copy(v) for v in value)
+        old = into if isinstance(into, (list, tuple)) and len(into) == len(value) else [None] * len(value)
+        return type(value)(_copy(v, o) for v, o in zip(value, old))
     return copy.deepcopy(value)
 
 

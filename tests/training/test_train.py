@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from pinnkan.training.stages import LBFGS, Adam
+from pinnkan.training.stages import LBFGS, Adam, Plateau
 from pinnkan.training.trainer import Trainer
 
 F64 = torch.float64
@@ -39,6 +39,44 @@ def test_history_records_every_term_and_loss_falls():
     assert last["total"] < result.history.records[19]["total"]  # L-BFGS improved on Adam
     assert result.history.column("stage")[19:21] == [0.0, 1.0]
 
+
+
+def test_each_step_records_the_learning_rate_it_used_and_terms_leave_it_out():
+    model, loss = _setup()
+    result = Trainer(model, loss, STAGES, progress=False).run()
+    rates = result.history.column("lr")
+    gamma = (1e-3 / 1e-2) ** (1 / 20)
+    assert rates[:20] == pytest.approx([1e-2 * gamma**k for k in range(20)], rel=1e-12)
+    assert rates[20:] == [1.0] * 15  # L-BFGS's initial step length
+    assert result.history.term_names == ["fit", "small"] and set(result.history.final()) == {"total", "fit", "small"}
+
+
+def test_adam_clips_decays_weights_and_lowers_the_rate_on_a_plateau():
+    # Gradients of 100 x the data are clipped to norm 0.5 before the update: with lr = 1e-3 and
+    # Adam's normalised steps the parameters still move, and the clipped norm is what callbacks see.
+    model, loss = _setup()
+    norms = []
+
+    def record_norm(step, record):
+        norms.append(math.sqrt(sum(float(p.grad.norm()) ** 2 for p in model.parameters())))
+
+    scaled = lambda m: (100 * loss(m)[0], {})  # noqa: E731
+    Trainer(model, scaled, [Adam(steps=3, clip=0.5)], progress=False, callbacks=[record_norm]).run()
+    assert norms == pytest.approx([0.5] * 3, rel=1e-6)
+    # decoupled weight decay alone (zero loss gradient) shrinks every weight by lr * weight_decay per step
+    model = torch.nn.Linear(2, 1, dtype=F64)
+    before = model.weight.detach().clone()
+    zero = lambda m: ((m.weight * 0).sum() + (m.bias * 0).sum(), {})  # noqa: E731
+    Trainer(model, zero, [Adam(steps=4, lr=0.1, weight_decay=0.5)], progress=False).run()
+    torch.testing.assert_close(model.weight.detach(), before * (1 - 0.1 * 0.5) ** 4, rtol=1e-12, atol=0)
+    # a plateau watches the total by default: a constant loss is a plateau from the second step on
+    result = Trainer(torch.nn.Linear(1, 1, dtype=F64), zero, [Adam(steps=9, lr=0.1, plateau=Plateau(patience=1,
+                     factor=0.5, min_lr=0.02))], progress=False).run()
+    assert result.history.column("lr") == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.02, 0.02])
+    with pytest.raises(ValueError, match="final_lr or plateau, not both"):
+        Adam(steps=1, final_lr=1e-4, plateau=Plateau())
+    with pytest.raises(ValueError, match="Adam.weight_decay must be a finite number >= 0"):
+        Adam(steps=1, weight_decay=-1.0)
 
 @pytest.mark.parametrize("stop_at", [13, 27])  # inside the Adam stage, inside the L-BFGS stage
 def test_resume_from_checkpoint_reproduces_uninterrupted_run(tmp_path, stop_at):

@@ -6,7 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from pinnkan import Ball, Box, Dirichlet, Disk, HardConstraint, Initial, InitialVelocity, Interval, Neumann, SpaceTime, Where
+from pinnkan import (
+    Ball,
+    Box,
+    Dirichlet,
+    Disk,
+    HardConstraint,
+    Initial,
+    InitialVelocity,
+    Interval,
+    Neumann,
+    SpaceTime,
+    Where,
+)
 from pinnkan.pde.auto_constraint import auto_constraint
 from pinnkan.pde.fields import coordinate_dict
 from pinnkan.pde.transforms import ConstrainedModel

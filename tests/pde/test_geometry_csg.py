@@ -9,9 +9,9 @@ from pinnkan.pde.geometry import (
     Box,
     Difference,
     Disk,
-    Grid,
     Intersection,
     Interval,
+    Lattice,
     Polygon,
     Sobol,
     SpaceTime,
@@ -142,7 +142,7 @@ def test_interior_of_a_combination_is_uniform():
     # The three unit squares of the L hold a third of the points each; centroid (-1/6, -1/6).
     assert np.mean((pts[:, 0] > 0) & (pts[:, 1] < 0)) == pytest.approx(1 / 3, abs=0.01)
     np.testing.assert_allclose(pts.mean(axis=0), [-1 / 6, -1 / 6], atol=0.01)
-    grid = l_shape().sample_interior(1200, sampler=Grid(), rng=np.random.default_rng(6))
+    grid = l_shape().sample_interior(1200, sampler=Lattice(), rng=np.random.default_rng(6))
     assert 900 <= len(grid) <= 1500 and l_shape().inside(grid).all()
 
 

@@ -7,10 +7,10 @@ from pinnkan.pde.geometry import (
     Ball,
     Box,
     Disk,
-    Grid,
     Halton,
     Interval,
     LatinHypercube,
+    Lattice,
     Polygon,
     Sobol,
     SpaceTime,
@@ -18,7 +18,7 @@ from pinnkan.pde.geometry import (
     Where,
 )
 
-SAMPLERS = [UniformRandom(), LatinHypercube(), Sobol(), Halton(), Grid()]
+SAMPLERS = [UniformRandom(), LatinHypercube(), Sobol(), Halton(), Lattice()]
 
 SQUARE = Box({"x": (-1.0, 1.0), "y": (-1.0, 1.0)})
 CHEVRON = Polygon([(0, 0), (2, 0), (2, 2), (1, 1), (0, 2)])  # non-convex, reflex vertex at (1, 1)
@@ -79,7 +79,7 @@ def test_boundary_points_are_on_the_boundary_with_outward_unit_normals(name, sam
     # The domain's own normals at the points face outward too, and are the sampled
     # ones (a grid may hit edges and corners, where either face's normal will do).
     _assert_outward(domain, pts, domain.normals(pts))
-    if not isinstance(sampler, Grid):
+    if not isinstance(sampler, Lattice):
         np.testing.assert_allclose(domain.normals(pts), normals, atol=1e-12)
         np.testing.assert_allclose(domain.normal("boundary", pts), normals, atol=1e-12)
 

@@ -9,16 +9,16 @@ from pinnkan.pde.geometry import (
     Ball,
     Box,
     Disk,
-    Grid,
     Halton,
     Interval,
     LatinHypercube,
+    Lattice,
     Polygon,
     Sobol,
     UniformRandom,
 )
 
-SAMPLERS = [UniformRandom(), LatinHypercube(), Sobol(), Halton(), Grid()]
+SAMPLERS = [UniformRandom(), LatinHypercube(), Sobol(), Halton(), Lattice()]
 CHEVRON = Polygon([(0, 0), (2, 0), (2, 2), (1, 1), (0, 2)])  # a square with a notch cut from the top
 
 
@@ -35,7 +35,7 @@ def test_samplers_fill_the_unit_cube_and_repeat_with_the_seed(sampler):
 
 
 def test_grid_is_cell_centred_with_round_n_to_the_one_over_dim_points_per_axis():
-    grid = Grid()
+    grid = Lattice()
     assert not grid.exact_count and Sobol().exact_count
     pts = grid.unit(30, 2, np.random.default_rng(0))  # m = round(sqrt(30)) = 5
     assert pts.shape == (25, 2)

@@ -24,11 +24,11 @@ from pinnkan.pde.geometry import (
     Difference,
     Disk,
     Domain,
-    Grid,
     Halton,
     Intersection,
     Interval,
     LatinHypercube,
+    Lattice,
     Polygon,
     Sobol,
     SpaceTime,
@@ -272,8 +272,8 @@ def test_periodic_pairs_are_images_across_the_box(domain: Domain, n: int, sample
 @FAST
 @given(boxes(), st.integers(1, 300))
 def test_grid_sampler_gives_the_full_cell_centred_grid(box: Box, n: int) -> None:
-    """``Grid`` on a box interior gives ``round(n^(1/d))^d`` points, at cell centres, each inside."""
-    points = box.sample_interior(n, sampler=Grid(), rng=np.random.default_rng(0))
+    """``Lattice`` on a box interior gives ``round(n^(1/d))^d`` points, at cell centres, each inside."""
+    points = box.sample_interior(n, sampler=Lattice(), rng=np.random.default_rng(0))
     m = max(1, round(n ** (1 / box.dim)))
     assert points.shape == (m**box.dim, box.dim)
     lo, hi = box.bounds()

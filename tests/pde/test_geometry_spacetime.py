@@ -9,8 +9,8 @@ from pinnkan.pde.geometry import (
     INTERIOR,
     Box,
     Disk,
-    Grid,
     Interval,
+    Lattice,
     Polygon,
     Sobol,
     SpaceTime,
@@ -63,7 +63,7 @@ def test_points_at_the_ends_and_on_the_side():
     assert not domain.inside([[0.5, 0.5, 1.1], [1.5, 1.5, 0.5]]).any()
 
 
-@pytest.mark.parametrize("sampler", [UniformRandom(), Sobol(), Grid()], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("sampler", [UniformRandom(), Sobol(), Lattice()], ids=lambda s: type(s).__name__)
 def test_periodic_pairs_differ_only_in_the_paired_coordinate(sampler):
     cases = [
         (Box({"x": (-1.0, 2.0), "y": (0.0, 1.0)}), "x", 0),
@@ -101,7 +101,7 @@ def test_where_requests_name_the_fix():
     with pytest.raises(ValueError, match="selects no points of part 'boundary'; check its predicate"):
         disk.sample_boundary(Where(lambda c: c["x"] > 5.0), 10, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="selects no points"):
-        disk.sample_boundary(Where(lambda c: c["x"] > 5.0), 10, sampler=Grid(), rng=np.random.default_rng(0))
+        disk.sample_boundary(Where(lambda c: c["x"] > 5.0), 10, sampler=Lattice(), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown part 'x_min'"):
         disk.sample_boundary(Where(lambda c: c["x"] > 0, within="x_min"), 10)
     with pytest.raises(TypeError, match="boolean array of shape"):

@@ -24,7 +24,7 @@ from .box import Box, Interval
 from .csg import Difference, Intersection, Union
 from .parts import INTERIOR, Where
 from .polygon import Polygon
-from .samplers import Grid, Halton, LatinHypercube, Sampler, Sobol, UniformRandom
+from .samplers import Halton, LatinHypercube, Lattice, Sampler, Sobol, UniformRandom
 from .spacetime import SpaceTime
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
     "Difference",
     "Disk",
     "Domain",
-    "Grid",
+    "Lattice",
     "Halton",
     "Intersection",
     "Interval",

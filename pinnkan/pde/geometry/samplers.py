@@ -7,7 +7,7 @@ sampler works on any domain. Every sampler draws its randomness from the
 Examples
 --------
 >>> import numpy as np
->>> Grid().unit(9, 2, np.random.default_rng(0))[:3]
+>>> Lattice().unit(9, 2, np.random.default_rng(0))[:3]
 array([[0.16666667, 0.16666667],
        [0.16666667, 0.5       ],
        [0.16666667, 0.83333333]])
@@ -23,7 +23,7 @@ from scipy.stats import qmc
 
 from ...errors import InputTypeError, InputValueError, whole
 
-__all__ = ["Grid", "Halton", "LatinHypercube", "Sampler", "Sobol", "UniformRandom"]
+__all__ = ["Halton", "LatinHypercube", "Lattice", "Sampler", "Sobol", "UniformRandom"]
 
 
 class Sampler(ABC):
@@ -117,8 +117,9 @@ class Halton(Sampler):
         return qmc.Halton(d=dim, scramble=True, rng=rng).random(n)
 
 
-class Grid(Sampler):
-    """A regular cell-centred grid: ``m`` points per axis, ``x_i = (i + 1/2) / m``.
+class Lattice(Sampler):
+    """Points on a regular cell-centred lattice (not to be confused with a KAN's spline grid): ``m`` per axis,
+    ``x_i = (i + 1/2) / m``.
 
     ``m = max(1, round(n ** (1 / dim)))``, so it returns ``m ** dim`` points (about
     ``n``, not exactly: :attr:`exact_count` is False). Deterministic; ``rng`` is unused.

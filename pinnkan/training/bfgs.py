@@ -5,6 +5,18 @@ in memory, and on PINN losses full BFGS keeps improving where L-BFGS stalls.
 Formulas follow Nocedal & Wright, *Numerical Optimization* (2nd ed.):
 the inverse update (6.17), the initial scaling (6.20), and the line search of
 Algorithms 3.5 and 3.6 with safeguarded cubic interpolation (3.59).
+
+Besides BFGS, two self-scaled members of the Broyden family (Al-Baali 1998; on PINNs,
+Urbán, Stefanou & Pons, JCP 2025, and Kiyani et al. 2025) update the estimate as
+
+    H+ = (H - H y y^T H / y^T H y + phi (y^T H y) v v^T) / tau + s s^T / y^T s,
+    v = s / y^T s - H y / y^T H y,
+
+which keeps the secant equation ``H+ y = s`` for every ``phi`` and ``tau``: SSBFGS
+(``phi = 1``, ``tau = min(1, 1 / b)``) and SSBroyden (``phi`` and ``tau`` chosen from
+``b = s^T B s / y^T s`` and ``h = y^T H y / y^T s`` by the rules of Urbán et al.).
+``tau`` shrinks or grows the whole estimate towards the loss's current curvature,
+which plain BFGS only learns one rank-two correction at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +28,10 @@ import torch
 
 from ..errors import InputValueError
 
-__all__ = ["DenseBFGS", "strong_wolfe"]
+__all__ = ["DenseBFGS", "UPDATES", "strong_wolfe"]
+
+#: The inverse-Hessian updates DenseBFGS offers.
+UPDATES = ("bfgs", "ssbfgs", "ssbroyden")
 
 LineFunction = Callable[[float], tuple[float, float]]
 
@@ -124,6 +139,58 @@ def _cubic_minimiser(p: Point, q: Point) -> float:
     return a2 - (a2 - a1) * (s2 + d2 - d1) / den
 
 
+def _broyden_parameters(update: str, b: float, h: float, first: bool, n: int) -> tuple[float, float]:
+    """``(phi, tau)`` of the update for ``b = s^T B s / y^T s``, ``h = y^T H y / y^T s`` and ``n`` unknowns.
+
+    BFGS: (1, 1). SSBFGS: ``phi = 1``, ``tau = h`` on the first update (the initial scaling),
+    else ``min(1, 1 / b)``. SSBroyden: ``theta`` between the bounds that keep the estimate
+    positive definite and well conditioned, ``phi = (1 - theta) / (1 + a theta)`` with
+    ``a = b h - 1``, and ``tau`` as Urbán, Stefanou & Pons (2025) give it. Where the
+    rules break down (``a`` at rounding level, a non-finite value), the update falls back
+    to SSBFGS's.
+    """
+    if update == "bfgs":
+        return 1.0, 1.0
+    a = b * h - 1.0  # >= 0 by Cauchy-Schwarz, up to rounding
+    theta = 0.0
+    if update == "ssbroyden" and a > 1e-12:
+        c = math.sqrt(a / (1.0 + a))
+        rho_minus = min(1.0, h * (1.0 - c))
+        theta_minus, theta_plus = (rho_minus - 1.0) / a, 1.0 / rho_minus if rho_minus > 0 else math.inf
+        theta = max(theta_minus, min(theta_plus, (1.0 - b) / b))
+    sigma = 1.0 + a * theta
+    phi = (1.0 - theta) / sigma
+    if first:
+        tau = h / sigma
+    else:
+        rho = min(1.0, 1.0 / b)
+        root = abs(sigma) ** (1.0 / (1.0 - n)) if n > 1 else 1.0
+        tau = min(rho * root, sigma) if theta <= 0 else rho * min(root, 1.0 / theta)
+    if not (math.isfinite(phi) and math.isfinite(tau) and tau > 0 and sigma > 0):
+        return 1.0, (h if first else min(1.0, 1.0 / b))
+    return phi, tau
+
+
+def _update(h: torch.Tensor, hg: torch.Tensor, g: torch.Tensor, s: torch.Tensor, hy: torch.Tensor, ys: float,
+            yhy: float, phi: float, tau: float) -> torch.Tensor:
+    """Update ``h`` in place to ``(H - Hy Hy^T / yHy + phi yHy v v^T) / tau + s s^T / ys`` and return the new
+    ``H g`` from ``hg = H g`` (the old estimate times the new gradient), without a second pass over H.
+
+    Expanded, the update is ``H / tau + U M U^T`` with ``U = [s, H y]`` and
+    ``M = [[phi yHy / ys^2 / tau + 1 / ys, -phi / ys / tau], [-phi / ys / tau, (phi - 1) / yHy / tau]]``.
+    """
+    rho = 1.0 / ys
+    off = -phi * rho / tau
+    m = torch.tensor([[phi * yhy * rho * rho / tau + rho, off], [off, (phi - 1.0) / (yhy * tau)]],
+                     dtype=h.dtype, device=h.device)
+    u = torch.stack([s, hy], dim=1)  # (P, 2)
+    um = u @ m
+    if tau != 1.0:
+        h.mul_(1.0 / tau)
+    h.addmm_(um, u.T)
+    return hg / tau + um @ (u.T @ g)
+
+
 class DenseBFGS(torch.optim.Optimizer):
     """BFGS on all parameters with a dense inverse-Hessian estimate.
 
@@ -142,10 +209,14 @@ class DenseBFGS(torch.optim.Optimizer):
         Closure evaluations allowed per line search.
     tolerance_change : float
         The state's ``converged`` flag is set when the step or the loss change is below this.
+    update : {"bfgs", "ssbfgs", "ssbroyden"}
+        The inverse-Hessian update (see the module docstring).
     """
 
-    def __init__(self, params, *, max_eval: int = 25, tolerance_change: float = 1e-14) -> None:
-        super().__init__(params, {"max_eval": max_eval, "tolerance_change": tolerance_change})
+    def __init__(self, params, *, max_eval: int = 25, tolerance_change: float = 1e-14, update: str = "bfgs") -> None:
+        if update not in UPDATES:
+            raise InputValueError(f"DenseBFGS update must be one of {UPDATES}, got {update!r}")
+        super().__init__(params, {"max_eval": max_eval, "tolerance_change": tolerance_change, "update": update})
         if len(self.param_groups) != 1:
             raise InputValueError("DenseBFGS takes a single parameter group")
         self._params = self.param_groups[0]["params"]
@@ -214,20 +285,20 @@ class DenseBFGS(torch.optim.Optimizer):
         ys = float(y @ s)
         hg_new = None if h is None else h @ g_new  # the one product with H per iteration
         if ys > 1e-12 * float(y @ y) ** 0.5 * float(s @ s) ** 0.5:
-            if h is None:
-                scale = ys / float(y @ y)
+            first = h is None
+            if first:
+                if group["update"] == "bfgs":  # N&W (6.20): H0 = (y^T s / y^T y) I before the first update
+                    scale = ys / float(y @ y)
+                else:  # H0 = I; the first tau does the scaling
+                    scale = 1.0
                 h = torch.eye(len(g), dtype=g.dtype, device=g.device) * scale
                 hy, hg_new = scale * y, scale * g_new
             else:
                 hy = hg_new + direction  # H y = H g_new - H g, and the direction is -H g
-            rho = 1.0 / ys
-            # H - rho (s hy^T + hy s^T) + c s s^T = H + U M U^T with U = [s, hy]: one pass over H, in place.
-            c = rho * rho * float(y @ hy) + rho
-            u = torch.stack([s, hy], dim=1)  # (P, 2)
-            m = torch.tensor([[c, -rho], [-rho, 0.0]], dtype=h.dtype, device=h.device)
-            um = u @ m
-            h.addmm_(um, u.T)
-            hg_new = hg_new + um @ (u.T @ g_new)  # H_new g_new without a second pass over H
+            # b = s^T B s / y^T s with B s = -a g (B = H^-1, s = -a H g; s = -a g on the first step)
+            b = -a * a * slope / ys
+            phi, tau = _broyden_parameters(group["update"], b, float(y @ hy) / ys, first, len(g))
+            hg_new = _update(h, hg_new, g_new, s, hy, ys, float(y @ hy), phi, tau)
         state["H"], state["Hg"] = h, hg_new
         tol = group["tolerance_change"]
         state["converged"] = float(s.abs().max()) <= tol or abs(f_new - f) <= tol

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import InputTypeError, InputValueError, check_whole, whole
 from ..pde.user_code import kind_of
-from .bfgs import DenseBFGS
+from .bfgs import UPDATES, DenseBFGS
 
 Schedule = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
 
@@ -245,17 +245,32 @@ class BFGS(Stage):
         Loss evaluations allowed per line search.
     tolerance_change : float
         Stop when the loss or the step changes by less than this.
+    update : {"bfgs", "ssbfgs", "ssbroyden"}
+        The inverse-Hessian update: BFGS, or the self-scaled BFGS or Broyden updates of
+        Urbán, Stefanou & Pons (2025), which rescale the whole estimate at every step
+        (:mod:`pinnkan.training.bfgs`).
     """
 
     steps: int
     max_eval: int = 25
     tolerance_change: float = 1e-14
+    update: str = "bfgs"
     records_accepted_point = True
 
     def __post_init__(self) -> None:
         _check_steps(self.steps, "BFGS")
-        if self.max_eval < 1:
+        if not whole(self.max_eval, 1):
             raise InputValueError("BFGS.max_eval must be >= 1")
+        if self.update not in UPDATES:
+            raise InputValueError(f"BFGS.update must be one of {list(UPDATES)}, got {self.update!r}")
 
     def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        return DenseBFGS(params, max_eval=self.max_eval, tolerance_change=self.tolerance_change)
+        return DenseBFGS(params, max_eval=self.max_eval, tolerance_change=self.tolerance_change, update=self.update)
+
+    def describe(self) -> dict[str, object]:
+        """The settings; ``update`` only when it is not plain BFGS (so reports and checkpoints of BFGS stages
+        read as before the option existed)."""
+        described = super().describe()
+        if self.update == "bfgs":
+            del described["update"]
+        return described

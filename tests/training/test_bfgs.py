@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.optimize import rosen, rosen_der
 
-from pinnkan.training.bfgs import DenseBFGS, strong_wolfe
+from pinnkan.training.bfgs import UPDATES, DenseBFGS, _broyden_parameters, _update, strong_wolfe
 from pinnkan.training.stages import BFGS
 from pinnkan.training.trainer import Trainer
 
@@ -32,9 +32,10 @@ def test_line_search_meets_strong_wolfe_conditions(start):
     assert (f, s) == pytest.approx(along(a))
 
 
-def test_bfgs_minimises_rosenbrock_like_scipy():
+@pytest.mark.parametrize("update", UPDATES)
+def test_bfgs_minimises_rosenbrock_like_scipy(update):
     x = torch.tensor([-1.2, 1.0, -0.5, 0.8], dtype=F64, requires_grad=True)
-    opt = DenseBFGS([x])
+    opt = DenseBFGS([x], update=update)
 
     def closure():
         opt.zero_grad()
@@ -123,7 +124,8 @@ def test_bfgs_keeps_the_parameter_dtype(dtype):
     assert torch.allclose(x.detach(), torch.full((2,), 0.5, dtype=dtype), atol=1e-5)
 
 
-def test_kept_direction_product_matches_the_inverse_hessian():
+@pytest.mark.parametrize("update", UPDATES)
+def test_kept_direction_product_matches_the_inverse_hessian(update):
     # H g is carried from step to step by the rank-2 update instead of a second product with H;
     # it must equal H g formed directly, and a state saved without it must give the same steps.
     torch.manual_seed(0)
@@ -132,7 +134,7 @@ def test_kept_direction_product_matches_the_inverse_hessian():
 
     def run(drop_at: int | None) -> tuple[torch.Tensor, list[float]]:
         x = torch.linspace(-1.0, 2.0, 12, dtype=F64).requires_grad_()
-        opt = DenseBFGS([x])
+        opt = DenseBFGS([x], update=update)
 
         def closure():
             opt.zero_grad()
@@ -155,3 +157,51 @@ def test_kept_direction_product_matches_the_inverse_hessian():
     x_dropped, _ = run(6)
     assert len(gaps) >= 10 and max(gaps) < 1e-12
     assert torch.allclose(x_kept, x_dropped, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("phi", "tau"), [(1.0, 1.0), (1.0, 0.3), (0.4, 2.5), (-0.2, 0.8)])
+def test_the_broyden_update_equals_its_formula_and_keeps_the_secant_equation(phi, tau):
+    torch.manual_seed(1)
+    p = 7
+    root = torch.randn(p, p, dtype=F64)
+    h = root @ root.T + p * torch.eye(p, dtype=F64)
+    s, y, g = torch.randn(p, dtype=F64), torch.randn(p, dtype=F64), torch.randn(p, dtype=F64)
+    if float(y @ s) < 0:
+        y = -y
+    hy, ys = h @ y, float(y @ s)
+    yhy = float(y @ hy)
+    v = s / ys - hy / yhy
+    expected = (h - torch.outer(hy, hy) / yhy + phi * yhy * torch.outer(v, v)) / tau + torch.outer(s, s) / ys
+    updated = h.clone()
+    hg = _update(updated, h @ g, g, s, hy, ys, yhy, phi, tau)
+    torch.testing.assert_close(updated, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(hg, expected @ g, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(updated @ y, s, rtol=1e-12, atol=1e-12)  # H+ y = s
+
+
+def test_self_scaling_parameters_follow_the_published_rules():
+    # BFGS never scales; SSBFGS scales by min(1, 1/b) after the first update, by h on it
+    assert _broyden_parameters("bfgs", 3.0, 2.0, False, 100) == (1.0, 1.0)
+    assert _broyden_parameters("ssbfgs", 4.0, 2.0, False, 100) == (1.0, 0.25)
+    assert _broyden_parameters("ssbfgs", 0.5, 3.0, False, 100) == (1.0, 1.0)
+    assert _broyden_parameters("ssbfgs", 4.0, 2.0, True, 100) == (1.0, 2.0)
+    # SSBroyden, b = 4, h = 2: a = 7, c = sqrt(7/8), rho- = min(1, 2 (1 - c)), theta in [theta-, 1/rho-]
+    b, h, n = 4.0, 2.0, 100
+    a = b * h - 1
+    c = (a / (1 + a)) ** 0.5
+    rho_minus = min(1.0, h * (1 - c))
+    theta = max((rho_minus - 1) / a, min(1 / rho_minus, (1 - b) / b))
+    sigma = 1 + a * theta
+    expected_tau = min(min(1.0, 1 / b) * sigma ** (1 / (1 - n)), sigma) if theta <= 0 else None
+    phi, tau = _broyden_parameters("ssbroyden", b, h, False, n)
+    assert phi == pytest.approx((1 - theta) / sigma, rel=1e-14)
+    assert theta <= 0 and tau == pytest.approx(expected_tau, rel=1e-14)
+    # a at rounding level (b h = 1): every member of the family is the same update; SSBFGS's is used
+    assert _broyden_parameters("ssbroyden", 2.0, 0.5, False, n) == (1.0, 0.5)
+
+
+def test_an_unknown_update_is_refused():
+    with pytest.raises(ValueError, match=r"BFGS.update must be one of \['bfgs', 'ssbfgs', 'ssbroyden'\], got 'sr1'"):
+        BFGS(steps=3, update="sr1")
+    assert BFGS(steps=3).describe() == {"stage": "BFGS", "steps": 3, "max_eval": 25, "tolerance_change": 1e-14}
+    assert BFGS(steps=3, update="ssbroyden").describe()["update"] == "ssbroyden"

@@ -188,3 +188,20 @@ __all__ = [
     "load_run",
     "keep_freed_memory",
 ]
+
+# Names that moved: still found, with a warning that names the new one.
+_RENAMED = {"Grid": "Lattice"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _RENAMED:
+        import warnings
+
+        new = _RENAMED[name]
+        warnings.warn(
+            f"pinnkan.{name} is now pinnkan.{new} (a grid in pinnkan is a KAN's spline grid); {name} will be removed",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
+    raise AttributeError(f"module 'pinnkan' has no attribute {name!r}")

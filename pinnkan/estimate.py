@@ -45,7 +45,7 @@ from scipy.interpolate import BSpline
 from torch import nn
 
 from .errors import InputTypeError, InputValueError, whole
-from .pde.conditions import AtPoints, Batch
+from .pde.conditions import Batch
 from .pde.engines import Auto, Derivatives, Engine, Request
 from .pde.fields import Field
 from .pde.geometry import Domain
@@ -256,11 +256,12 @@ def _linearise(problem: Problem, model: nn.Module, domain: Domain, unknowns: int
     points = _sobol_interior(domain, n_interior, rng)
     terms = _term_rows(problem, model, Batch(torch.as_tensor(points)), lambda f, b: problem.residuals(f), coefficients, condition=False)
     for condition in problem.conditions:
-        n = n_boundary if not isinstance(condition.location, AtPoints) else len(condition.location.points)
+        data = not condition.location.resamplable  # observations: every point, as data
+        n = len(condition.location.points) if data else n_boundary  # type: ignore[attr-defined]
         batch = condition_points(domain, condition, n, rng)
         rows = _term_rows(problem, model, batch, condition.residuals, coefficients, condition=True)
         for term in rows:
-            term.data = isinstance(condition.location, AtPoints)
+            term.data = data
         terms += rows
     return terms
 

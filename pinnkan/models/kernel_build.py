@@ -117,16 +117,23 @@ class KernelBuild:
     ) -> None:
         if enabled is not None and not isinstance(enabled, bool):
             raise InputTypeError(f"KernelBuild(enabled=...) must be True, False or None, got {enabled!r}")
-        if compiler is not None and not isinstance(compiler, (str, list, tuple)):
-            raise InputTypeError(f"KernelBuild(compiler=...) must be a command such as 'gcc' or 'ccache gcc', got {compiler!r}")
+        if compiler is not None and not (isinstance(compiler, str) or (
+                isinstance(compiler, (list, tuple)) and all(isinstance(w, str) for w in compiler))):
+            raise InputTypeError(
+                f"KernelBuild(compiler=...) must be a command such as 'gcc' or 'ccache gcc', or a list of its words; "
+                f"got {compiler!r}"
+            )
         if cache is not None and not isinstance(cache, (str, os.PathLike)):
             raise InputTypeError(f"KernelBuild(cache=...) must be a folder path, got {cache!r}")
+        if cache is not None and not str(cache).strip():
+            raise InputValueError("KernelBuild(cache=...) is empty; give a folder path, or None for the default")
         self.enabled = os.environ.get("PINNKAN_NATIVE", "1") != "0" if enabled is None else enabled
         words = shlex.split(compiler) if isinstance(compiler, str) else list(compiler or ())
         if compiler is not None and not words:
             raise InputValueError("KernelBuild(compiler=...) is empty; give a command such as 'gcc', or None for $CC")
         self.command = tuple(words or shlex.split(os.environ.get("CC", "")))  # empty: search cc, gcc, clang
-        self.cache = Path(cache).expanduser() if cache is not None else _default_cache()
+        # None when no cache folder can be named (no home folder): kernels then go to the private folder
+        self.cache: Path | None = Path(cache).expanduser() if cache is not None else _default_cache()
         self._lock = threading.Lock()
         self._loaded: dict[tuple[object, ...], object | None] = {}
         self._failures: dict[tuple[object, ...], str] = {}  # (source, scalar, *sizes) -> why that variant failed
@@ -134,7 +141,25 @@ class KernelBuild:
         self._private: Path | None = None
 
     def __repr__(self) -> str:
-        return f"KernelBuild(enabled={self.enabled}, compiler={' '.join(self.command) or None!r}, cache={str(self.cache)!r})"
+        cache = None if self.cache is None else str(self.cache)
+        return f"KernelBuild(enabled={self.enabled}, compiler={' '.join(self.command) or None!r}, cache={cache!r})"
+
+    def _settings(self) -> tuple[object, ...]:
+        return self.enabled, self.command, self.cache
+
+    def __eq__(self, other: object) -> bool:
+        """Builds with the same settings are equal (what each has loaded is not compared)."""
+        return isinstance(other, KernelBuild) and self._settings() == other._settings()
+
+    def __hash__(self) -> int:
+        return hash(self._settings())
+
+    def __deepcopy__(self, memo: dict[int, object]) -> KernelBuild:
+        return self  # a build is a shared handle on compiled libraries: copies of a Setup share it
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # pickled as its settings; the other process compiles or loads its own libraries
+        return _rebuild, self._settings()
 
     @functools.cached_property
     def compiler(self) -> tuple[str, ...] | None:
@@ -171,7 +196,12 @@ class KernelBuild:
 
     @contextlib.contextmanager
     def active(self) -> Iterator[KernelBuild]:
-        """Make this build the one kernels use (for this process) until the block ends."""
+        """Make this build the one kernels use until the block ends.
+
+        The active build belongs to the process (torch.compile reads it while tracing and
+        guards on it, which it cannot do for a ``contextvars.ContextVar``): threads that run
+        at once must share one build, or run in processes of their own.
+        """
         global _active
         before, _active = _active, self
         try:
@@ -247,6 +277,9 @@ class KernelBuild:
         """The cache folder, created if needed (mode 0700), or the private folder when it is not safe to use."""
         if self._private is not None:
             return self._private
+        if self.cache is None:
+            self._warn_private("no cache folder can be named: there is no home folder")
+            return self._private_folder()
         try:
             self.cache.mkdir(mode=0o700, parents=True, exist_ok=True)
             reason = _unsafe(self.cache, folder=True)
@@ -280,11 +313,24 @@ def active_build() -> KernelBuild:
     return _active
 
 
-def _default_cache() -> Path:
+def _rebuild(enabled: bool, command: tuple[str, ...], cache: Path | None) -> KernelBuild:
+    build = KernelBuild(enabled=enabled, compiler=list(command) or None, cache=cache)
+    if not command:
+        build.command = ()  # as the original: search cc, gcc, clang (not this process's $CC)
+    return build
+
+
+def _default_cache() -> Path | None:
+    """``$PINNKAN_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/pinnkan/kernels``, else ``~/.cache/pinnkan/kernels``;
+    None when there is no home folder to put it in."""
     if root := os.environ.get("PINNKAN_KERNEL_CACHE"):
         return Path(root).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "pinnkan" / "kernels"
+    if base := os.environ.get("XDG_CACHE_HOME"):
+        return Path(base) / "pinnkan" / "kernels"
+    try:
+        return Path.home() / ".cache" / "pinnkan" / "kernels"
+    except RuntimeError:  # no HOME and no passwd entry (a container run as an unnamed user)
+        return None
 
 
 @functools.lru_cache(maxsize=None)
@@ -364,6 +410,6 @@ def _compile(compiler: tuple[str, ...], source: Path, defines: list[str], folder
     return folder / files[attempt], attempt
 
 
-# The build kernels use; KernelBuild.active swaps it. (Made here, not on first use, so that
-# torch.compile, which reads it while tracing, never has to construct it.)
+# The build kernels use; KernelBuild.active swaps it for a block. The default is made here,
+# not on first use, so that torch.compile, which reads it while tracing, never constructs it.
 _active = KernelBuild()

@@ -197,11 +197,6 @@ def _threads(n: int) -> int:
     return max(1, min(torch.get_num_threads(), _MAX_THREADS, n // _POINTS_PER_THREAD))
 
 
-def _threads(n: int) -> int:
-    """Threads for ``n`` points: smaller calls run on one thread, since starting the others costs more."""
-    return max(1, min(torch.get_num_threads(), _MAX_THREADS, n // _POINTS_PER_THREAD))
-
-
 def _native(x: torch.Tensor, coef: torch.Tensor) -> bool:
     """Whether CPU kernels may run on ``x`` and ``coef`` at all."""
     return (x.device.type == "cpu" and coef.device == x.device and x.dtype in _SCALARS and coef.dtype == x.dtype

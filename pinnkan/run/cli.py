@@ -233,7 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     solve_p.add_argument(
         "--kernel-cache", metavar="DIR", help="folder of the compiled kernels (default: $PINNKAN_KERNEL_CACHE, else "
-        "~/.cache/pinnkan/kernels); it must be yours and not writable by others"
+        "$XDG_CACHE_HOME/pinnkan/kernels, else ~/.cache/pinnkan/kernels); it must be yours and not writable by others"
     )
     solve_p.add_argument(
         "--no-kernels", action="store_true", help="run B-spline KANs on PyTorch operators only, no C kernels (as "
@@ -286,8 +286,9 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
         if args.cc is not None and not args.cc.strip():
             raise InputValueError("--cc needs a compiler command, e.g. --cc gcc or --cc 'ccache gcc'")
         given = setup.kernels  # a problem file's build keeps what the command line does not change
+        asked = args.cc is not None or args.kernel_cache is not None  # kernels of one's own: on
         setup = replace(setup, kernels=KernelBuild(
-            enabled=False if args.no_kernels else None if given is None else given.enabled,
+            enabled=False if args.no_kernels else True if asked else None if given is None else given.enabled,
             compiler=args.cc if args.cc is not None else None if given is None else given.command or None,
             cache=args.kernel_cache if args.kernel_cache is not None else None if given is None else given.cache,
         ))

@@ -3,7 +3,10 @@
 AdamW with gradient-norm clipping, a learning rate lowered by
 ``ReduceLROnPlateau`` when the validation loss stalls, mini-batches or full
 batch, and the parameters with the best validation loss restored at the end.
-PDE residuals are trained by :class:`~pinnkan.training.trainer.Trainer` instead.
+It runs on :class:`~pinnkan.training.trainer.Trainer`, as PDE residuals do: a
+supervised objective and one ``Adam`` stage with a ``Plateau`` schedule. SIGTERM or
+Ctrl-C stop it at the end of a step (the best parameters are restored, and
+``FitResult.message`` says so); a second Ctrl-C stops at once.
 
 Examples
 --------
@@ -197,10 +200,10 @@ def fit(
     history = result.history
     message = result.message
     if not result.success:
-        message += (
-            f"; then the parameters of step {objective.best_step}, with the lowest validation loss "
-            f"({objective.best_val:.3e}), were restored; lower lr, keep clip, or use a float64 model"
-        )
+        message += (f"; then the parameters of step {objective.best_step}, with the lowest validation loss "
+                    f"({objective.best_val:.3e}), were restored")
+        if "non-finite" in result.message:
+            message += "; lower lr, keep clip, or use a float64 model"
     return FitResult(
         success=result.success,
         message=message,

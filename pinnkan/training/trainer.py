@@ -124,8 +124,9 @@ class Trainer:
     max_retries : int
         How often a non-finite loss or gradient may be recovered from: the run goes
         back to the last parameters with a finite loss, restarts the stage's
-        optimiser there with :data:`RETRY_LR_FACTOR` times the learning rate, and
-        goes on. The next failure after that stops the run.
+        optimiser there with :data:`RETRY_LR_FACTOR` times the learning rate (a
+        plateau schedule: times the rate it had reached), and goes on. The next
+        failure after that stops the run.
     refiner : Refiner, optional
         Plans more stages once these are done (estimate, refine) until the tolerance
         or the budget is reached (:mod:`pinnkan.training.refinement`); its rounds are
@@ -295,8 +296,8 @@ class Trainer:
                         self.history.records.append(record)
                         # The recorded (finite) loss belongs to the step's start or, for
                         # stages that record their accepted point, to its end.
-                        if stage.records_accepted_point:
-                            spare, good = before, self._snapshot(good)
+                        if stage.records_accepted_point:  # (into before's tensors: good stays whole until replaced)
+                            spare, good = good, self._snapshot(before)
                         else:
                             spare, good = good, before
                         if self.objective.after_step(self.step, self.model, stage.adaptive):
@@ -360,8 +361,9 @@ class Trainer:
 
     def _stopped(self, signum: int) -> TrainResult:
         name = signal.Signals(signum).name
-        where = f"; resume with the same settings to go on from step {self.step}" if self.checkpoint else ""
-        return self._result(False, f"stopped by {name} after step {self.step}, with a checkpoint{where}", name)
+        kept = (f", with a checkpoint; resume with the same settings to go on from step {self.step}"
+                if self.checkpoint else "")
+        return self._result(False, f"stopped by {name} after step {self.step}{kept}", name)
 
     def _elapsed(self) -> float:
         return self._seconds + time.perf_counter() - self._started
@@ -369,11 +371,13 @@ class Trainer:
     def _samples(self) -> torch.Tensor | None:
         return self.samples if self.samples is not None else self.objective.samples()
 
-    def _start_stage(self, lr_factor: float | None = None) -> None:
+    def _start_stage(self, lr_factor: float | None = None, last_lr: float | None = None) -> None:
         """A fresh optimiser (and schedule) for the current stage.
 
-        With ``lr_factor`` (a retry), the schedule is moved on to the stage's
-        current step and the learning rate scaled by the factor.
+        With ``lr_factor`` (a retry), a step-driven schedule is moved on to the stage's
+        current step and the learning rate scaled by the factor; a plateau schedule, which
+        lowers the rate by what it has seen, starts from ``last_lr`` (the rate in use when
+        the loss failed) times the factor.
         """
         stage = self.stages[self._stage_index]
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -381,14 +385,15 @@ class Trainer:
         self._scheduler = stage.scheduler(self._optimizer)
         if lr_factor is None:
             return
-        if self._scheduler is not None:
+        plateau = isinstance(self._scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        if self._scheduler is not None and not plateau:
             with warnings.catch_warnings():  # stepping the schedule alone is the point here
                 warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
                 for _ in range(self._stage_step):
                     self._scheduler.step()
         for group in self._optimizer.param_groups:
             if "lr" in group:
-                group["lr"] *= lr_factor
+                group["lr"] = (last_lr if plateau and last_lr is not None else group["lr"]) * lr_factor
 
     def _one_step(self) -> dict[str, float]:
         optimizer = self._optimizer
@@ -401,6 +406,9 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             total, terms = self.objective(self.model)
             values = {"total": float(total.detach())}
+            if clash := terms.keys() & set(RECORD_KEYS):
+                raise InputValueError(f"loss terms may not be named {sorted(clash)}: the history keeps "
+                                      f"{list(RECORD_KEYS)} in every record; rename them")
             values.update({k: float(v.detach()) for k, v in terms.items()})
             evaluations.append(values)
             if math.isfinite(values["total"]):
@@ -453,12 +461,13 @@ class Trainer:
         what = f"the {'gradient' if bad == ['gradient'] else 'loss'} became non-finite at step {step} (terms {bad})"
         at_start = good["step"] == 0 and step == 1
         blocked = any(isinstance(s, ModelChange) for s in self.stages[good["stage_index"] : self._stage_index])  # type: ignore[misc]
+        last_lr = None if self._optimizer is None else self._optimizer.param_groups[0].get("lr")
         self._restore(good)
         if at_start:
             return (
-                f"{what}, at the initial parameters: a condition's function, the residual or a coefficient "
-                f"gives inf or NaN at some points (e.g. 1/x at x = 0, log of a negative number); "
-                f"check them on the points of the terms named"
+                f"{what}, at the initial parameters: the loss gives inf or NaN there (in a PDE problem, a "
+                f"condition's function, the residual or a coefficient at some points, e.g. 1/x at x = 0, log of a "
+                f"negative number; in a fit, the data or the model); check the terms named"
             )
         if self._retries >= self.max_retries or blocked:
             tried = f"after {self._retries} retries with a lower learning rate" if self._retries else "with no retry left"
@@ -467,7 +476,7 @@ class Trainer:
                 f"lower the learning rate (e.g. Adam(lr=1e-3)) or train in float64"
             )
         self._retries += 1
-        self._start_stage(lr_factor=RETRY_LR_FACTOR**self._retries)
+        self._start_stage(lr_factor=RETRY_LR_FACTOR**self._retries, last_lr=last_lr)
         self._notes.append(
             f"{what}; went back to step {self.step} and restarted {type(self.stages[self._stage_index]).__name__} "
             f"with {RETRY_LR_FACTOR**self._retries:g} times its learning rate"

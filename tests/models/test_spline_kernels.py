@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import warnings
 
 import pytest
 import torch
 
-from pinnkan.models import spline_kernels
+from pinnkan.models import kernel_build, spline_kernels
 from pinnkan.models.kernel_build import KernelBuild, active_build
 from pinnkan.models.local_splines import _combine_forward, _combine_gradients, combine_bases
 
@@ -171,3 +173,32 @@ def test_layouts_the_c_code_cannot_read_are_refused():
         kernels.forward(values, interval.int(), coef)
     with pytest.raises(ValueError, match="grad"):
         kernels.backward(torch.zeros(2, 300, 4, dtype=values.dtype), values, interval, coef, True)
+
+
+def test_builds_compare_copy_and_pickle_by_their_settings(tmp_path):
+    build = KernelBuild(enabled=True, compiler="ccache gcc", cache=tmp_path)
+    same = KernelBuild(enabled=True, compiler=["ccache", "gcc"], cache=tmp_path)
+    assert build == same and hash(build) == hash(same) and build != KernelBuild(enabled=False, cache=tmp_path)
+    assert copy.deepcopy(build) is build  # a shared handle: copies of a Setup share what it loaded
+    revived = pickle.loads(pickle.dumps(build))
+    assert revived == build and revived is not build
+    with pytest.raises(TypeError, match="a list of its words"):
+        KernelBuild(compiler=["gcc", 3])
+    with pytest.raises(ValueError, match=r"KernelBuild\(cache=...\) is empty"):
+        KernelBuild(cache="")
+
+
+@needs_kernels
+def test_without_a_home_folder_the_kernels_go_to_a_private_folder(monkeypatch):
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    for name in ("PINNKAN_KERNEL_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(kernel_build.Path, "home", staticmethod(no_home))
+    build = KernelBuild()
+    assert build.cache is None and "cache=None" in repr(build)
+    values, interval, coef = _case(2, 4, 3, 5)
+    with build.active(), pytest.warns(RuntimeWarning, match="no cache folder can be named: there is no home folder"):
+        assert spline_kernels.kernels_for(values, coef) is not None
+    assert build._private_folder().stat().st_mode & 0o777 == 0o700

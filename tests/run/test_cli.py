@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from pinnkan import LBFGS, Adam, KANSpec, Points, Setup, load_problem, solve
+from pinnkan import LBFGS, Adam, KANSpec, KernelBuild, Points, Setup, load_problem, solve
 from pinnkan.models.kernel_build import active_build
+from pinnkan.run import cli
 from pinnkan.run.cli import main
 
 
@@ -167,6 +168,16 @@ def test_the_kernel_build_is_set_from_the_command_line(tmp_path, capsys):
         assert json.loads((tmp_path / "on" / "report.json").read_text())["engine"]["spline_kernels"] == "native"
         assert {p.name.split("-")[0] for p in (tmp_path / "kernels").iterdir()} == {"spline_jet"}
 
+
+def test_kernel_flags_turn_a_problem_files_kernels_on_and_keep_its_other_settings(tmp_path):
+    spec = load_problem("heat1d")
+    own = Setup(kernels=KernelBuild(enabled=False, compiler="gcc -O2", cache=tmp_path / "mine"))
+    args = cli._parser().parse_args(["solve", "heat1d", "--kernel-cache", str(tmp_path / "other")])
+    build = cli._setup(own, spec.problem, args).kernels
+    assert (build.enabled, build.command, build.cache) == (True, ("gcc", "-O2"), tmp_path / "other")
+    args = cli._parser().parse_args(["solve", "heat1d", "--no-kernels"])
+    build = cli._setup(Setup(), spec.problem, args).kernels
+    assert not build.enabled and build.status() == "disabled"
 
 def test_setup_kernels_must_be_a_kernel_build():
     with pytest.raises(TypeError, match=r"Setup.kernels must be a KernelBuild\(compiler=..., cache=..., enabled=...\)"):

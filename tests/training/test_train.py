@@ -154,6 +154,36 @@ def test_a_passing_non_finite_loss_is_recovered_from_with_a_lower_learning_rate(
     assert [r["step"] for r in result.history.records] == [float(i) for i in range(1, 11)]
 
 
+def test_a_plateau_stage_retries_from_the_rate_it_had_reached():
+    model, _ = _setup()
+    calls = []
+
+    def loss(m):  # a constant loss: a plateau from the second step on; evaluation 8 overflows once
+        calls.append(1)
+        value = (m[0].weight * 0).sum() + 1.0
+        return (value * float("inf") if len(calls) == 8 else value), {"fit": value}
+
+    stage = Adam(steps=10, lr=0.1, plateau=Plateau(patience=1, factor=0.5, min_lr=1e-4))
+    result = Trainer(model, loss, [stage], progress=False).run()
+    rates = result.history.column("lr")
+    # 0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025 -> 0.0125 after step 7; the failure at step 8 goes back
+    # to the start of step 7, which is redone at half the rate reached (0.0125 / 2), not at half of
+    # Adam's lr = 0.1; the plateau goes on lowering it from there
+    assert result.success and rates[:6] == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.025])
+    assert rates[6:] == pytest.approx([0.00625, 0.00625, 0.00625, 0.003125])
+    assert "non-finite at step 8" in result.message
+
+
+def test_loss_terms_may_not_take_the_names_every_record_keeps():
+    model, _ = _setup()
+
+    def loss(m):
+        value = torch.sum(m(torch.zeros(2, 1, dtype=F64)) ** 2)
+        return value, {"lr": value}
+
+    with pytest.raises(ValueError, match=r"loss terms may not be named \['lr'\]"):
+        Trainer(model, loss, [Adam(steps=2)], progress=False).run()
+
 def test_a_loss_non_finite_at_the_initial_parameters_names_the_problem_not_the_learning_rate():
     model, _ = _setup()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -155,6 +155,7 @@ def solve(
     progress: bool = True,
     checkpoint_every: int = CHECKPOINT_EVERY,
     callbacks: Sequence[Callback] = (),
+    monitor: Callable[[PINN], Callback] | None = None,
 ) -> Solution:
     """Train a model for ``problem`` and compare it with the problem's reference.
 
@@ -183,6 +184,10 @@ def solve(
         Steps between checkpoints in ``out`` (one is also written at every stage end).
     callbacks : sequence of callable
         ``callback(step, record)`` after every training step (``record``: the loss terms).
+    monitor : callable, optional
+        Called with the model once it is built; the callback it returns runs after every
+        step as ``callbacks`` do, and can look at the model as it trains (e.g. its error
+        against the reference every so many steps, as ``scripts/optimizer_study.py`` draws).
 
     Notes
     -----
@@ -199,6 +204,8 @@ def solve(
         setup = replace(setup, dtype=dtype_name(dtype))
     if not whole(seed):
         raise InputTypeError(f"seed must be an int, got {seed!r}")
+    if monitor is not None and not callable(monitor):
+        raise InputTypeError(f"monitor must be a callable model -> callback(step, record), got {type(monitor).__name__}")
     if not 0 <= seed < 2**63:
         raise InputValueError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed}")
     device = check_device(device)
@@ -209,11 +216,12 @@ def solve(
     # The kernels change the speed, never the numbers: the whole run (training, comparison,
     # estimate, figures) uses the setup's build.
     with setup.kernels.active() if setup.kernels is not None else contextlib.nullcontext():
-        return _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks)
+        return _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks, monitor)
 
 
 def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | None, folder: Path | None, resume: bool,
-           progress: bool, checkpoint_every: int, callbacks: Sequence[Callback]) -> Solution:
+           progress: bool, checkpoint_every: int, callbacks: Sequence[Callback],
+           monitor: Callable[[PINN], Callback] | None) -> Solution:
     """:func:`solve` once its arguments are checked."""
     plan = hard_constraint(problem, setup)
     transform, constraint = plan.constraint, plan.note
@@ -258,7 +266,7 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
         checkpoint=None if folder is None else folder / "checkpoint.pt",
         progress=progress,
         checkpoint_every=checkpoint_every,
-        callbacks=callbacks,
+        callbacks=(*callbacks, *(() if monitor is None else (monitor(model),))),
         # The points come from the seed, so a resume must use the same seed and dtype.
         metadata={
             "problem": problem.name,

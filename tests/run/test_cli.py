@@ -179,6 +179,27 @@ def test_kernel_flags_turn_a_problem_files_kernels_on_and_keep_its_other_setting
     build = cli._setup(Setup(), spec.problem, args).kernels
     assert not build.enabled and build.status() == "disabled"
 
+def test_a_monitor_sees_the_model_as_it_trains():
+    spec = load_problem("heat1d")
+    setup = Setup(model=KANSpec(hidden=(4,), grid_size=4), points=Points(interior=64, boundary=16),
+                  stages=(Adam(steps=6, lr=1e-2),))
+    seen = []
+
+    def monitor(model):
+        first = [p.detach().clone() for p in model.parameters()]
+
+        def callback(step, record):  # how far the parameters have moved: the model trains in place
+            seen.append((step, sum(float((p - q).abs().sum()) for p, q in zip(model.parameters(), first))))
+
+        seen.append(model)
+        return callback
+
+    solution = solve(spec.problem, setup, seed=0, progress=False, monitor=monitor)
+    assert seen[0] is solution.model and [s for s, _ in seen[1:]] == list(range(1, 7))
+    assert 0 < seen[1][1] < seen[-1][1]
+    with pytest.raises(TypeError, match="monitor must be a callable model -> callback"):
+        solve(spec.problem, setup, monitor=3)
+
 def test_setup_kernels_must_be_a_kernel_build():
     with pytest.raises(TypeError, match=r"Setup.kernels must be a KernelBuild\(compiler=..., cache=..., enabled=...\)"):
         Setup(kernels="gcc")

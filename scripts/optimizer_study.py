@@ -1,0 +1,141 @@
+"""Optimizer study: relative L2 error against training time for Adam followed by each quasi-Newton method.
+
+Each problem keeps its shipped setup (model, points, Adam stages, grid changes) and
+swaps its quasi-Newton stages for L-BFGS, BFGS, SSBFGS or SSBroyden with the same step
+counts (``pinnkan.training.bfgs``: the self-scaled updates of Urbán, Stefanou & Pons,
+2025). The error against the problem's reference is measured every ``--every`` steps;
+the time spent measuring it is left out of the clock. Prints a markdown table of the
+final errors, writes every curve to ``benchmarks/optimizers.json`` and draws
+``benchmarks/optimizers.png`` (one panel per problem, one colour per optimizer, one
+line per seed). Usage::
+
+    python scripts/optimizer_study.py [--problems heat1d burgers1d helmholtz2d] [--seeds 0 1 2]
+        [--optimizers L-BFGS BFGS SSBFGS SSBroyden] [--every 50] [--dtype float64]
+
+Run it alone on the machine: the curves are wall-clock times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from _study import markdown, save  # noqa: E402
+
+from pinnkan import BFGS, LBFGS, compare, load_problem, solve  # noqa: E402
+from pinnkan.compare import reference_grid  # noqa: E402
+from pinnkan.pde.problem import Problem  # noqa: E402
+from pinnkan.reference import GridSolution  # noqa: E402
+from pinnkan.training.stages import Stage  # noqa: E402
+
+# Each optimizer as the stage that replaces a quasi-Newton stage of ``steps`` steps.
+OPTIMIZERS: dict[str, Callable[[int], Stage]] = {
+    "L-BFGS": lambda steps: LBFGS(steps=steps),
+    "BFGS": lambda steps: BFGS(steps=steps),
+    "SSBFGS": lambda steps: BFGS(steps=steps, update="ssbfgs"),
+    "SSBroyden": lambda steps: BFGS(steps=steps, update="ssbroyden"),
+}
+COLOURS = {"L-BFGS": "C0", "BFGS": "C1", "SSBFGS": "C2", "SSBroyden": "C3"}
+
+
+class Curve:
+    """The model's error against the reference every ``every`` steps, with the training time then
+    (the time its own measurements took left out)."""
+
+    def __init__(self, problem: Problem, grid: GridSolution, every: int) -> None:
+        self.problem, self.grid, self.every = problem, grid, every
+        self.points: list[tuple[int, float, float]] = []  # (step, seconds, rel_l2)
+
+    def __call__(self, model: object) -> Callable[[int, Mapping[str, float]], None]:
+        self.model, self.start, self.measuring = model, time.perf_counter(), 0.0
+        return self.step
+
+    def step(self, step: int, record: Mapping[str, float]) -> None:
+        if step % self.every:
+            return
+        begin = time.perf_counter()
+        exact = self.problem.exact_values if self.problem.exact is not None else None
+        error = compare(self.model, self.grid, outputs=self.problem.outputs, exact=exact,  # type: ignore[arg-type]
+                        time_axis=self.problem.time).rel_l2
+        self.points.append((step, begin - self.start - self.measuring, error))
+        self.measuring += time.perf_counter() - begin
+
+
+def swapped(stages: tuple[object, ...], make: Callable[[int], Stage]) -> tuple[object, ...]:
+    """The stages with every quasi-Newton stage replaced by ``make(steps)``."""
+    return tuple(make(s.steps) if isinstance(s, (BFGS, LBFGS)) else s for s in stages)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", nargs="+", default=["heat1d", "burgers1d", "helmholtz2d"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS), choices=list(OPTIMIZERS))
+    parser.add_argument("--every", type=int, default=50, help="steps between error measurements")
+    parser.add_argument("--dtype", choices=("float32", "float64"), help="precision (default: each setup's)")
+    parser.add_argument("--out", default="benchmarks/optimizers.json")
+    args = parser.parse_args()
+    rows = []
+    for name in args.problems:
+        spec = load_problem(name)
+        grid = reference_grid(spec.problem)
+        for optimizer in args.optimizers:
+            setup = replace(spec.setup, stages=swapped(spec.setup.stages, OPTIMIZERS[optimizer]), tolerance=None)
+            for seed in args.seeds:
+                curve = Curve(spec.problem, grid, args.every)
+                solution = solve(spec.problem, setup, seed=seed, dtype=args.dtype, progress=False, monitor=curve)
+                seconds = solution.train.seconds - curve.measuring
+                if not curve.points or curve.points[-1][0] != solution.train.steps:  # the end of training too
+                    curve.points.append((solution.train.steps, seconds, solution.comparison.rel_l2))
+                rows.append({
+                    "problem": name, "optimizer": optimizer, "seed": seed, "dtype": str(solution.dtype),
+                    "rel_l2": solution.comparison.rel_l2, "train_seconds": solution.train.seconds,
+                    "measuring_seconds": curve.measuring, "steps": solution.train.steps,
+                    "message": solution.train.message, "curve": curve.points,
+                })
+                r = rows[-1]
+                print(f"{name:12s} {optimizer:10s} seed {seed}: rel_l2 {r['rel_l2']:.2e}  "
+                      f"{r['train_seconds'] - r['measuring_seconds']:.0f} s  {r['steps']} steps", flush=True)
+    for row in rows:
+        row["seconds"] = row["train_seconds"] - row["measuring_seconds"]
+    print(markdown(rows, ["problem", "optimizer", "seed", "rel_l2", "seconds", "steps"]))
+    save(rows, args.out, study="error against training time, Adam followed by each quasi-Newton method",
+         every=args.every)
+    draw(rows, Path(args.out).with_suffix(".png"))
+
+
+def draw(rows: list[dict[str, object]], path: Path) -> None:
+    """One panel per problem: relative L2 error (log) against training seconds, a colour per optimizer."""
+    problems = list(dict.fromkeys(r["problem"] for r in rows))
+    fig, axes = plt.subplots(1, len(problems), figsize=(4.6 * len(problems), 3.8), squeeze=False)
+    for ax, problem in zip(axes[0], problems):
+        labelled = set()
+        for row in (r for r in rows if r["problem"] == problem):
+            optimizer = row["optimizer"]
+            _, seconds, errors = zip(*row["curve"]) if row["curve"] else ((), (), ())
+            ax.semilogy(seconds, errors, color=COLOURS[optimizer], lw=1.1, alpha=0.85,
+                        label=None if optimizer in labelled else optimizer)
+            labelled.add(optimizer)
+        ax.set_title(f"{problem} ({_dtype(rows, problem)})")
+        ax.set_xlabel("training time (s), error measurements excluded")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("relative L2 error against the reference")
+    axes[0][-1].legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    print(f"wrote {path}")
+
+
+def _dtype(rows: list[dict[str, object]], problem: str) -> str:
+    return str(next(r["dtype"] for r in rows if r["problem"] == problem)).removeprefix("torch.")
+
+
+if __name__ == "__main__":
+    main()

@@ -170,6 +170,11 @@ class KernelBuild:
         found = next((path for name in ("cc", "gcc", "clang") if (path := shutil.which(name))), None)
         return None if found is None else (found,)
 
+    @functools.cached_property
+    def _version(self) -> str:
+        """The compiler's ``--version`` line (part of the cache key), asked once per build."""
+        return "" if self.compiler is None else _compiler_version(self.compiler)
+
     def available(self) -> bool:
         """Whether kernels will be tried: enabled, and a C compiler is found."""
         return self.enabled and self.compiler is not None
@@ -255,7 +260,7 @@ class KernelBuild:
         text = b"".join(p.read_bytes() for p in (source.path, *source.includes))
         defines = [f"-DSCALAR={scalar}",
                    *(f"-D{constant}={size}" for constant, size in zip(source.constants, sizes, strict=True))]
-        identity = [text, " ".join(compiler).encode(), _compiler_version(compiler).encode(), _processor().encode(),
+        identity = [text, " ".join(compiler).encode(), self._version.encode(), _processor().encode(),
                     sys.platform.encode()]
         keys = [hashlib.sha256(b"\0".join([*identity, " ".join(_FLAGS + extra + defines).encode()])).hexdigest()[:20]
                 for extra in _ATTEMPTS]
@@ -333,7 +338,6 @@ def _default_cache() -> Path | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
 def _compiler_version(compiler: tuple[str, ...]) -> str:
     """The first line ``compiler --version`` prints (part of the cache key), or "" when it prints none."""
     try:

@@ -181,7 +181,8 @@ def _update(h: torch.Tensor, hg: torch.Tensor, g: torch.Tensor, s: torch.Tensor,
     """
     rho = 1.0 / ys
     off = -phi * rho / tau
-    m = torch.tensor([[phi * yhy * rho * rho / tau + rho, off], [off, (phi - 1.0) / (yhy * tau)]],
+    # (rho rho yHy first: with phi = tau = 1 the same rounding as the plain BFGS update has always had)
+    m = torch.tensor([[phi * (rho * rho * yhy) / tau + rho, off], [off, (phi - 1.0) / (yhy * tau)]],
                      dtype=h.dtype, device=h.device)
     u = torch.stack([s, hy], dim=1)  # (P, 2)
     um = u @ m

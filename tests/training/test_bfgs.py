@@ -205,3 +205,23 @@ def test_an_unknown_update_is_refused():
         BFGS(steps=3, update="sr1")
     assert BFGS(steps=3).describe() == {"stage": "BFGS", "steps": 3, "max_eval": 25, "tolerance_change": 1e-14}
     assert BFGS(steps=3, update="ssbroyden").describe()["update"] == "ssbroyden"
+
+
+def test_plain_bfgs_keeps_the_rounding_of_its_rank_two_update():
+    # The README's BFGS figures depend on it to the last bit: phi = tau = 1 must give exactly
+    # H + U [[rho^2 yHy + rho, -rho], [-rho, 0]] U^T, as before the self-scaled updates existed.
+    torch.manual_seed(3)
+    p = 9
+    root = torch.randn(p, p, dtype=F64)
+    h = root @ root.T + torch.eye(p, dtype=F64)
+    s, y, g = torch.randn(p, dtype=F64), torch.randn(p, dtype=F64), torch.randn(p, dtype=F64)
+    y = y if float(y @ s) > 0 else -y
+    hy, ys = h @ y, float(y @ s)
+    rho = 1.0 / ys
+    c = rho * rho * float(y @ hy) + rho
+    u = torch.stack([s, hy], dim=1)
+    um = u @ torch.tensor([[c, -rho], [-rho, 0.0]], dtype=F64)
+    expected = h.clone().addmm_(um, u.T)
+    updated = h.clone()
+    hg = _update(updated, h @ g, g, s, hy, ys, float(y @ hy), 1.0, 1.0)
+    assert torch.equal(updated, expected) and torch.equal(hg, h @ g + um @ (u.T @ g))

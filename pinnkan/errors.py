@@ -9,9 +9,12 @@ to fix; any other exception is a bug in pinnkan and keeps its traceback.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ["InputError", "InputTypeError", "InputValueError", "check_whole", "whole"]
+__all__ = ["InputError", "InputTypeError", "InputValueError", "check_number", "check_whole", "whole"]
 
 
 class InputError(Exception):
@@ -45,3 +48,10 @@ def check_whole(what: str, value: object, least: int = 1, *, numpy: bool = False
         kind = "a positive int" if least == 1 else f"an int >= {least}"
         raise InputValueError(f"{what} must be {kind}, got {value!r}")
     return int(value)  # type: ignore[call-overload]
+
+
+def check_number(what: str, value: object, requirement: str, ok: Callable[[float], bool]) -> None:
+    """Raise :class:`InputValueError` ``"{what} must be {requirement}, got {value!r}"`` unless ``value`` is a
+    finite real number (not a ``bool``) for which ``ok(value)`` holds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+        raise InputValueError(f"{what} must be {requirement}, got {value!r}")

@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,11 +28,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError, check_whole
+from ..errors import InputTypeError, InputValueError, check_number, check_whole
 from ..kan_tools.regularization import Regularization
 from .objective import Objective
 from .stages import Adam, Plateau
-from .trainer import Trainer
+from .trainer import Trainer, copy_state
 
 __all__ = ["fit", "FitResult"]
 
@@ -183,7 +182,7 @@ def fit(
     x, y = _check_data(model, x, y, params[0], "x, y")
     generator = torch.Generator().manual_seed(seed)
     if validation is None:
-        _check_number("val_fraction", val_fraction, "in [0, 1)", lambda v: 0 <= v < 1)
+        check_number("val_fraction", val_fraction, "in [0, 1)", lambda v: 0 <= v < 1)
         x, y, x_val, y_val = _split(x, y, val_fraction, generator)
     else:
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
@@ -237,7 +236,11 @@ class _DataFit(Objective):
         self._cursor = 0
         self._index = self._order[:batch]
         self._val = math.inf
-        self.best_val, self.best_step, self.best_state = math.inf, 0, _snapshot(model)
+        self._keep(0, math.inf)
+
+    def _keep(self, step: int, val: float) -> None:
+        """Record the model's parameters now as the best, at ``step`` with validation loss ``val``."""
+        self.best_val, self.best_step, self.best_state = val, step, copy_state(self.model.state_dict())
 
     def _permutation(self) -> torch.Tensor:
         return torch.randperm(self.x.shape[0], generator=self.generator).to(self.x.device)
@@ -264,14 +267,14 @@ class _DataFit(Objective):
 
     def after_step(self, step: int, model: nn.Module, adaptive: bool) -> str | None:
         if self._val < self.best_val:
-            self.best_val, self.best_step, self.best_state = self._val, step, _snapshot(model)
+            self._keep(step, self._val)
         before = [p for p in model.parameters()]
         for callback in self.callbacks:
             callback(step, model)
         after = [p for p in model.parameters()]
         if len(before) != len(after) or any(a is not b for a, b in zip(before, after)):
             # Earlier best parameters may not even fit the changed model's shapes: the record restarts here.
-            self.best_val, self.best_step, self.best_state = _mse(model, self.x_val, self.y_val), step, _snapshot(model)
+            self._keep(step, _mse(model, self.x_val, self.y_val))
         return None
 
     def monitor(self, record: Mapping[str, float]) -> float:
@@ -305,19 +308,6 @@ def _split(
     order = torch.randperm(n, generator=generator).to(x.device)
     train, val = order[n_val:], order[:n_val]
     return x[train], y[train], x[val], y[val]
-
-
-def _snapshot(model: nn.Module) -> dict[str, object]:
-    # Modules may keep plain Python state (e.g. a KAN layer's symbolic edges) in it.
-    return {
-        k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
-        for k, v in model.state_dict().items()
-    }
-
-
-def _check_number(name: str, value: object, requirement: str, ok: Callable[[float], bool]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
-        raise InputValueError(f"{name} must be {requirement}, got {value!r}")
 
 
 def _check_data(

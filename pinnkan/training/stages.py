@@ -7,14 +7,13 @@ steps. Stages are small frozen objects with keyword-only options.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError, check_whole, whole
+from ..errors import InputTypeError, InputValueError, check_number, check_whole, whole
 from ..pde.user_code import kind_of
 from .bfgs import UPDATES, DenseBFGS
 
@@ -80,8 +79,7 @@ def _check_steps(steps: object, what: str) -> None:
 
 
 def _check_rate(value: object, name: str, requirement: str = "a finite number > 0") -> None:
-    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise InputValueError(f"{name} must be {requirement}, got {value!r}")
+    check_number(name, value, requirement, lambda v: v > 0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,10 +141,7 @@ class Adam(Stage):
         _check_rate(self.lr, "Adam.lr")
         if self.final_lr is not None:
             _check_rate(self.final_lr, "Adam.final_lr")
-        if isinstance(self.weight_decay, bool) or not (
-            isinstance(self.weight_decay, (int, float)) and math.isfinite(self.weight_decay) and self.weight_decay >= 0
-        ):
-            raise InputValueError(f"Adam.weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
+        check_number("Adam.weight_decay", self.weight_decay, "a finite number >= 0", lambda v: v >= 0)
         if self.clip is not None:
             _check_rate(self.clip, "Adam.clip", "a finite number > 0 or None")
         if self.plateau is not None:

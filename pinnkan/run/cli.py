@@ -285,12 +285,12 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
             raise InputValueError("--no-kernels turns the C kernels off; drop --cc and --kernel-cache with it")
         if args.cc is not None and not args.cc.strip():
             raise InputValueError("--cc needs a compiler command, e.g. --cc gcc or --cc 'ccache gcc'")
-        given = setup.kernels  # a problem file's build keeps what the command line does not change
-        asked = args.cc is not None or args.kernel_cache is not None  # kernels of one's own: on
+        given = setup.kernels or KernelBuild()  # the problem file's build keeps what the flags do not change
+        asked = args.cc is not None or args.kernel_cache is not None  # a compiler or cache of one's own: on
         setup = replace(setup, kernels=KernelBuild(
-            enabled=False if args.no_kernels else True if asked else None if given is None else given.enabled,
-            compiler=args.cc if args.cc is not None else None if given is None else given.command or None,
-            cache=args.kernel_cache if args.kernel_cache is not None else None if given is None else given.cache,
+            enabled=not args.no_kernels and (asked or given.enabled),
+            compiler=args.cc if args.cc is not None else given.command or None,
+            cache=args.kernel_cache if args.kernel_cache is not None else given.cache,
         ))
     if args.tolerance is not None:
         setup = replace(setup, tolerance=args.tolerance)

@@ -82,7 +82,7 @@ from .training.fit import FitResult, fit
 from .training.grid_stages import ExtendGrid, UpdateGrid
 from .training.losses import PINNLoss, Points
 from .training.refinement import Refinement
-from .training.stages import BFGS, LBFGS, Adam, ModelChange, Plateau
+from .training.stages import BFGS, LBFGS, Adam, GaussNewton, ModelChange, Plateau
 from .training.trainer import History, Trainer, TrainResult
 from .training.weighting import NTK, Causal, Fixed, GradNorm, ResidualAttention
 
@@ -162,6 +162,7 @@ __all__ = [
     "Plateau",
     "LBFGS",
     "BFGS",
+    "GaussNewton",
     "ModelChange",
     "ExtendGrid",
     "UpdateGrid",

@@ -70,6 +70,10 @@ class Batch:
     normals: torch.Tensor | None = None
     data: torch.Tensor | None = None
 
+    def slice(self, start: int, stop: int) -> Batch:
+        """Points ``start`` to ``stop - 1`` with their normals and data."""
+        return Batch(*(None if t is None else t[start:stop] for t in (self.points, self.normals, self.data)))
+
 
 class Location(ABC):
     """Where a condition holds: how its points are drawn and what a problem must offer for them.
@@ -88,6 +92,14 @@ class Location(ABC):
     @abstractmethod
     def check(self, domain: Domain, condition: Condition, outputs: tuple[str, ...]) -> None:
         """Raise ValueError naming the fix when ``condition`` cannot hold on ``domain`` with these outputs."""
+
+    def rows(self, batch: Batch) -> int:
+        """How many residual rows a condition gives on ``batch``: one per point."""
+        return batch.points.shape[0]
+
+    def part_of(self, batch: Batch, start: int, stop: int) -> Batch:
+        """The points of ``batch`` that residual rows ``start`` to ``stop - 1`` are evaluated at."""
+        return batch.slice(start, stop)
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,15 @@ class PeriodicPairs(Location):
     def sample(self, domain: Domain, n: int, rng: np.random.Generator, sampler: Sampler | None = None) -> Batch:
         lower, upper = domain.periodic_pairs(self.coordinate, n, sampler=sampler, rng=rng)
         return Batch(torch.as_tensor(np.concatenate([lower, upper])))
+
+    def rows(self, batch: Batch) -> int:
+        """One residual row per pair."""
+        return batch.points.shape[0] // 2
+
+    def part_of(self, batch: Batch, start: int, stop: int) -> Batch:
+        """Pairs ``start`` to ``stop - 1``: their lower points followed by their images."""
+        half = batch.points.shape[0] // 2
+        return Batch(torch.cat([batch.points[start:stop], batch.points[half + start : half + stop]]))
 
     def check(self, domain: Domain, condition: Condition, outputs: tuple[str, ...]) -> None:
         label = f"condition {condition.name!r}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -215,13 +215,17 @@ class PINNLoss(Objective):
     ) -> dict[str, torch.Tensor]:
         residuals: dict[str, torch.Tensor] = {}
         for term in terms:
-            batch = term.source.batch
-            field = self.problem.field(
-                model, batch.points, engine=term.engine, coefficients=coefficients, max_order=self.max_order, needs=term.needs
-            )
-            for key, r in term.evaluate(field, batch).items():
-                residuals[term.label if key == "" else key] = r
+            residuals.update(self._evaluate(model, coefficients, term, term.source.batch))
         return residuals
+
+    def _evaluate(
+        self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float], term: _Term, batch: Batch
+    ) -> dict[str, torch.Tensor]:
+        """The residuals of one term on ``batch``, by loss-term name."""
+        field = self.problem.field(
+            model, batch.points, engine=term.engine, coefficients=coefficients, max_order=self.max_order, needs=term.needs
+        )
+        return {term.label if key == "" else key: r for key, r in term.evaluate(field, batch).items()}
 
     def engine_report(self) -> dict[str, object]:
         """Which engine ran: as configured, per term group (after the first evaluation), why any fell back, compilation.
@@ -272,7 +276,7 @@ class PINNLoss(Objective):
     ) -> tuple[Engine, frozenset[Request], str]:
         """The engine a term runs on, the derivatives it asks for, and a note if it fell back."""
         full = term.source.batch
-        batch = Batch(*(None if t is None else t[:_PROBE_POINTS] for t in (full.points, full.normals, full.data)))
+        batch = full.slice(0, _PROBE_POINTS)
 
         def needs(candidate: Engine) -> frozenset[Request]:
             field = self.problem.field(model, batch.points, engine=candidate, coefficients=coefficients, max_order=self.max_order)
@@ -327,6 +331,41 @@ class PINNLoss(Objective):
             total = total + sum(self.regularization.weights[k] * v for k, v in penalties.items())
             plain.update(penalties)
         return total, plain  # type: ignore[return-value]
+
+    @property
+    def sum_of_squares(self) -> bool:
+        """Whether the loss is a sum of squares (no KAN penalty active), as Gauss-Newton stages need."""
+        return self.regularization is None or not self.regularization.active
+
+    def residual_chunks(self, model: nn.Module, size: int) -> Iterator[torch.Tensor]:
+        """The weighted residuals ``F`` with ``sum(F**2) = total``, piece by piece: ``F_ij = sqrt(lambda_i w_ij / N_i) r_ij``.
+
+        Each piece comes from one forward pass over at most ``size`` rows of one term, so
+        that the graphs behind a piece stay small (a Gauss-Newton stage differentiates each
+        row). Term weights ``lambda`` and point weights ``w`` are those of the current
+        points, taken as constants.
+        """
+        if not self.sum_of_squares:
+            raise InputValueError("the loss has KAN penalties (regularization), which are not a sum of squares; "
+                                  "a Gauss-Newton stage needs them off (Regularization(...) only in earlier stages)")
+        residuals, where = self.residuals(model)
+        scales = {}
+        for name, r in residuals.items():
+            weights = torch.ones_like(r.detach())
+            for scheme in self.weighting:
+                w = scheme.point_weights(name, r.detach(), where[name])
+                if w is not None:
+                    weights = weights * w.detach()
+            term_weight = math.prod(s.term_weight(name) for s in self.weighting)
+            scales[name] = torch.sqrt(weights * (float(term_weight) / r.shape[0]))
+        del residuals, where
+        coefficients = self._coefficients(model)
+        for term in self._terms:
+            rows = term.source.rows
+            for start in range(0, rows, size):
+                stop = min(start + size, rows)
+                part = self._evaluate(model, coefficients, term, term.source.part(start, stop))
+                yield torch.cat([(r * scales[name][start:stop]).reshape(-1) for name, r in part.items()])
 
     # Hooks called by the trainer.
 

@@ -10,12 +10,12 @@ objective without hooks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import torch
 from torch import nn
 
-from ..errors import InputTypeError
+from ..errors import InputTypeError, InputValueError
 
 __all__ = ["Objective", "FunctionObjective", "as_objective"]
 
@@ -44,6 +44,16 @@ class Objective(ABC):
     def monitor(self, record: Mapping[str, float]) -> float:
         """The loss a plateau schedule watches, from the step's ``record``: its total by default."""
         return record["total"]
+
+    @property
+    def sum_of_squares(self) -> bool:
+        """Whether :meth:`residual_chunks` can write the total as a sum of squares (Gauss-Newton stages need it)."""
+        return False
+
+    def residual_chunks(self, model: nn.Module, size: int) -> Iterator[torch.Tensor]:
+        """Pieces (1-D, differentiable, at most ``size`` points' rows each) of a vector ``F`` with
+        ``sum(F**2)`` equal to the total loss."""
+        raise InputValueError(f"{type(self).__name__} is not written as a sum of squares; Gauss-Newton stages need one")
 
     def samples(self) -> torch.Tensor | None:
         """Training inputs for model changes that need them (e.g. KAN grid updates)."""

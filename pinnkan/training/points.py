@@ -53,6 +53,15 @@ class PointSource(ABC):
         """Number of points in a batch (counting both faces of periodic pairs)."""
         return self.batch.points.shape[0]
 
+    @property
+    def rows(self) -> int:
+        """Residual rows a term gives on the current points (one per point, one per periodic pair)."""
+        return self.batch.points.shape[0]
+
+    def part(self, start: int, stop: int) -> Batch:
+        """The points of residual rows ``start`` to ``stop - 1`` (to evaluate a term piece by piece)."""
+        return self.batch.slice(start, stop)
+
     @abstractmethod
     def draw(self, rng: np.random.Generator) -> None:
         """Replace the points by freshly sampled ones."""
@@ -111,6 +120,13 @@ class AtLocation(PointSource):
     def draw(self, rng: np.random.Generator) -> None:
         batch = self.location.sample(self.domain, self.n, rng, self.sampler)
         self._set(batch.points, batch.normals, batch.data)
+
+    @property
+    def rows(self) -> int:
+        return self.location.rows(self.batch)
+
+    def part(self, start: int, stop: int) -> Batch:
+        return self.location.part_of(self.batch, start, stop)
 
 
 def _cpu(tensor: torch.Tensor | None) -> torch.Tensor | None:

@@ -1,4 +1,4 @@
-"""Training stages: optimiser runs (Adam, L-BFGS, dense BFGS) and model changes between them.
+"""Training stages: optimiser runs (Adam, L-BFGS, dense BFGS, Gauss-Newton) and model changes between them.
 
 A :class:`Stage` makes a fresh optimiser for the parameters; a :class:`ModelChange`
 (e.g. a finer KAN grid) changes the model between optimiser stages and takes no
@@ -16,10 +16,11 @@ from torch import nn
 from ..errors import InputTypeError, InputValueError, check_number, check_whole, whole
 from ..pde.user_code import kind_of
 from .bfgs import UPDATES, DenseBFGS
+from .gauss_newton import LevenbergMarquardt
 
 Schedule = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
 
-__all__ = ["Stage", "ModelChange", "Adam", "Plateau", "LBFGS", "BFGS"]
+__all__ = ["Stage", "ModelChange", "Adam", "Plateau", "LBFGS", "BFGS", "GaussNewton"]
 
 
 class Stage(ABC):
@@ -36,6 +37,8 @@ class Stage(ABC):
     adaptive = False
     #: Largest 2-norm of the gradient over all parameters (clipped to it), or None.
     clip: float | None = None
+    #: Whether the stage needs the loss as a sum of squares (its residual rows), not only its gradient.
+    needs_residuals = False
 
     @abstractmethod
     def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
@@ -269,3 +272,48 @@ class BFGS(Stage):
         if self.update == "bfgs":
             del described["update"]
         return described
+
+
+@dataclass(frozen=True, kw_only=True)
+class GaussNewton(Stage):
+    """Levenberg-Marquardt: damped Gauss-Newton steps from the Jacobian of every residual row.
+
+    Each step differentiates every weighted residual row of the loss (one backward pass per
+    row, through graphs of ``chunk`` rows), adds them into the ``P x P`` normal equations and
+    solves them with a damping that adapts to how well the linear model predicted the last
+    step (:mod:`pinnkan.training.gauss_newton`). A step costs about as much as a few hundred
+    BFGS steps, but near a solution it can lower the loss by orders of magnitude where
+    quasi-Newton updates stall. Needs a loss that is a sum of squares (no KAN penalties).
+
+    Parameters
+    ----------
+    steps : int
+        Iterations at most; the stage ends early when no damped step lowers the loss.
+    damping : float
+        The first damping relative to the largest diagonal entry of ``J^T J``.
+    chunk : int
+        Residual rows per forward pass while the Jacobian is built.
+    max_trials : int
+        Damped steps tried per iteration.
+    tolerance_change : float
+        Stop when the loss changes by less than this.
+    """
+
+    steps: int
+    damping: float = 1e-3
+    chunk: int = 256
+    max_trials: int = 10
+    tolerance_change: float = 1e-14
+    records_accepted_point = True
+    needs_residuals = True
+
+    def __post_init__(self) -> None:
+        _check_steps(self.steps, "GaussNewton")
+        _check_rate(self.damping, "GaussNewton.damping")
+        check_whole("GaussNewton.chunk", self.chunk)
+        check_whole("GaussNewton.max_trials", self.max_trials)
+        check_number("GaussNewton.tolerance_change", self.tolerance_change, "a finite number >= 0", lambda v: v >= 0)
+
+    def optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return LevenbergMarquardt(params, damping=self.damping, chunk=self.chunk, max_trials=self.max_trials,
+                                  tolerance_change=self.tolerance_change)

@@ -26,9 +26,10 @@ from tqdm.auto import tqdm
 from ..errors import InputTypeError, InputValueError, check_whole
 from ..files import load_torch, save_torch
 from .bfgs import DenseBFGS
+from .gauss_newton import LevenbergMarquardt
 from .objective import LossFn, Objective, as_objective
 from .refinement import Refiner
-from .stages import BFGS, LBFGS, ModelChange, Schedule, Stage
+from .stages import BFGS, LBFGS, GaussNewton, ModelChange, Schedule, Stage
 
 __all__ = ["History", "TrainResult", "Trainer"]
 
@@ -171,6 +172,12 @@ class Trainer:
                 raise InputTypeError(
                     f"stages must be Stage objects such as Adam(steps=...) or LBFGS(steps=...) "
                     f"or model changes such as ExtendGrid(grid_size=...), got {type(stage).__name__}"
+                )
+            if isinstance(stage, Stage) and stage.needs_residuals and not objective.sum_of_squares:
+                raise InputValueError(
+                    f"{type(stage).__name__} needs a loss written as a sum of squares, and this "
+                    f"{type(objective).__name__} is not one (a plain loss function, or a PINN loss with KAN "
+                    f"penalties); use BFGS(...) instead, or turn the penalties off"
                 )
             if isinstance(stage, ModelChange):
                 stage.check(model)
@@ -420,7 +427,9 @@ class Trainer:
                     nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], stage.clip)
             return total
 
-        if isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS)):
+        if isinstance(optimizer, LevenbergMarquardt):
+            optimizer.step(closure, lambda size: self.objective.residual_chunks(self.model, size))
+        elif isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS)):
             optimizer.step(closure)
         else:
             closure()
@@ -449,7 +458,7 @@ class Trainer:
         new = [p for p in self.model.parameters() if p.requires_grad]
         if len(old) == len(new) and all(a is b for a, b in zip(old, new)):
             return False
-        if isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS)):  # curvature of the old parameters: start afresh
+        if isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS, LevenbergMarquardt)):  # state of the old parameters: start afresh
             self._start_stage()
             return True
         kept = {id(p) for p in new}
@@ -517,10 +526,10 @@ class Trainer:
 
     def _converged(self, stage: Stage) -> bool:
         optimizer = self._optimizer
-        if not isinstance(stage, (LBFGS, BFGS)) or optimizer is None or not optimizer.state:
+        if not isinstance(stage, (LBFGS, BFGS, GaussNewton)) or optimizer is None or not optimizer.state:
             return False
         state = optimizer.state[next(iter(optimizer.state))]
-        if isinstance(stage, BFGS):
+        if isinstance(stage, (BFGS, GaussNewton)):
             return bool(state.get("converged", False))
         if "d" not in state or "t" not in state:
             return False

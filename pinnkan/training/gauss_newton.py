@@ -1,0 +1,141 @@
+"""Levenberg-Marquardt (damped Gauss-Newton) steps for losses that are sums of squares.
+
+A PINN loss is ``L = sum_k F_k^2`` over weighted residual rows ``F`` (every point of
+every term). With the Jacobian ``J = dF/dtheta``, a step solves the damped normal
+equations
+
+    (J^T J + mu I) delta = -J^T F,
+
+the Gauss-Newton step for small ``mu`` and a short gradient step for large ``mu``.
+The step is taken when the loss falls by at least a fraction of what the linear
+model ``|F + J delta|^2`` predicts; ``mu`` shrinks after good steps and grows after
+poor ones (Nielsen's rule; Madsen, Nielsen & Tingleff, *Methods for non-linear least
+squares problems*, 2004, section 3.2). On PINNs such steps are the energy natural
+gradient of Müller & Zeinhofer (ICML 2023) with a trust region instead of a line
+search.
+
+``J`` is never held whole: rows come in pieces (:meth:`Objective.residual_chunks`),
+each row's gradient by one backward pass through its piece's small graph, and the
+pieces are added into ``J^T J`` (``P x P``) and ``J^T F`` in float64, whatever the
+model's precision. Memory is ``P^2`` numbers plus one piece.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+
+import torch
+
+from ..errors import InputValueError
+
+__all__ = ["LevenbergMarquardt", "normal_equations"]
+
+Chunks = Callable[[int], Iterator[torch.Tensor]]
+
+# How much a trial step must lower the loss, as a fraction of the decrease the linear model predicts.
+ACCEPT = 1e-4
+
+
+def normal_equations(pieces: Iterable[torch.Tensor], params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """``(J^T J, J^T F, F^T F)`` in float64 from pieces of ``F`` with their graphs to ``params``.
+
+    Each row's gradient is one backward pass through the graph of its piece (kept, as pieces
+    may share a graph; it goes with the piece); parameters a row does not depend on get zeros.
+    """
+    size = sum(p.numel() for p in params)
+    like = params[0]
+    gram = torch.zeros(size, size, dtype=torch.float64, device=like.device)
+    gradient = torch.zeros(size, dtype=torch.float64, device=like.device)
+    value = 0.0
+    for piece in pieces:
+        rows = piece.reshape(-1)
+        jacobian = torch.zeros(rows.numel(), size, dtype=torch.float64, device=like.device)
+        if rows.requires_grad:
+            for k in range(rows.numel()):
+                grads = torch.autograd.grad(rows[k], params, retain_graph=True, allow_unused=True)
+                offset = 0
+                for p, g in zip(params, grads):
+                    if g is not None:
+                        jacobian[k, offset : offset + p.numel()] = g.reshape(-1)
+                    offset += p.numel()
+        values = rows.detach().double()
+        gram.addmm_(jacobian.T, jacobian)
+        gradient.addmv_(jacobian.T, values)
+        value += float(values @ values)
+    return gram, gradient, value
+
+
+class LevenbergMarquardt(torch.optim.Optimizer):
+    """Damped Gauss-Newton on all parameters; one call of :meth:`step` is one accepted step (or none).
+
+    Parameters
+    ----------
+    params : iterable of tensors
+        Parameters to optimise (one group).
+    damping : float
+        The first ``mu`` relative to the largest diagonal entry of ``J^T J``.
+    chunk : int
+        Residual rows per forward pass when the Jacobian is built.
+    max_trials : int
+        Damped steps tried per iteration before the stage is declared converged.
+    tolerance_change : float
+        The state's ``converged`` flag is set when the loss changes by less than this.
+    """
+
+    def __init__(self, params, *, damping: float = 1e-3, chunk: int = 256, max_trials: int = 10,
+                 tolerance_change: float = 1e-14) -> None:
+        super().__init__(params, {"damping": damping, "chunk": chunk, "max_trials": max_trials,
+                                  "tolerance_change": tolerance_change})
+        if len(self.param_groups) != 1:
+            raise InputValueError("LevenbergMarquardt takes a single parameter group")
+        self._params = self.param_groups[0]["params"]
+
+    def _flat_params(self) -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self._params])
+
+    def _set_params(self, flat: torch.Tensor) -> None:
+        offset = 0
+        with torch.no_grad():
+            for p in self._params:
+                n = p.numel()
+                p.copy_(flat[offset : offset + n].view_as(p))
+                offset += n
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor], chunks: Chunks) -> torch.Tensor:  # type: ignore[override]
+        """One iteration: build the normal equations from ``chunks(size)`` (pieces of ``F``), then try
+        damped steps, each judged by ``closure()`` (the loss, whose last evaluation is at the point
+        kept)."""
+        group = self.param_groups[0]
+        state = self.state[self._params[0]]
+        with torch.enable_grad():
+            gram, gradient, value = normal_equations(chunks(group["chunk"]), self._params)
+        evaluate = torch.enable_grad()(closure)
+        if "mu" not in state:
+            state["mu"] = group["damping"] * max(float(gram.diagonal().max()), torch.finfo(torch.float64).tiny)
+            state["nu"] = 2.0
+        state["converged"] = False
+        x0 = self._flat_params()
+        eye = torch.eye(len(gradient), dtype=gram.dtype, device=gram.device)
+        for _ in range(group["max_trials"]):
+            factor, info = torch.linalg.cholesky_ex(gram + state["mu"] * eye)
+            if int(info) != 0:  # not positive definite in floating point: damp more
+                state["mu"] *= state["nu"]
+                state["nu"] *= 2.0
+                continue
+            delta = -torch.cholesky_solve(gradient[:, None], factor)[:, 0]
+            predicted = -(2.0 * float(delta @ gradient) + float(delta @ (gram @ delta)))
+            self._set_params(x0 + delta.to(x0.dtype))
+            trial = float(evaluate())
+            ratio = (value - trial) / predicted if predicted > 0 else -math.inf
+            if math.isfinite(trial) and ratio > ACCEPT:
+                state["mu"] *= max(1.0 / 3.0, 1.0 - (2.0 * ratio - 1.0) ** 3)
+                state["nu"] = 2.0
+                state["converged"] = abs(value - trial) <= group["tolerance_change"]
+                return torch.tensor(trial)
+            state["mu"] *= state["nu"]
+            state["nu"] *= 2.0
+        self._set_params(x0)
+        state["converged"] = True
+        return torch.tensor(float(evaluate()))  # the last evaluation at the point kept

@@ -15,15 +15,18 @@ gradient of Müller & Zeinhofer (ICML 2023) with a trust region instead of a lin
 search.
 
 ``J`` is never held whole: rows come in pieces (:meth:`Objective.residual_chunks`),
-each row's gradient by one backward pass through its piece's small graph, and the
-pieces are added into ``J^T J`` (``P x P``) and ``J^T F`` in float64, whatever the
-model's precision. Memory is ``P^2`` numbers plus one piece.
+each piece's rows are differentiated through its small graph (in one vectorised
+backward pass where the graph allows, one pass per row where it does not: the fused C
+kernels of B-spline KANs), and the pieces are added into ``J^T J`` (``P x P``) and
+``J^T F`` in float64, whatever the model's precision. Memory is ``P^2`` numbers plus
+one piece.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 
@@ -37,11 +40,16 @@ Chunks = Callable[[int], Iterator[torch.Tensor]]
 ACCEPT = 1e-4
 
 
-def normal_equations(pieces: Iterable[torch.Tensor], params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """``(J^T J, J^T F, F^T F)`` in float64 from pieces of ``F`` with their graphs to ``params``.
+def normal_equations(
+    pieces: Iterable[torch.Tensor], params: list[torch.Tensor], *, batched: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, float, bool]:
+    """``(J^T J, J^T F, F^T F, batched)`` in float64 from pieces of ``F`` with their graphs to ``params``.
 
-    Each row's gradient is one backward pass through the graph of its piece (kept, as pieces
-    may share a graph; it goes with the piece); parameters a row does not depend on get zeros.
+    A piece's rows are differentiated in one vectorised backward pass (``torch.vmap`` over
+    the rows, ``is_grads_batched``) where every operation of the graph has a batching rule,
+    else (``batched`` False, or the first piece failed) one backward pass per row; the
+    returned flag says which ran. Graphs are kept while a piece is in use, as pieces may
+    share one; parameters a row does not depend on get zeros.
     """
     size = sum(p.numel() for p in params)
     like = params[0]
@@ -52,18 +60,41 @@ def normal_equations(pieces: Iterable[torch.Tensor], params: list[torch.Tensor])
         rows = piece.reshape(-1)
         jacobian = torch.zeros(rows.numel(), size, dtype=torch.float64, device=like.device)
         if rows.requires_grad:
-            for k in range(rows.numel()):
-                grads = torch.autograd.grad(rows[k], params, retain_graph=True, allow_unused=True)
-                offset = 0
-                for p, g in zip(params, grads):
-                    if g is not None:
-                        jacobian[k, offset : offset + p.numel()] = g.reshape(-1)
-                    offset += p.numel()
+            if batched:
+                batched = _batched_rows(rows, params, jacobian)
+            if not batched:
+                for k in range(rows.numel()):
+                    grads = torch.autograd.grad(rows[k], params, retain_graph=True, allow_unused=True)
+                    _place(grads, params, jacobian[k])
         values = rows.detach().double()
         gram.addmm_(jacobian.T, jacobian)
         gradient.addmv_(jacobian.T, values)
         value += float(values @ values)
-    return gram, gradient, value
+    return gram, gradient, value, batched
+
+
+def _batched_rows(rows: torch.Tensor, params: list[torch.Tensor], jacobian: torch.Tensor) -> bool:
+    """Fill ``jacobian`` with the rows' gradients in one vectorised backward pass; False where an operation
+    of the graph (e.g. a fused C kernel) cannot be vectorised."""
+    eye = torch.eye(rows.numel(), dtype=rows.dtype, device=rows.device)
+    try:
+        with warnings.catch_warnings():  # (operations without a batching rule fall back to a loop, and say so)
+            warnings.simplefilter("ignore", UserWarning)
+            grads = torch.autograd.grad(rows, params, grad_outputs=eye, retain_graph=True, allow_unused=True,
+                                        is_grads_batched=True)
+    except RuntimeError:
+        return False
+    _place(grads, params, jacobian)
+    return True
+
+
+def _place(grads: Sequence[torch.Tensor | None], params: list[torch.Tensor], out: torch.Tensor) -> None:
+    """Write per-parameter gradients (each with an optional leading row axis) side by side into ``out``."""
+    offset = 0
+    for p, g in zip(params, grads):
+        if g is not None:
+            out[..., offset : offset + p.numel()] = g.reshape(*out.shape[:-1], p.numel())
+        offset += p.numel()
 
 
 class LevenbergMarquardt(torch.optim.Optimizer):
@@ -83,7 +114,7 @@ class LevenbergMarquardt(torch.optim.Optimizer):
         The state's ``converged`` flag is set when the loss changes by less than this.
     """
 
-    def __init__(self, params, *, damping: float = 1e-3, chunk: int = 256, max_trials: int = 10,
+    def __init__(self, params, *, damping: float = 1e-3, chunk: int = 32, max_trials: int = 10,
                  tolerance_change: float = 1e-14) -> None:
         super().__init__(params, {"damping": damping, "chunk": chunk, "max_trials": max_trials,
                                   "tolerance_change": tolerance_change})
@@ -110,7 +141,9 @@ class LevenbergMarquardt(torch.optim.Optimizer):
         group = self.param_groups[0]
         state = self.state[self._params[0]]
         with torch.enable_grad():
-            gram, gradient, value = normal_equations(chunks(group["chunk"]), self._params)
+            gram, gradient, value, state["batched"] = normal_equations(
+                chunks(group["chunk"]), self._params, batched=state.get("batched", True)
+            )
         evaluate = torch.enable_grad()(closure)
         if "mu" not in state:
             state["mu"] = group["damping"] * max(float(gram.diagonal().max()), torch.finfo(torch.float64).tiny)

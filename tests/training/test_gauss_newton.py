@@ -66,19 +66,26 @@ class _Decay(torch.nn.Module):
         return self.a[0] * torch.exp(-self.a[1] * t) + self.c
 
 
-def test_normal_equations_match_autograds_jacobian():
+@pytest.mark.parametrize("kind", ["mlp", "kan"])
+@pytest.mark.parametrize("batched", [True, False])
+def test_normal_equations_match_autograds_jacobian(kind, batched):
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(2, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).to(F64)
+    if kind == "mlp":
+        model = torch.nn.Sequential(torch.nn.Linear(2, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).to(F64)
+    else:
+        model = KAN((2, 3, 2), grid_size=4, input_bounds=((0.0, 0.0), (1.0, 1.0)), dtype=F64)
     x = torch.rand(13, 2, dtype=F64)
+    names = [n for n, _ in model.named_parameters()]
     params = list(model.parameters())
 
     def residual(*flat):
-        out = torch.func.functional_call(model, dict(zip([n for n, _ in model.named_parameters()], flat)), (x,))
-        return (out ** 2 - x).reshape(-1)
+        return (torch.func.functional_call(model, dict(zip(names, flat)), (x,)) ** 2 - x).reshape(-1)
 
     jac = torch.cat([j.reshape(26, -1) for j in torch.autograd.functional.jacobian(residual, tuple(params))], dim=1)
     values = residual(*params).detach()
-    gram, gradient, value = normal_equations((residual(*params)).split(5), params)
+    gram, gradient, value, vectorised = normal_equations(residual(*params).split(5), params, batched=batched)
+    if kind == "mlp":  # (a plain MLP's graph is always vectorised)
+        assert vectorised == batched
     assert torch.allclose(gram, jac.T @ jac, rtol=1e-13, atol=1e-13)
     assert torch.allclose(gradient, jac.T @ values, rtol=1e-13, atol=1e-13)
     assert value == pytest.approx(float(values @ values), rel=1e-14)

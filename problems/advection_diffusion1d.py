@@ -50,7 +50,7 @@ problem = build()
 setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=5),
     points=Points(interior=1000, boundary=200),
-    stages=(Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=2000)),
+    stages=(Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=2000, update="ssbroyden")),
     # tuned with gradient-norm balancing (the default for soft conditions before NTK)
     weighting=GradNorm(every=100),
     dtype="float64",

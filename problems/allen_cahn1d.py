@@ -65,13 +65,13 @@ setup = Setup(
     points=Points(interior=6000, boundary=200),
     stages=(
         Adam(steps=1500, lr=1e-2, final_lr=1e-3),
-        BFGS(steps=1000),
+        BFGS(steps=1000, update="ssbroyden"),
         ExtendGrid(grid_size=20),
-        BFGS(steps=1000),
+        BFGS(steps=1000, update="ssbroyden"),
         ExtendGrid(grid_size=40),
-        BFGS(steps=1000),
+        BFGS(steps=1000, update="ssbroyden"),
         ExtendGrid(grid_size=80),
-        BFGS(steps=6000),
+        BFGS(steps=6000, update="ssbroyden"),
     ),
     weighting=Causal(epsilon=1.0, slabs=16),
 )

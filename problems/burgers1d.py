@@ -63,7 +63,7 @@ problem = build()
 setup = Setup(
     model=MLPSpec(hidden=(32, 32, 32)),
     points=Points(interior=8000, boundary=200),
-    stages=(Adam(steps=2000, lr=1e-2, final_lr=1e-3), BFGS(steps=4000)),
+    stages=(Adam(steps=2000, lr=1e-2, final_lr=1e-3), BFGS(steps=4000, update="ssbroyden")),
     engine=Autograd(),
     dtype="float64",
 )

@@ -60,8 +60,8 @@ setup = Setup(
     points=Points(interior=6000, boundary=400),
     stages=(
         Adam(steps=1000, lr=1e-2, final_lr=1e-3),
-        BFGS(steps=3000),
+        BFGS(steps=3000, update="ssbroyden"),
         ExtendGrid(grid_size=24),
-        BFGS(steps=3500),
+        BFGS(steps=3500, update="ssbroyden"),
     ),
 )

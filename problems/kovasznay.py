@@ -63,6 +63,6 @@ problem = build()
 setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=8),
     points=Points(interior=2000, boundary=400),
-    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=2000)),
+    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=2000, update="ssbroyden")),
     dtype="float64",
 )

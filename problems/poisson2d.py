@@ -58,6 +58,6 @@ problem = build()
 setup = Setup(
     model=KANSpec(hidden=(16,), grid_size=8),
     points=Points(interior=1500, boundary=200),
-    stages=(Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=2500)),
+    stages=(Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=2500, update="ssbroyden")),
     dtype="float64",
 )

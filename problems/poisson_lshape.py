@@ -41,5 +41,5 @@ problem = Problem(
 setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=5),
     points=Points(interior=2000, boundary=400),
-    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=3000)),
+    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=3000, update="ssbroyden")),
 )

@@ -60,7 +60,7 @@ problem = build()
 setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=10),
     points=Points(interior=3000, boundary=300),
-    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=4000)),
+    stages=(Adam(steps=1000, lr=1e-2, final_lr=1e-3), BFGS(steps=4000, update="ssbroyden")),
     # tuned with gradient-norm balancing (the default for soft conditions before NTK)
     weighting=GradNorm(every=100),
 )

@@ -3,14 +3,17 @@
 Each problem keeps its shipped setup (model, points, Adam stages, grid changes) and
 swaps its quasi-Newton stages for L-BFGS, BFGS, SSBFGS or SSBroyden with the same step
 counts (``pinnkan.training.bfgs``: the self-scaled updates of Urbán, Stefanou & Pons,
-2025). The error against the problem's reference is measured every ``--every`` steps;
+2025), or for Levenberg-Marquardt (``GaussNewton``) with a twentieth of the steps (a
+Gauss-Newton step differentiates every residual row: it costs tens to hundreds of
+quasi-Newton steps). The error against the problem's reference is measured every ``--every`` steps;
 the time spent measuring it is left out of the clock. Prints a markdown table of the
 final errors, writes every curve to ``benchmarks/optimizers.json`` and draws
 ``benchmarks/optimizers.png`` (one panel per problem, one colour per optimizer, one
-line per seed). Usage::
+line per seed); rows of problems and optimizers not run this time are kept from the
+existing file. Usage::
 
     python scripts/optimizer_study.py [--problems heat1d burgers1d helmholtz2d] [--seeds 0 1 2]
-        [--optimizers L-BFGS BFGS SSBFGS SSBroyden] [--every 50] [--dtype float64]
+        [--optimizers L-BFGS BFGS SSBFGS SSBroyden Gauss-Newton] [--every 50] [--dtype float64]
 
 Run it alone on the machine: the curves are wall-clock times.
 """
@@ -18,6 +21,7 @@ Run it alone on the machine: the curves are wall-clock times.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -29,7 +33,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from _study import markdown, save  # noqa: E402
 
-from pinnkan import BFGS, LBFGS, compare, load_problem, solve  # noqa: E402
+from pinnkan import BFGS, LBFGS, GaussNewton, compare, load_problem, solve  # noqa: E402
 from pinnkan.compare import reference_grid  # noqa: E402
 from pinnkan.pde.problem import Problem  # noqa: E402
 from pinnkan.reference import GridSolution  # noqa: E402
@@ -41,16 +45,19 @@ OPTIMIZERS: dict[str, Callable[[int], Stage]] = {
     "BFGS": lambda steps: BFGS(steps=steps),
     "SSBFGS": lambda steps: BFGS(steps=steps, update="ssbfgs"),
     "SSBroyden": lambda steps: BFGS(steps=steps, update="ssbroyden"),
+    "Gauss-Newton": lambda steps: GaussNewton(steps=max(1, steps // GAUSS_NEWTON_SHARE)),
 }
-COLOURS = {"L-BFGS": "C0", "BFGS": "C1", "SSBFGS": "C2", "SSBroyden": "C3"}
+#: Quasi-Newton steps one Gauss-Newton step stands in for (and how much more often its error is measured).
+GAUSS_NEWTON_SHARE = 20
+COLOURS = {"L-BFGS": "C0", "BFGS": "C1", "SSBFGS": "C2", "SSBroyden": "C3", "Gauss-Newton": "C4"}
 
 
 class Curve:
-    """The model's error against the reference every ``every`` steps, with the training time then
-    (the time its own measurements took left out)."""
+    """The model's error against the reference every ``every`` steps (every ``later`` steps after step
+    ``switch``), with the training time then (the time its own measurements took left out)."""
 
-    def __init__(self, problem: Problem, grid: GridSolution, every: int) -> None:
-        self.problem, self.grid, self.every = problem, grid, every
+    def __init__(self, problem: Problem, grid: GridSolution, every: int, later: int, switch: int) -> None:
+        self.problem, self.grid, self.every, self.later, self.switch = problem, grid, every, later, switch
         self.points: list[tuple[int, float, float]] = []  # (step, seconds, rel_l2)
 
     def __call__(self, model: object) -> Callable[[int, Mapping[str, float]], None]:
@@ -58,7 +65,7 @@ class Curve:
         return self.step
 
     def step(self, step: int, record: Mapping[str, float]) -> None:
-        if step % self.every:
+        if (step - self.switch) % self.later if step > self.switch else step % self.every:
             return
         begin = time.perf_counter()
         exact = self.problem.exact_values if self.problem.exact is not None else None
@@ -73,6 +80,12 @@ def swapped(stages: tuple[object, ...], make: Callable[[int], Stage]) -> tuple[o
     return tuple(make(s.steps) if isinstance(s, (BFGS, LBFGS)) else s for s in stages)
 
 
+def steps_before_swap(stages: tuple[object, ...]) -> int:
+    """Steps of the stages before the first quasi-Newton one."""
+    first = next(i for i, s in enumerate(stages) if isinstance(s, (BFGS, LBFGS)))
+    return sum(s.steps for s in stages[:first])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=["heat1d", "burgers1d", "helmholtz2d"])
@@ -82,14 +95,20 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("float32", "float64"), help="precision (default: each setup's)")
     parser.add_argument("--out", default="benchmarks/optimizers.json")
     args = parser.parse_args()
-    rows = []
+    out = Path(args.out)
+    # Runs of other problems or optimizers are kept from the file: a subset refreshes its own rows only.
+    done = {(p, o) for p in args.problems for o in args.optimizers}
+    kept = [r for r in json.loads(out.read_text())["rows"] if (r["problem"], r["optimizer"]) not in done] \
+        if out.is_file() else []
+    rows: list[dict[str, object]] = []
     for name in args.problems:
         spec = load_problem(name)
         grid = reference_grid(spec.problem)
         for optimizer in args.optimizers:
             setup = replace(spec.setup, stages=swapped(spec.setup.stages, OPTIMIZERS[optimizer]), tolerance=None)
+            later = max(1, args.every // GAUSS_NEWTON_SHARE) if optimizer == "Gauss-Newton" else args.every
             for seed in args.seeds:
-                curve = Curve(spec.problem, grid, args.every)
+                curve = Curve(spec.problem, grid, args.every, later, steps_before_swap(spec.setup.stages))
                 solution = solve(spec.problem, setup, seed=seed, dtype=args.dtype, progress=False, monitor=curve)
                 seconds = solution.train.seconds - curve.measuring
                 if not curve.points or curve.points[-1][0] != solution.train.steps:  # the end of training too
@@ -105,6 +124,7 @@ def main() -> None:
                       f"{r['train_seconds'] - r['measuring_seconds']:.0f} s  {r['steps']} steps", flush=True)
     for row in rows:
         row["seconds"] = row["train_seconds"] - row["measuring_seconds"]
+    rows = kept + rows
     print(markdown(rows, ["problem", "optimizer", "seed", "rel_l2", "seconds", "steps"]))
     save(rows, args.out, study="error against training time, Adam followed by each quasi-Newton method",
          every=args.every)

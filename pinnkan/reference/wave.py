@@ -3,13 +3,16 @@
 Central differences in space and time, second order in both; the first step is the
 Taylor step ``u^1 = u^0 + dt v + dt^2 / 2 u_tt(0)``, which keeps second order. A
 reaction ``r(u)`` (for example ``-u^3`` in the Klein–Gordon equation) is explicit
-like the rest. The scheme is stable for ``c dt / dx <= 1``. Numpy in, numpy out.
+like the rest. The scheme is stable for ``c dt / dx <= 1``. Optionally a second march
+at half the steps, Richardson-extrapolated, cancels the leading error term. Numpy in,
+numpy out.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -38,6 +41,7 @@ def solve_wave_1d(
     nt: int | None = None,
     save_nx: int = 201,
     save_nt: int = 101,
+    richardson: bool = False,
 ) -> GridSolution:
     """Solve ``u_tt = speed^2 u_xx + reaction(u) + source(x, t)`` by leapfrog on a uniform grid.
 
@@ -65,6 +69,9 @@ def solve_wave_1d(
     save_nx, save_nt : int
         Points per axis of the returned grid, taken at evenly spaced grid indices;
         need ``(nx - 1) % (save_nx - 1) == 0`` and ``nt % (save_nt - 1) == 0``.
+    richardson : bool
+        Solve again with half the space and time steps and return ``(4 u_fine - u) / 3`` at
+        the saved points, which cancels the leading ``O(h^2)`` error (five times the work).
 
     Returns
     -------
@@ -84,6 +91,8 @@ def solve_wave_1d(
     for name, end in (("left", left), ("right", right)):
         if not isinstance(end, DirichletEnd):
             raise InputTypeError(f"{name} must be DirichletEnd(value=...), got {end!r}")
+    if not isinstance(richardson, bool):
+        raise InputTypeError(f"richardson must be True or False, got {richardson!r}")
     nx = count(nx, "nx")
     save_nx, save_nt = count(save_nx, "save_nx", 2), count(save_nt, "save_nt", 2)
     dx = (b - a) / (nx - 1)
@@ -91,14 +100,43 @@ def solve_wave_1d(
     if nt is None:
         nt = _fewest_steps(speed, dx, t1 - t0, DEFAULT_COURANT, save_nt - 1)
     nt = count(nt, "nt", 1)
-    x_stride, t_stride = save_strides(nx, nt, save_nx, save_nt)
+    save_strides(nx, nt, save_nx, save_nt)  # (raises unless the saved grid is part of this one)
     dt = (t1 - t0) / nt
     if speed * dt / dx > 1.0:
         raise InputValueError(
             f"leapfrog is unstable at speed dt / dx = {speed * dt / dx:.3g} > 1; use nt >= {stable} "
             f"(a multiple of save_nt - 1) or nt=None"
         )
+    march = partial(_leapfrog, speed, (a, b), (t0, t1), initial, velocity, reaction, source, left, right,
+                    save_nx=save_nx, save_nt=save_nt)
+    coarse = march(nx, nt)
+    if not richardson:
+        return coarse
+    fine = march(2 * nx - 1, 2 * nt)
+    return GridSolution(("x", "t"), coarse.coords, (4.0 * fine.values - coarse.values) / 3.0, "fd")
 
+
+def _leapfrog(
+    speed: float,
+    x_range: tuple[float, float],
+    t_range: tuple[float, float],
+    initial: Callable[[np.ndarray], np.ndarray],
+    velocity: Callable[[np.ndarray], np.ndarray] | None,
+    reaction: Callable[[np.ndarray], np.ndarray] | None,
+    source: Callable[[np.ndarray, float], np.ndarray] | None,
+    left: DirichletEnd,
+    right: DirichletEnd,
+    nx: int,
+    nt: int,
+    *,
+    save_nx: int,
+    save_nt: int,
+) -> GridSolution:
+    """The leapfrog march of :func:`solve_wave_1d` on ``nx`` points and ``nt`` steps (checked)."""
+    (a, b), (t0, t1) = x_range, t_range
+    dx = (b - a) / (nx - 1)
+    x_stride, t_stride = save_strides(nx, nt, save_nx, save_nt)
+    dt = (t1 - t0) / nt
     x = np.linspace(a, b, nx)
     u = on_grid(initial(x), nx, "initial(x)")
     v = np.zeros(nx) if velocity is None else on_grid(velocity(x), nx, "velocity(x)")

@@ -18,7 +18,7 @@ def allen_cahn(**grid):
 
 # u_t = D u_xx + rho u (1 - u) and its exact Ablowitz–Zeppetella front, which moves right at
 # 5 sqrt(rho D / 6) (from x = 0 to x = 20.4 by t = 10): a longer run than the fisher_kpp1d problem's
-# [-15, 25] x [0, 4] (its reference error, 2.2e-7, is checked in tests/run/test_builtin_problems.py).
+# [-15, 25] x [0, 4] (its reference error, 5.4e-8, is checked in tests/run/test_builtin_problems.py).
 D, RHO, C = 1.0, 1.0, 1.0
 X_RANGE, T_RANGE = (-20.0, 40.0), (0.0, 10.0)
 

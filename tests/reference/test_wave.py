@@ -80,3 +80,17 @@ def test_bad_input_names_the_fix():
         solve_wave_1d(speed=1.0, source=lambda x, t: x[:3], **base)
     with pytest.raises(ValueError, match=r"reaction\(u\) is not finite at t = .*use a larger nt"):
         solve_wave_1d(speed=1.0, nx=101, save_nx=11, reaction=lambda u: 1e6 * u**3, **base)
+
+
+@pytest.mark.parametrize("error", [wave_error, kg_error], ids=["wave", "klein_gordon"])
+def test_richardson_extrapolation_raises_the_order_above_three(error):
+    nxs = [101, 201, 401]
+    errors = [error(nx=nx, save_nx=11, save_nt=11, richardson=True) for nx in nxs]
+    order = observed_order([1.0 / (n - 1) for n in nxs], errors)
+    # (measured: 3.5 for Klein-Gordon, 4.0 for the wave; leapfrog alone 2.0)
+    assert order > 3.3, (order, errors)
+
+
+def test_klein_gordon1d_reference_is_a_hundred_times_below_its_target():
+    # The problem's reference (nx = 1001, Richardson): issue 25's target is 1.4e-6.
+    assert kg_error(nx=1001, richardson=True) <= 1.4e-8

@@ -82,6 +82,20 @@ TARGETS = {
 }
 
 
+# Issue 25's targets (ten times lower) where the reference has been refined to a hundredth of them;
+# burgers1d (4.9e-6 against 1e-4) and heat2d_varcoef (4.3e-6 against 5e-5) are not yet.
+FRONTIER = {
+    "heat1d": 1e-6, "poisson2d": 2.5e-7, "klein_gordon1d": 1.4e-6, "advection_diffusion1d": 1e-5,
+    "fisher_kpp1d": 1.5e-5, "poisson_lshape": 1.3e-5, "kovasznay": 1e-4, "helmholtz2d": 1e-4, "wave1d": 1e-3,
+    "allen_cahn1d": 1e-3,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRONTIER))
+def test_the_reference_is_a_hundredth_of_the_frontier_target(name):
+    assert load_problem(name).problem.reference_error <= FRONTIER[name] / 100
+
+
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_reference_error_is_stated_a_hundredth_of_the_target_and_true(name):
     problem = load_problem(name).problem

@@ -110,6 +110,8 @@ def main() -> None:
             for seed in args.seeds:
                 curve = Curve(spec.problem, grid, args.every, later, steps_before_swap(spec.setup.stages))
                 solution = solve(spec.problem, setup, seed=seed, dtype=args.dtype, progress=False, monitor=curve)
+                if solution.train.stopped_by is not None:  # a stopped run is no measurement: keep none of this one
+                    raise SystemExit(f"{name} {optimizer} seed {seed}: {solution.train.message}; nothing written")
                 seconds = solution.train.seconds - curve.measuring
                 if not curve.points or curve.points[-1][0] != solution.train.steps:  # the end of training too
                     curve.points.append((solution.train.steps, seconds, solution.comparison.rel_l2))
@@ -136,18 +138,17 @@ def draw(rows: list[dict[str, object]], path: Path) -> None:
     problems = list(dict.fromkeys(r["problem"] for r in rows))
     fig, axes = plt.subplots(1, len(problems), figsize=(4.6 * len(problems), 3.8), squeeze=False)
     for ax, problem in zip(axes[0], problems):
-        labelled = set()
         for row in (r for r in rows if r["problem"] == problem):
-            optimizer = row["optimizer"]
             _, seconds, errors = zip(*row["curve"]) if row["curve"] else ((), (), ())
-            ax.semilogy(seconds, errors, color=COLOURS[optimizer], lw=1.1, alpha=0.85,
-                        label=None if optimizer in labelled else optimizer)
-            labelled.add(optimizer)
+            ax.semilogy(seconds, errors, color=COLOURS[row["optimizer"]], lw=1.1, alpha=0.85)
         ax.set_title(f"{problem} ({_dtype(rows, problem)})")
         ax.set_xlabel("training time (s), error measurements excluded")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("relative L2 error against the reference")
-    axes[0][-1].legend(loc="upper right", fontsize=8)
+    # One legend for the figure, with every optimizer run in any panel
+    shown = [o for o in COLOURS if any(r["optimizer"] == o for r in rows)]
+    handles = [plt.Line2D([], [], color=COLOURS[o], lw=1.5) for o in shown]
+    axes[0][0].legend(handles, shown, loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     print(f"wrote {path}")

@@ -82,7 +82,7 @@ def _batched_rows(rows: torch.Tensor, params: list[torch.Tensor], jacobian: torc
             warnings.simplefilter("ignore", UserWarning)
             grads = torch.autograd.grad(rows, params, grad_outputs=eye, retain_graph=True, allow_unused=True,
                                         is_grads_batched=True)
-    except RuntimeError:
+    except (RuntimeError, NotImplementedError):
         return False
     _place(grads, params, jacobian)
     return True

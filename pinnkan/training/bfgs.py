@@ -28,7 +28,7 @@ import torch
 
 from ..errors import InputValueError
 
-__all__ = ["DenseBFGS", "UPDATES", "strong_wolfe"]
+__all__ = ["DenseBFGS", "UPDATES", "strong_wolfe", "flat_parameters", "set_flat_parameters"]
 
 #: The inverse-Hessian updates DenseBFGS offers.
 UPDATES = ("bfgs", "ssbfgs", "ssbroyden")
@@ -139,6 +139,21 @@ def _cubic_minimiser(p: Point, q: Point) -> float:
     return a2 - (a2 - a1) * (s2 + d2 - d1) / den
 
 
+def flat_parameters(params: list[torch.Tensor]) -> torch.Tensor:
+    """The parameters' values side by side in one vector (detached)."""
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def set_flat_parameters(params: list[torch.Tensor], flat: torch.Tensor) -> None:
+    """Write a vector laid out as :func:`flat_parameters` back into the parameters."""
+    offset = 0
+    with torch.no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(flat[offset : offset + n].view_as(p))
+            offset += n
+
+
 def _broyden_parameters(update: str, b: float, h: float, first: bool, n: int) -> tuple[float, float]:
     """``(phi, tau)`` of the update for ``b = s^T B s / y^T s``, ``h = y^T H y / y^T s`` and ``n`` unknowns.
 
@@ -228,15 +243,10 @@ class DenseBFGS(torch.optim.Optimizer):
         )
 
     def _flat_params(self) -> torch.Tensor:
-        return torch.cat([p.detach().reshape(-1) for p in self._params])
+        return flat_parameters(self._params)
 
     def _set_params(self, flat: torch.Tensor) -> None:
-        offset = 0
-        with torch.no_grad():
-            for p in self._params:
-                n = p.numel()
-                p.copy_(flat[offset : offset + n].view_as(p))
-                offset += n
+        set_flat_parameters(self._params, flat)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import torch
 
 from ..errors import InputValueError
+from .bfgs import flat_parameters, set_flat_parameters
 
 __all__ = ["LevenbergMarquardt", "normal_equations"]
 
@@ -122,17 +123,6 @@ class LevenbergMarquardt(torch.optim.Optimizer):
             raise InputValueError("LevenbergMarquardt takes a single parameter group")
         self._params = self.param_groups[0]["params"]
 
-    def _flat_params(self) -> torch.Tensor:
-        return torch.cat([p.detach().reshape(-1) for p in self._params])
-
-    def _set_params(self, flat: torch.Tensor) -> None:
-        offset = 0
-        with torch.no_grad():
-            for p in self._params:
-                n = p.numel()
-                p.copy_(flat[offset : offset + n].view_as(p))
-                offset += n
-
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor], chunks: Chunks) -> torch.Tensor:  # type: ignore[override]
         """One iteration: build the normal equations from ``chunks(size)`` (pieces of ``F``), then try
@@ -149,7 +139,7 @@ class LevenbergMarquardt(torch.optim.Optimizer):
             state["mu"] = group["damping"] * max(float(gram.diagonal().max()), torch.finfo(torch.float64).tiny)
             state["nu"] = 2.0
         state["converged"] = False
-        x0 = self._flat_params()
+        x0 = flat_parameters(self._params)
         eye = torch.eye(len(gradient), dtype=gram.dtype, device=gram.device)
         for _ in range(group["max_trials"]):
             factor, info = torch.linalg.cholesky_ex(gram + state["mu"] * eye)
@@ -159,7 +149,7 @@ class LevenbergMarquardt(torch.optim.Optimizer):
                 continue
             delta = -torch.cholesky_solve(gradient[:, None], factor)[:, 0]
             predicted = -(2.0 * float(delta @ gradient) + float(delta @ (gram @ delta)))
-            self._set_params(x0 + delta.to(x0.dtype))
+            set_flat_parameters(self._params, x0 + delta.to(x0.dtype))
             trial = float(evaluate())
             ratio = (value - trial) / predicted if predicted > 0 else -math.inf
             if math.isfinite(trial) and ratio > ACCEPT:
@@ -169,6 +159,6 @@ class LevenbergMarquardt(torch.optim.Optimizer):
                 return torch.tensor(trial)
             state["mu"] *= state["nu"]
             state["nu"] *= 2.0
-        self._set_params(x0)
+        set_flat_parameters(self._params, x0)
         state["converged"] = True
         return torch.tensor(float(evaluate()))  # the last evaluation at the point kept

@@ -83,7 +83,7 @@ def _batched_rows(rows: torch.Tensor, params: list[torch.Tensor], jacobian: torc
             warnings.simplefilter("ignore", UserWarning)
             grads = torch.autograd.grad(rows, params, grad_outputs=eye, retain_graph=True, allow_unused=True,
                                         is_grads_batched=True)
-    except (RuntimeError, NotImplementedError):
+    except (RuntimeError, NotImplementedError):  # no batching rule somewhere in the graph: the caller goes row by row
         return False
     _place(grads, params, jacobian)
     return True

@@ -314,23 +314,32 @@ class PINNLoss(Objective):
         for name, r in residuals.items():
             squares = r**2
             plain[name] = torch.mean(squares)
-            weights = None
-            for scheme in self.weighting:
-                w = scheme.point_weights(name, r, where[name])
-                if w is not None:
-                    weights = w if weights is None else weights * w
+            weights = self._point_weights(name, r, where[name])
             values[name] = plain[name] if weights is None else torch.mean(weights * squares)
         if self._due:
             parameters = [p for p in model.parameters() if p.requires_grad]
             for scheme in self._due:
                 scheme.update(residuals, values, parameters)
             self._due = []
-        total = sum(math.prod(s.term_weight(n) for s in self.weighting) * v for n, v in values.items())
+        total = sum(self._term_weight(n) * v for n, v in values.items())
         if self.regularization is not None and self.regularization.active:
             penalties = self.regularization.terms(model, self.pde_points_tensor())
             total = total + sum(self.regularization.weights[k] * v for k, v in penalties.items())
             plain.update(penalties)
         return total, plain  # type: ignore[return-value]
+
+    def _point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
+        """The product of every scheme's point weights for term ``name``, or None when none has any."""
+        weights = None
+        for scheme in self.weighting:
+            w = scheme.point_weights(name, residual, points)
+            if w is not None:
+                weights = w if weights is None else weights * w
+        return weights
+
+    def _term_weight(self, name: str) -> float:
+        """The product of every scheme's weight of term ``name``."""
+        return math.prod(s.term_weight(name) for s in self.weighting)
 
     @property
     def sum_of_squares(self) -> bool:
@@ -351,13 +360,9 @@ class PINNLoss(Objective):
         residuals, where = self.residuals(model)
         scales = {}
         for name, r in residuals.items():
-            weights = torch.ones_like(r.detach())
-            for scheme in self.weighting:
-                w = scheme.point_weights(name, r.detach(), where[name])
-                if w is not None:
-                    weights = weights * w.detach()
-            term_weight = math.prod(s.term_weight(name) for s in self.weighting)
-            scales[name] = torch.sqrt(weights * (float(term_weight) / r.shape[0]))
+            weights = self._point_weights(name, r.detach(), where[name])
+            weights = torch.ones_like(r.detach()) if weights is None else weights.detach()
+            scales[name] = torch.sqrt(weights * (float(self._term_weight(name)) / r.shape[0]))
         del residuals, where
         coefficients = self._coefficients(model)
         for term in self._terms:

@@ -5,7 +5,7 @@ from .domain2d import solve_elliptic_domain, solve_heat_domain
 from .elliptic import solve_helmholtz_2d, solve_poisson_2d
 from .grid import GridSolution
 from .heat import DirichletEnd, NeumannEnd, solve_heat_1d
-from .heat2d import solve_heat_2d
+from .heat2d import solve_heat_2d, solve_heat_2d_spectral
 from .reaction_diffusion import solve_reaction_diffusion_1d
 from .wave import solve_wave_1d
 
@@ -19,6 +19,7 @@ __all__ = [
     "solve_elliptic_domain",
     "solve_heat_1d",
     "solve_heat_2d",
+    "solve_heat_2d_spectral",
     "solve_heat_domain",
     "solve_helmholtz_2d",
     "solve_poisson_2d",

@@ -10,7 +10,7 @@ from ..errors import InputValueError
 
 __all__ = ["GridSolution", "grid_points"]
 
-SOURCES = ("exact", "fd")
+SOURCES = ("exact", "fd", "spectral")
 
 
 class GridSolution:
@@ -26,7 +26,8 @@ class GridSolution:
         Shape ``(len(coords[0]), len(coords[1]), ...)``: one array for a single
         output (named ``"u"``), or one per output name for a system.
     source : str
-        ``"exact"`` (an exact solution) or ``"fd"`` (a finite-difference solver).
+        ``"exact"`` (an exact solution), ``"fd"`` (a finite-difference solver) or
+        ``"spectral"`` (a spectral solver).
     mask : numpy.ndarray of bool, optional
         True at grid points inside the domain (for non-box domains); values outside
         are ignored and may be NaN. None: every point is inside.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from pinnkan import Problem, Setup, solve
+from pinnkan import Problem, Setup, Solution, solve
 from pinnkan.run.folder import versions
 
 
@@ -25,12 +25,21 @@ class Case:
     setup: Setup
 
 
+def solved(problem: Problem, setup: Setup | None, **options: object) -> Solution:
+    """``solve(problem, setup, **options)``; when a signal stopped the training, exit with nothing
+    written: a stopped run is no measurement."""
+    solution = solve(problem, setup, **options)  # type: ignore[arg-type]
+    if solution.train.stopped_by is not None:
+        raise SystemExit(f"{problem.name}: {solution.train.message}; nothing written")
+    return solution
+
+
 def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict[str, object]]:
     """Solve every case for every seed, printing one line each; return the rows."""
     rows = []
     for case in cases:
         for seed in seeds:
-            report = solve(case.problem, case.setup, seed=seed, dtype=dtype, progress=False).report()
+            report = solved(case.problem, case.setup, seed=seed, dtype=dtype, progress=False).report()
             setup = report["setup"]
             rows.append(
                 {

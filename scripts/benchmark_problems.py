@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _study import solved
 
-from pinnkan import keep_freed_memory, list_problems, load_problem, solve
+from pinnkan import keep_freed_memory, list_problems, load_problem
 from pinnkan.compare import Comparison
 from pinnkan.run.folder import versions
 
@@ -88,7 +89,7 @@ def divergence(comparison: Comparison) -> dict[str, float] | None:
 def benchmark(name: str, *, seed: int, runs: Path) -> dict[str, object]:
     """Solve one problem with its shipped setup; its record for the table."""
     spec = load_problem(name)
-    solution = solve(spec.problem, spec.setup, seed=seed, out=runs / name, progress=False)
+    solution = solved(spec.problem, spec.setup, seed=seed, out=runs / name, progress=False)
     report = solution.report()
     target, judged = TARGETS.get(name, (None, None))
     per_output = report["per_output"]

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _study import markdown, save  # noqa: E402
+from _study import markdown, save, solved  # noqa: E402
 
-from pinnkan import keep_freed_memory, list_problems, load_problem, solve  # noqa: E402
+from pinnkan import keep_freed_memory, list_problems, load_problem  # noqa: E402
 from pinnkan.run.setup import resolve  # noqa: E402
 from pinnkan.training.stages import Stage  # noqa: E402
 
@@ -41,7 +41,7 @@ def short_run(name: str, fraction: float, seed: int) -> dict[str, object]:
     setup = replace(shipped, stages=stages, compile=False, tolerance=None, budget=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = solve(spec.problem, setup, seed=seed, progress=False).report()
+        report = solved(spec.problem, setup, seed=seed, progress=False).report()
     return _row(name, f"{fraction:g} of the steps", report)
 
 

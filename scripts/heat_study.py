@@ -15,8 +15,9 @@ import json
 from pathlib import Path
 
 import torch
+from _study import solved
 
-from pinnkan import keep_freed_memory, load_problem, solve
+from pinnkan import keep_freed_memory, load_problem
 from pinnkan.run.folder import versions
 
 
@@ -33,7 +34,7 @@ def main() -> None:
     rows = []
     for dtype in args.dtypes:
         for seed in args.seeds:
-            solution = solve(spec.problem, spec.setup, seed=seed, dtype=dtype, progress=False)
+            solution = solved(spec.problem, spec.setup, seed=seed, dtype=dtype, progress=False)
             report = solution.report()
             rows.append(
                 {

@@ -31,9 +31,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from _study import markdown, save  # noqa: E402
+from _study import markdown, save, solved  # noqa: E402
 
-from pinnkan import BFGS, LBFGS, GaussNewton, compare, load_problem, solve  # noqa: E402
+from pinnkan import BFGS, LBFGS, GaussNewton, compare, load_problem  # noqa: E402
 from pinnkan.compare import reference_grid  # noqa: E402
 from pinnkan.pde.problem import Problem  # noqa: E402
 from pinnkan.reference import GridSolution  # noqa: E402
@@ -109,9 +109,7 @@ def main() -> None:
             later = max(1, args.every // GAUSS_NEWTON_SHARE) if optimizer == "Gauss-Newton" else args.every
             for seed in args.seeds:
                 curve = Curve(spec.problem, grid, args.every, later, steps_before_swap(spec.setup.stages))
-                solution = solve(spec.problem, setup, seed=seed, dtype=args.dtype, progress=False, monitor=curve)
-                if solution.train.stopped_by is not None:  # a stopped run is no measurement: keep none of this one
-                    raise SystemExit(f"{name} {optimizer} seed {seed}: {solution.train.message}; nothing written")
+                solution = solved(spec.problem, setup, seed=seed, dtype=args.dtype, progress=False, monitor=curve)
                 seconds = solution.train.seconds - curve.measuring
                 if not curve.points or curve.points[-1][0] != solution.train.steps:  # the end of training too
                     curve.points.append((solution.train.steps, seconds, solution.comparison.rel_l2))

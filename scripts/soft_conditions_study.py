@@ -24,9 +24,9 @@ import argparse
 import math
 from dataclasses import replace
 
-from _study import markdown, save
+from _study import markdown, save, solved
 
-from pinnkan import BFGS, NTK, Adam, Fixed, GradNorm, KANSpec, Points, Setup, load_problem, solve
+from pinnkan import BFGS, NTK, Adam, Fixed, GradNorm, KANSpec, Points, Setup, load_problem
 
 SCHEMES = {
     "equal weights": Fixed(),
@@ -53,7 +53,7 @@ def main() -> None:
     rows = []
     for label, weighting in SCHEMES.items():
         for seed in args.seeds:
-            solution = solve(problem, replace(SETUP, weighting=weighting), seed=seed, dtype=args.dtype, progress=False)
+            solution = solved(problem, replace(SETUP, weighting=weighting), seed=seed, dtype=args.dtype, progress=False)
             report = solution.report()
             last = solution.train.history.records[-1]
             errors = report["condition_errors"]

@@ -16,8 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from _study import solved
 
-from pinnkan import ChebyKANSpec, MLPSpec, load_problem, solve
+from pinnkan import ChebyKANSpec, MLPSpec, load_problem
 from pinnkan.run.folder import versions
 from pinnkan.run.setup import Setup
 
@@ -50,7 +51,7 @@ def main() -> None:
     rows = []
     for name in names:
         for seed in args.seeds:
-            solution = solve(spec.problem, table[name], seed=seed, dtype=args.dtype, progress=False)
+            solution = solved(spec.problem, table[name], seed=seed, dtype=args.dtype, progress=False)
             report = solution.report()
             rows.append(
                 {

@@ -57,7 +57,7 @@ def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict
                     "steps": report["steps"],
                     "weighting": [w["weighting"] for w in setup["weighting"]],
                     "resampling": None if setup["resampling"] is None else setup["resampling"]["resampling"],
-                    "stages": [f"{s['stage']} {s['steps']}" for s in setup["stages"] if "steps" in s],
+                    "stages": [_stage(s) for s in setup["stages"] if "steps" in s],
                     "hard_constraint": report["hard_constraint"],
                     "coefficients": report["coefficients"],
                     "condition_errors": report["condition_errors"],
@@ -68,6 +68,11 @@ def run(cases: Sequence[Case], *, seeds: Sequence[int], dtype: str) -> list[dict
             print(f"{r['case']:28s} seed {seed}: rel_l2 {r['rel_l2']:.2e}  {r['train_seconds']:.0f} s  "
                   f"{r['steps']} steps  {r['model']}", flush=True)
     return rows
+
+
+def _stage(described: dict[str, object]) -> str:
+    """A stage as a table shows it: its kind, steps and update, e.g. ``BFGS 2000 ssbroyden``."""
+    return " ".join(str(described[k]) for k in ("stage", "steps", "update") if k in described)
 
 
 def _rounds(refinement: dict[str, object] | None) -> int:

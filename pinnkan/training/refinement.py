@@ -11,7 +11,8 @@ the tolerance, and otherwise plans a round of refinement for the trainer to run:
 * a B-spline KAN's grid is doubled (:class:`~pinnkan.training.grid_stages.ExtendGrid`,
   the same function on a finer grid), up to ``max_grid``;
 * a quasi-Newton stage as long as the remaining budget allows (the trainer stops
-  it early if its steps turn out slower than planned and the budget runs out).
+  it early if its steps turn out slower than planned and the budget runs out):
+  dense BFGS with the self-scaled Broyden update, L-BFGS for large models.
 
 It stops when the estimate meets the tolerance, the budget (training seconds in
 all, the planned stages included) is spent, the rounds are used up, or a round
@@ -182,7 +183,7 @@ class Refiner:
         if round_["grid"] is not None:
             stages.append(ExtendGrid(grid_size=int(round_["grid"])))  # type: ignore[call-overload]
         steps = int(round_["steps"])  # type: ignore[call-overload]
-        stages.append(BFGS(steps=steps) if round_["dense"] else LBFGS(steps=steps))
+        stages.append(BFGS(steps=steps, update="ssbroyden") if round_["dense"] else LBFGS(steps=steps))
         return stages
 
     def report(self) -> dict[str, object]:

@@ -66,22 +66,24 @@ problem = build()
 # Measured (seed 0, one thread beside another job): float32 KAN[3,16,1] Adam 500 + BFGS 1500 on
 # 3,000 points 1.7e-3; KAN[3,24,1] G=6 with BFGS 3000 2.1e-3; 4,000 points and causal weighting
 # 1.5e-3 (BFGS stalls after 2,400 steps in float32); the same in float64 6.1e-4.
-# In float64 with two threads (scripts/benchmark_problems.py, this setup) BFGS stalls after about
+# In float64 with two threads (scripts/benchmark_problems.py, 4,000 points) BFGS stalls after about
 # 2,700 steps at a PDE loss of 5e-4 (the small model's limit); a second BFGS stage, from a fresh
 # inverse Hessian, runs about 700 more: 1.05e-3 -> 1.03e-3. Grid extension to G=10 (1.8e-3) and
-# KAN[3,24,1] (1.5e-3) were worse. With 8,000 interior points instead of 4,000 (this setup) BFGS
+# KAN[3,24,1] (1.5e-3) were worse. With 8,000 interior points instead of 4,000, BFGS
 # goes on for longer before it stalls: 7.3e-4 after 2,500 BFGS steps, 4.7e-4 at the end (435 s
 # eagerly). torch.compile takes 1.4x less time per step after about 20 s of compilation; compiled
-# (this setup) the rounding differs and the run ends at 5.0e-4 in 226-303 s.
+# the rounding differs and the run ends at 5.0e-4 in 226-303 s (2.6e-4 in the last benchmark with plain BFGS).
 # SSBroyden (BFGS(update="ssbroyden")) in both stages, seed 0, two threads: 4.9e-4 in 144 s (2.0e-4 in an earlier
-# run beside another job), against plain BFGS's 2.6e-4: no better here, so the stages stay plain BFGS.
+# run beside another job), against plain BFGS's 2.6e-4. With SSBroyden and KAN[3,32,1]: 1.9e-4 on 8,000 points
+# (227 s; the grid extended to G=10 for the second stage 6.7e-4 with KAN[3,16,1]), 5.3e-5 on 16,000 (409 s, the
+# loss still falling; this setup). With 3,000 steps in the second stage 5.95e-5 in 529 s: no better.
 setup = Setup(
-    model=KANSpec(hidden=(16,), grid_size=5),
-    points=Points(interior=8000, boundary=300),
+    model=KANSpec(hidden=(32,), grid_size=5),
+    points=Points(interior=16000, boundary=400),
     stages=(
         Adam(steps=500, lr=1e-2, final_lr=1e-3),
-        BFGS(steps=3000),
-        BFGS(steps=2000),
+        BFGS(steps=3000, update="ssbroyden"),
+        BFGS(steps=2000, update="ssbroyden"),
     ),
     weighting=Causal(epsilon=1.0, slabs=16),
     compile=True,

@@ -76,14 +76,15 @@ problem = build()
 # SSBroyden (BFGS(update="ssbroyden")) in both stages, seed 0, two threads: 4.9e-4 in 144 s (2.0e-4 in an earlier
 # run beside another job), against plain BFGS's 2.6e-4. With SSBroyden and KAN[3,32,1]: 1.9e-4 on 8,000 points
 # (227 s; the grid extended to G=10 for the second stage 6.7e-4 with KAN[3,16,1]), 5.3e-5 on 16,000 (409 s, the
-# loss still falling; this setup). With 3,000 steps in the second stage 5.95e-5 in 529 s: no better.
+# loss still falling; 442 s in scripts/benchmark_problems.py). With 3,000 steps in the second stage 5.95e-5 in
+# 529 s: no better. On 20,000 points with 1,500 in the second stage (this setup) 4.74e-5 in 470 s.
 setup = Setup(
     model=KANSpec(hidden=(32,), grid_size=5),
-    points=Points(interior=16000, boundary=400),
+    points=Points(interior=20000, boundary=400),
     stages=(
         Adam(steps=500, lr=1e-2, final_lr=1e-3),
         BFGS(steps=3000, update="ssbroyden"),
-        BFGS(steps=2000, update="ssbroyden"),
+        BFGS(steps=1500, update="ssbroyden"),
     ),
     weighting=Causal(epsilon=1.0, slabs=16),
     compile=True,

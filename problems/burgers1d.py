@@ -2,7 +2,8 @@
 
 A steep front (width ~ 0.003) forms at x = 0 after t = 1 / pi. Reference: the exact Hopf-Cole
 solution by Gauss-Hermite quadrature on 2,001 x 101 points (1.2e-15 relative L2 from the same with
-600 nodes instead of 144; the quadrature is calibrated to 1e-12, the figure stated). The
+600 nodes instead of 144; the quadrature is calibrated to 1e-12 for nu in [1e-4, 1], the figure
+stated). The
 method-of-lines finite-difference solver on 8,001 points, the reference until December 2026, is
 4.9e-6 from it (tests/reference/test_burgers.py) -- too coarse for a 1e-4 target. The initial value
 and the zero ends are built into the output.

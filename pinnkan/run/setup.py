@@ -59,7 +59,7 @@ from ..training.adaptive import Resampling
 from ..training.grid_stages import ExtendGrid
 from ..training.losses import Points
 from ..training.refinement import Refinement
-from ..training.stages import BFGS, LBFGS, Adam, ModelChange, Stage
+from ..training.stages import BFGS, CHOSEN_UPDATE, LBFGS, Adam, ModelChange, Stage
 from ..training.weighting import NTK, Weighting, check_weightings
 
 __all__ = ["Setup", "resolve", "data_grid", "parse_budget", "DENSE_BFGS_LIMIT", "DEFAULT_TOLERANCE", "DEFAULT_BUDGET", "DTYPES"]
@@ -291,7 +291,7 @@ def resolve(
     if stages is None:
         params = _parameter_count(model, dim, len(problem.outputs))
         if params <= DENSE_BFGS_LIMIT:
-            stages = (Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=2000, update="ssbroyden"))
+            stages = (Adam(steps=500, lr=1e-2, final_lr=1e-3), BFGS(steps=2000, update=CHOSEN_UPDATE))
         else:
             stages = (Adam(steps=2000, lr=1e-2, final_lr=1e-3), LBFGS(steps=1000))
     weighting = setup.weighting

@@ -242,12 +242,6 @@ class DenseBFGS(torch.optim.Optimizer):
             [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self._params]
         )
 
-    def _flat_params(self) -> torch.Tensor:
-        return flat_parameters(self._params)
-
-    def _set_params(self, flat: torch.Tensor) -> None:
-        set_flat_parameters(self._params, flat)
-
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
         """One BFGS iteration; ``closure`` zeroes gradients, returns the loss and backpropagates."""
@@ -271,13 +265,13 @@ class DenseBFGS(torch.optim.Optimizer):
             h = None
             direction = -g
             slope = float(direction @ g)
-        x0 = self._flat_params()
+        x0 = flat_parameters(self._params)
         first_step = min(1.0, 1.0 / float(g.abs().sum())) if h is None else 1.0
 
         evaluated: list[tuple[float, torch.Tensor]] = []
 
         def phi(a: float) -> tuple[float, float]:
-            self._set_params(x0 + a * direction)
+            set_flat_parameters(self._params, x0 + a * direction)
             value = float(evaluate())
             grad = self._flat_grad()
             evaluated.append((a, grad))
@@ -285,7 +279,7 @@ class DenseBFGS(torch.optim.Optimizer):
 
         a, f_new, _, _ = strong_wolfe(phi, f, slope, step=first_step, max_evals=group["max_eval"])
         if a == 0.0:
-            self._set_params(x0)
+            set_flat_parameters(self._params, x0)
             state["converged"] = True
             return torch.tensor(f)
         if evaluated[-1][0] != a:

@@ -34,7 +34,7 @@ from ..errors import InputTypeError, InputValueError, check_whole
 from ..models.kan import KAN
 from .adaptive import RAR
 from .grid_stages import ExtendGrid
-from .stages import BFGS, LBFGS, ModelChange, Stage
+from .stages import BFGS, CHOSEN_UPDATE, LBFGS, ModelChange, Stage
 
 if TYPE_CHECKING:
     from .losses import PINNLoss
@@ -183,7 +183,7 @@ class Refiner:
         if round_["grid"] is not None:
             stages.append(ExtendGrid(grid_size=int(round_["grid"])))  # type: ignore[call-overload]
         steps = int(round_["steps"])  # type: ignore[call-overload]
-        stages.append(BFGS(steps=steps, update="ssbroyden") if round_["dense"] else LBFGS(steps=steps))
+        stages.append(BFGS(steps=steps, update=CHOSEN_UPDATE) if round_["dense"] else LBFGS(steps=steps))
         return stages
 
     def report(self) -> dict[str, object]:

@@ -9,8 +9,8 @@ quasi-Newton steps). The error against the problem's reference is measured every
 the time spent measuring it is left out of the clock. Prints a markdown table of the
 final errors, writes every curve to ``benchmarks/optimizers.json`` and draws
 ``benchmarks/optimizers.png`` (one panel per problem, one colour per optimizer, one
-line per seed); rows of problems and optimizers not run this time are kept from the
-existing file. Usage::
+line per seed); rows of problems, optimizers and seeds not run this time are kept from
+the existing file. Usage::
 
     python scripts/optimizer_study.py [--problems heat1d burgers1d helmholtz2d] [--seeds 0 1 2]
         [--optimizers L-BFGS BFGS SSBFGS SSBroyden Gauss-Newton] [--every 50] [--dtype float64]
@@ -96,9 +96,9 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/optimizers.json")
     args = parser.parse_args()
     out = Path(args.out)
-    # Runs of other problems or optimizers are kept from the file: a subset refreshes its own rows only.
-    done = {(p, o) for p in args.problems for o in args.optimizers}
-    kept = [r for r in json.loads(out.read_text())["rows"] if (r["problem"], r["optimizer"]) not in done] \
+    # Runs of other problems, optimizers or seeds are kept from the file: a subset refreshes its own rows only.
+    done = {(p, o, s) for p in args.problems for o in args.optimizers for s in args.seeds}
+    kept = [r for r in json.loads(out.read_text())["rows"] if (r["problem"], r["optimizer"], r["seed"]) not in done] \
         if out.is_file() else []
     rows: list[dict[str, object]] = []
     for name in args.problems:
@@ -124,7 +124,9 @@ def main() -> None:
                       f"{r['train_seconds'] - r['measuring_seconds']:.0f} s  {r['steps']} steps", flush=True)
     for row in rows:
         row["seconds"] = row["train_seconds"] - row["measuring_seconds"]
-    rows = kept + rows
+    problems = list(dict.fromkeys(r["problem"] for r in kept + rows))
+    rows = sorted(kept + rows, key=lambda r: (problems.index(r["problem"]), list(OPTIMIZERS).index(r["optimizer"]),
+                                              r["seed"]))
     print(markdown(rows, ["problem", "optimizer", "seed", "rel_l2", "seconds", "steps"]))
     save(rows, args.out, study="error against training time, Adam followed by each quasi-Newton method",
          every=args.every)

@@ -124,6 +124,18 @@ def _every(text: str) -> int:
     return every
 
 
+def _chunk_size(text: str) -> int | str:
+    if text in ("auto", "none"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a positive number of rows, auto or none, not {text!r}")
+    return value
+
+
 def _device(text: str) -> str:
     try:
         check_device(text)
@@ -228,6 +240,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     solve_p.add_argument("--compile", action="store_true", help="run the residuals on jets through torch.compile")
     solve_p.add_argument(
+        "--chunk-size", type=_chunk_size, metavar="N|auto|none", help="evaluate the loss terms N residual rows at a "
+        "time, adding up the gradients, so that many points fit in memory (default auto: chunks only when a step "
+        "would take more than a quarter of the free memory)"
+    )
+    solve_p.add_argument(
         "--cc", metavar="COMMAND", help="C compiler of the fused spline kernels, with any arguments, e.g. 'ccache gcc' "
         "(default: $CC, else cc, gcc or clang)"
     )
@@ -280,6 +297,8 @@ def _setup(setup: Setup, problem: Problem, args: argparse.Namespace) -> Setup:
         setup = replace(setup, engine=ENGINES[args.engine])
     if args.compile:
         setup = replace(setup, compile=True)
+    if args.chunk_size is not None:
+        setup = replace(setup, chunk_size=None if args.chunk_size == "none" else args.chunk_size)
     if args.cc is not None or args.kernel_cache is not None or args.no_kernels:
         if args.no_kernels and (args.cc is not None or args.kernel_cache is not None):
             raise InputValueError("--no-kernels turns the C kernels off; drop --cc and --kernel-cache with it")

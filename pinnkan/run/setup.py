@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, whole
 from ..kan_tools.regularization import Regularization
 from ..models.base import ModelSpec
 from ..models.kan import KANSpec
@@ -101,6 +101,12 @@ class Setup:
         unavailable; terms on autograd stay eager). torch.compile keeps a few
         compiled variants per residual function (eight by default); past them it
         warns and runs eagerly.
+    chunk_size : int, "auto" or None
+        Evaluate a loss term of more residual rows than this piece by piece, adding up
+        the gradients, so that a step over many points stays within memory
+        (:class:`~pinnkan.training.losses.PINNLoss`); ``"auto"`` (the default) chunks
+        only when the whole step's graph would take more than a quarter of the free
+        memory; None never chunks.
     hard : bool or tuple of str
         Build conditions into the model's output: the problem's own hard constraint,
         or one made automatically from the Dirichlet and initial conditions (True:
@@ -137,6 +143,7 @@ class Setup:
     resampling: Resampling | None = None
     engine: Engine | str = "auto"
     compile: bool = False
+    chunk_size: int | str | None = "auto"
     hard: bool | tuple[str, ...] = True
     decay: bool = True
     regularization: Regularization | None = None
@@ -178,6 +185,8 @@ class Setup:
             raise InputTypeError(f"Setup.engine must be 'auto' or an Engine such as Jets() or Autograd(), got {shown}")
         if not isinstance(self.compile, bool):
             raise InputTypeError(f"Setup.compile must be True or False, got {self.compile!r}")
+        if self.chunk_size not in (None, "auto") and not whole(self.chunk_size, 1):
+            raise InputValueError(f"Setup.chunk_size must be a positive int, 'auto' or None, got {self.chunk_size!r}")
         if not isinstance(self.hard, bool):
             names = (self.hard,) if isinstance(self.hard, str) else self.hard
             if not isinstance(names, (tuple, list)) or not names or not all(isinstance(n, str) for n in names):
@@ -259,6 +268,7 @@ class Setup:
             "resampling": None if self.resampling is None else self.resampling.describe(),
             "engine": self.engine.describe(),  # type: ignore[union-attr]
             "compile": self.compile,
+            "chunk_size": self.chunk_size,
             "hard": self.hard if isinstance(self.hard, bool) else list(self.hard),
             "decay": self.decay,
             "regularization": None if self.regularization is None else vars(self.regularization),

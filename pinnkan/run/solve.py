@@ -247,6 +247,7 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
         device=device,
         engine=setup.engine,  # type: ignore[arg-type]
         compile=setup.compile,
+        chunk_size=setup.chunk_size,
         # Weighting schemes keep state: each solve gets its own copies.
         weighting=copy.deepcopy(setup.weightings()),
         resampling=setup.resampling,

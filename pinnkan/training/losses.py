@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputTypeError, InputValueError, check_whole
+from ..errors import InputTypeError, InputValueError, check_whole, whole
 from ..kan_tools.regularization import Regularization
 from ..models.kan import KANLayer
 from ..models.kernel_build import active_build
@@ -33,6 +33,7 @@ from ..pde.pinn import PINN
 from ..pde.problem import PDE_TERM, Problem
 from .adaptive import Resampling
 from .compiled import Compiled
+from .memory import free_memory, graph_bytes, rows_per_chunk
 from .objective import Objective
 from .points import AtLocation, Interior, PointSource
 from .weighting import TermInfo, Weighting, check_weightings
@@ -79,6 +80,8 @@ class Points:
 
 # Points of the probing call that learns which derivatives a term asks for.
 _PROBE_POINTS = 8
+# PDE rows whose graph is measured to choose the chunk size automatically.
+_MEMORY_PROBE_ROWS = 256
 
 
 @dataclass
@@ -129,6 +132,19 @@ class PINNLoss(Objective):
         ``torch.compile``; where compilation is unavailable, a warning and the eager
         code. Terms on autograd stay eager: nested autograd inside compiled code is
         not traced faithfully.
+    chunk_size : int or "auto", optional
+        Evaluate a term of more rows than this piece by piece in training steps
+        (:meth:`loss_and_gradient`): each piece's gradient is added to the parameters'
+        ``.grad`` and its graph freed, so a step's memory follows ``chunk_size``, not the
+        number of points. ``"auto"`` measures the graph of a few PDE rows at the first
+        step and chunks only if every term at once would take more than a quarter of
+        the device's free memory (:mod:`pinnkan.training.memory`). Point weights that depend on every residual (causal,
+        residual attention) are found first from a pass without graphs, which costs
+        about a third of a step more; KAN penalties are then taken on the first
+        ``chunk_size`` PDE points. Weighting by gradients (``GradNorm``, ``NTK``)
+        differentiates whole terms and cannot be chunked (an error for a given size, a
+        warning and no chunks for ``"auto"``). None (the default) evaluates every term
+        at once.
     """
 
     def __init__(
@@ -146,6 +162,7 @@ class PINNLoss(Objective):
         regularization: Regularization | None = None,
         max_order: int | None = None,
         compile: bool = False,
+        chunk_size: int | str | None = None,
     ) -> None:
         if regularization is not None and not isinstance(regularization, Regularization):
             raise InputTypeError(f"regularization must be a Regularization, got {type(regularization).__name__}")
@@ -166,6 +183,16 @@ class PINNLoss(Objective):
         self.regularization = regularization
         self.max_order = max_order
         self.weighting = check_weightings(weighting)
+        if chunk_size is not None:
+            if chunk_size != "auto" and not whole(chunk_size, 1):
+                raise InputValueError(f"chunk_size must be a positive int, 'auto' or None, got {chunk_size!r}")
+            graphs = [type(s).__name__ for s in self.weighting if s.uses_gradients]
+            if graphs and chunk_size != "auto":
+                raise InputValueError(f"{', '.join(graphs)} weighting differentiates whole loss terms and cannot run "
+                                      f"on chunks; drop chunk_size or use ResidualAttention/Causal/Fixed weighting")
+        self.chunk_size = chunk_size
+        self._rows_per_chunk: int | None = None if chunk_size == "auto" else chunk_size
+        self._chunk_measured = chunk_size != "auto"
         interior = Interior(problem.domain, points.interior_for(problem.domain.dim), points.sampler, dtype=dtype,
                             device=device)
         self._terms = [_Term(PDE_TERM, interior, lambda field, batch: problem.residuals(field), True)]
@@ -238,6 +265,7 @@ class PINNLoss(Objective):
             "terms": {term.label: term.engine.describe() for term in self._terms if term.engine is not None},
             "notes": list(self.engine_notes),
             "compile": self._compiled is not None and self._compiles_any(),
+            "chunk_size": self._rows_per_chunk,
         }
         if self._compiled is not None and self._compiled.failure is not None:
             report["compile_failure"] = self._compiled.failure
@@ -357,20 +385,106 @@ class PINNLoss(Objective):
         if not self.sum_of_squares:
             raise InputValueError("the loss has KAN penalties (regularization), which are not a sum of squares; "
                                   "a Gauss-Newton stage needs them off (Regularization(...) only in earlier stages)")
-        residuals, where = self.residuals(model)
+        coefficients = self._coefficients(model)
+        self._prepare(model, coefficients)
+        residuals, where = self._detached_residuals(model, coefficients, size)
         scales = {}
         for name, r in residuals.items():
-            weights = self._point_weights(name, r.detach(), where[name])
-            weights = torch.ones_like(r.detach()) if weights is None else weights.detach()
+            weights = self._point_weights(name, r, where[name])
+            weights = torch.ones_like(r) if weights is None else weights.detach()
             scales[name] = torch.sqrt(weights * (float(self._term_weight(name)) / r.shape[0]))
         del residuals, where
-        coefficients = self._coefficients(model)
         for term in self._terms:
             rows = term.source.rows
             for start in range(0, rows, size):
                 stop = min(start + size, rows)
                 part = self._evaluate(model, coefficients, term, term.source.part(start, stop))
                 yield torch.cat([(r * scales[name][start:stop]).reshape(-1) for name, r in part.items()])
+
+    def loss_and_gradient(self, model: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`__call__` with the total's gradient added to ``.grad``: in pieces of ``chunk_size`` rows if set."""
+        coefficients = self._coefficients(model)
+        self._prepare(model, coefficients)
+        size = self._chunk_rows(model, coefficients)
+        if size is None or all(term.source.rows <= size for term in self._terms):
+            return super().loss_and_gradient(model)  # type: ignore[return-value]
+        weights: dict[str, torch.Tensor | None] = {}
+        if self._due or any(scheme.has_point_weights for scheme in self.weighting):
+            # Point weights and weight updates see every residual: a pass without graphs first.
+            residuals, where = self._detached_residuals(model, coefficients, size)
+            weights = {name: self._point_weights(name, r, where[name]) for name, r in residuals.items()}
+            for scheme in self._due:  # none differentiates (refused in __init__)
+                scheme.update(residuals, {n: torch.mean(r**2) for n, r in residuals.items()}, [])
+            self._due = []
+            del residuals, where
+        squares: dict[str, torch.Tensor] = {}  # sums of r^2 and of w r^2, without graphs
+        weighted: dict[str, torch.Tensor] = {}
+        for term in self._terms:
+            rows = term.source.rows
+            for start in range(0, rows, size):
+                stop = min(start + size, rows)
+                part = self._evaluate(model, coefficients, term, term.source.part(start, stop))
+                piece: torch.Tensor | float = 0.0
+                for name, r in part.items():
+                    w = weights.get(name)
+                    sums = r**2 if w is None else w[start:stop] * r**2
+                    piece = piece + self._term_weight(name) / rows * sums.sum()
+                    squares[name] = squares.get(name, 0.0) + (r.detach() ** 2).sum()  # type: ignore[assignment]
+                    weighted[name] = weighted.get(name, 0.0) + sums.detach().sum()  # type: ignore[assignment]
+                if isinstance(piece, torch.Tensor) and piece.requires_grad:
+                    piece.backward()
+        rows_of = {name: term.source.rows for term in self._terms for name in self._keys(term)}
+        plain = {name: squares[name] / rows_of[name] for name in squares}
+        total = sum(self._term_weight(n) * weighted[n] / rows_of[n] for n in weighted)
+        if self.regularization is not None and self.regularization.active:
+            penalties = self.regularization.terms(model, self.pde_points_tensor()[:size])
+            penalty = sum(self.regularization.weights[k] * v for k, v in penalties.items())
+            if penalty.requires_grad:  # type: ignore[union-attr]
+                penalty.backward()  # type: ignore[union-attr]
+            total = total + penalty.detach()  # type: ignore[union-attr]
+            plain.update({k: v.detach() for k, v in penalties.items()})
+        total = torch.as_tensor(total)
+        if not torch.isfinite(total):
+            for p in model.parameters():  # as the unchunked step: no gradient from a non-finite loss
+                p.grad = None
+        return total, plain
+
+    def _chunk_rows(self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float]) -> int | None:
+        """Rows per chunk: as given, or for ``"auto"`` measured on the PDE term at the first call."""
+        if not self._chunk_measured:
+            pde = self._terms[0]
+            probe = min(_MEMORY_PROBE_ROWS, pde.source.rows)
+
+            def forward() -> torch.Tensor:
+                part = self._evaluate(model, coefficients, pde, pde.source.part(0, probe))
+                return sum(torch.sum(r**2) for r in part.values())  # type: ignore[return-value]
+
+            per_row = graph_bytes(forward) / probe
+            rows = max(term.source.rows for term in self._terms)
+            size = rows_per_chunk(per_row, free_memory(pde.source.batch.points.device), rows)
+            graphs = [type(s).__name__ for s in self.weighting if s.uses_gradients]
+            if size is not None and graphs:
+                note = (f"chunk_size='auto' would evaluate {size} rows at a time to stay within memory, but "
+                        f"{', '.join(graphs)} weighting differentiates whole terms: every term is evaluated at once")
+                warnings.warn(note, stacklevel=3)
+                self.engine_notes.append(note)
+                size = None
+            self._rows_per_chunk, self._chunk_measured = size, True
+        return self._rows_per_chunk
+
+    def _detached_residuals(
+        self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float], size: int
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Every term's residuals without graphs, evaluated ``size`` rows at a time, and their points."""
+        residuals: dict[str, list[torch.Tensor]] = {}
+        for term in self._terms:
+            for start in range(0, term.source.rows, size):
+                part = self._evaluate(model, coefficients, term, term.source.part(start, min(start + size, term.source.rows)))
+                for name, r in part.items():
+                    residuals.setdefault(name, []).append(r.detach())
+        joined = {name: torch.cat(residuals[name]) for term in self._terms for name in self._keys(term)}
+        where = {name: term.source.batch.points[: term.source.rows] for term in self._terms for name in self._keys(term)}
+        return joined, where
 
     # Hooks called by the trainer.
 

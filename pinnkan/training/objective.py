@@ -29,6 +29,14 @@ class Objective(ABC):
     def __call__(self, model: nn.Module) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:
         """The total loss and its unweighted terms (scalars)."""
 
+    def loss_and_gradient(self, model: nn.Module) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:
+        """:meth:`__call__` without graphs, the total's gradient added to the parameters' ``.grad``
+        (none when the total is not finite). An objective that evaluates in pieces overrides it."""
+        total, terms = self(model)
+        if torch.isfinite(total):
+            total.backward()
+        return total.detach(), {name: value.detach() for name, value in terms.items()}
+
     def before_step(self, step: int, adaptive: bool) -> None:
         """Step ``step`` (1-based) begins; ``adaptive`` is False in quasi-Newton stages."""
 

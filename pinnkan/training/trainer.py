@@ -411,18 +411,17 @@ class Trainer:
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=True)
-            total, terms = self.objective(self.model)
-            values = {"total": float(total.detach())}
+            total, terms = self.objective.loss_and_gradient(self.model)
+            values = {"total": float(total)}
             if clash := terms.keys() & set(RECORD_KEYS):
                 raise InputValueError(f"loss terms may not be named {sorted(clash)}: the history keeps "
                                       f"{list(RECORD_KEYS)} in every record; rename them")
-            values.update({k: float(v.detach()) for k, v in terms.items()})
+            values.update({k: float(v) for k, v in terms.items()})
             evaluations.append(values)
             if math.isfinite(values["total"]):
-                total.backward()
                 if not _finite_gradients(optimizer):
                     values["gradient"] = math.nan
-                    return total.detach() * math.nan  # a quasi-Newton line search backs off
+                    return total * math.nan  # a quasi-Newton line search backs off
                 if stage.clip is not None:
                     nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], stage.clip)
             return total

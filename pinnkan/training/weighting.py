@@ -69,6 +69,10 @@ class Weighting(ABC):
     """
 
     frozen = False
+    #: Whether :meth:`point_weights` can return weights (a chunked loss then needs every residual first).
+    has_point_weights = False
+    #: Whether :meth:`update` differentiates the term values it is given (it cannot run on a chunked loss).
+    uses_gradients = False
 
     def bind(self, info: TermInfo) -> None:
         """Learn the loss terms; raise ValueError if the scheme does not fit them."""
@@ -185,6 +189,8 @@ class GradNorm(_TermWeights):
         whose gradient vanishes while the conditions are not met).
     """
 
+    uses_gradients = True
+
     def __init__(
         self, *, every: int = 100, smoothing: float = 0.9, max_weight: float = 1e6, min_weight: float = 1.0
     ) -> None:
@@ -260,6 +266,8 @@ class NTK(_TermWeights):
     >>> setup = Setup(hard=False, weighting=NTK(every=100, points=64))  # doctest: +SKIP
     """
 
+    uses_gradients = True
+
     def __init__(self, *, every: int = 100, points: int = 64, max_weight: float = 1e6) -> None:
         check_whole("NTK.every", every)
         check_whole("NTK.points", points)
@@ -315,6 +323,8 @@ class Decay(Weighting):
         ``rate > 0``, per unit of time.
     """
 
+    has_point_weights = True
+
     def __init__(self, *, rate: float) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and rate > 0):
             raise InputValueError(f"Decay.rate must be a finite number > 0, got {rate!r}")
@@ -345,6 +355,8 @@ class ResidualAttention(Weighting):
     terms : sequence of str, optional
         The terms to weight (all by default).
     """
+
+    has_point_weights = True
 
     def __init__(self, *, gamma: float = 0.999, eta: float = 0.01, terms: Sequence[str] | None = None) -> None:
         if not (isinstance(gamma, (int, float)) and 0 < gamma < 1):
@@ -421,6 +433,8 @@ class Causal(Weighting):
     slabs : int
         Number of time slabs, ``>= 2``.
     """
+
+    has_point_weights = True
 
     def __init__(self, *, epsilon: float = 1.0, slabs: int = 16) -> None:
         if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and epsilon > 0):

@@ -15,7 +15,9 @@ the existing file. Usage::
     python scripts/optimizer_study.py [--problems heat1d burgers1d helmholtz2d] [--seeds 0 1 2]
         [--optimizers L-BFGS BFGS SSBFGS SSBroyden Gauss-Newton] [--every 50] [--dtype float64]
 
-Run it alone on the machine: the curves are wall-clock times.
+Run it alone on the machine, or pinned to a core of its own with one thread
+(``OMP_NUM_THREADS=1 taskset -c 1 python scripts/optimizer_study.py ...``): the curves are
+wall-clock times. Each row records its torch threads; a panel's title names them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
+import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -115,6 +118,7 @@ def main() -> None:
                     curve.points.append((solution.train.steps, seconds, solution.comparison.rel_l2))
                 rows.append({
                     "problem": name, "optimizer": optimizer, "seed": seed, "dtype": str(solution.dtype),
+                    "threads": torch.get_num_threads(),
                     "rel_l2": solution.comparison.rel_l2, "train_seconds": solution.train.seconds,
                     "measuring_seconds": curve.measuring, "steps": solution.train.steps,
                     "message": solution.train.message, "curve": curve.points,
@@ -141,7 +145,7 @@ def draw(rows: list[dict[str, object]], path: Path) -> None:
         for row in (r for r in rows if r["problem"] == problem):
             _, seconds, errors = zip(*row["curve"]) if row["curve"] else ((), (), ())
             ax.semilogy(seconds, errors, color=COLOURS[row["optimizer"]], lw=1.1, alpha=0.85)
-        ax.set_title(f"{problem} ({_dtype(rows, problem)})")
+        ax.set_title(f"{problem} ({_dtype(rows, problem)}, {_threads(rows, problem)})")
         ax.set_xlabel("training time (s), error measurements excluded")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("relative L2 error against the reference")
@@ -152,6 +156,12 @@ def draw(rows: list[dict[str, object]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     print(f"wrote {path}")
+
+
+def _threads(rows: list[dict[str, object]], problem: str) -> str:
+    """The torch threads of a problem's runs (rows measured before they were recorded: 2, this machine's cores)."""
+    counts = sorted({int(r.get("threads", 2)) for r in rows if r["problem"] == problem})  # type: ignore[call-overload]
+    return "/".join(map(str, counts)) + (" thread" if counts == [1] else " threads")
 
 
 def _dtype(rows: list[dict[str, object]], problem: str) -> str:

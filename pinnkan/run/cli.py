@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import math
+import os
 import re
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -216,6 +218,11 @@ def _parser() -> argparse.ArgumentParser:
     solve_p.add_argument(
         "--device", type=_device, default=None, help=f"torch device, one of {', '.join(DEVICE_TYPES)} (default cpu)"
     )
+    solve_p.add_argument(
+        "--distributed", action="store_true", help="train with the other processes torchrun started, each on its "
+        "share of the points (gloo on CPUs, NCCL on GPUs), e.g. torchrun --nproc_per_node=2 -m pinnkan solve NAME "
+        "--distributed"
+    )
     solve_p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     solve_p.add_argument(
         "--checkpoint-every", type=_every, default=CHECKPOINT_EVERY, metavar="N",
@@ -408,18 +415,22 @@ def _solve(args: argparse.Namespace) -> int:
         raise InputValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once; give each once")
     spec = load_problem(args.problem, **dict(args.param))
     setup = _setup(spec.setup, spec.problem, args)
-    out = check_output_folder(args.out or _folder_name(spec.problem.name, args.param))
-    solution = solve(
-        spec.problem,
-        setup,
-        seed=args.seed,
-        dtype=args.dtype,
-        device=args.device,
-        out=out,
-        resume=args.resume,
-        progress=not args.no_progress,
-        checkpoint_every=args.checkpoint_every,
-    )
+    with _process_group(args.distributed, args.device) as (device, writer):
+        out = check_output_folder(args.out or _folder_name(spec.problem.name, args.param))
+        solution = solve(
+            spec.problem,
+            setup,
+            seed=args.seed,
+            dtype=args.dtype,
+            device=device,
+            out=out,
+            resume=args.resume,
+            progress=not args.no_progress,
+            checkpoint_every=args.checkpoint_every,
+            distributed=args.distributed,
+        )
+    if not writer:  # process 0 prints
+        return 0 if solution.train.success else 1
     report = solution.report()
     keys = ("problem", "rel_l2", "linf", "rel_l2_exact", "error_estimate", "train_seconds", "steps", "coefficients")
     summary = {k: report[k] for k in keys if k in report}
@@ -434,6 +445,34 @@ def _solve(args: argparse.Namespace) -> int:
         print(f"pinnkan: training did not finish: {train.message}", file=sys.stderr)
         return 1
     return 0
+
+
+@contextlib.contextmanager
+def _process_group(distributed: bool, device: str | None) -> Iterator[tuple[str | None, bool]]:
+    """With ``--distributed``: torch.distributed's default group, started from torchrun's environment (gloo, or
+    NCCL on CUDA with each process on its ``LOCAL_RANK``'s GPU) and ended afterwards; yields the device to use
+    and whether this process is the one that writes and prints."""
+    if not distributed:
+        yield device, True
+        return
+    import torch.distributed as dist
+
+    if not {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"} <= os.environ.keys():
+        raise InputValueError("--distributed runs under torchrun, which starts the processes: "
+                              "torchrun --nproc_per_node=2 -m pinnkan solve NAME --distributed")
+    cuda = device is not None and device.startswith("cuda")
+    if cuda and device == "cuda":
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    if cuda:
+        torch.cuda.set_device(torch.device(device))
+    started = not dist.is_initialized()
+    if started:
+        dist.init_process_group("nccl" if cuda else "gloo")
+    try:
+        yield device, dist.get_rank() == 0
+    finally:
+        if started:
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from ..pde.decay import fit_decay
 from ..pde.pinn import PINN
 from ..pde.problem import Problem, condition_points
 from ..pde.transforms import ConstrainedModel, OutputTransform
+from ..training.distributed import ALONE, Group, ProcessGroup
 from ..training.losses import PINNLoss
 from ..training.refinement import Refiner
 from ..training.trainer import CHECKPOINT_EVERY, Callback, Trainer, TrainResult
@@ -156,6 +157,7 @@ def solve(
     checkpoint_every: int = CHECKPOINT_EVERY,
     callbacks: Sequence[Callback] = (),
     monitor: Callable[[PINN], Callback] | None = None,
+    distributed: bool = False,
 ) -> Solution:
     """Train a model for ``problem`` and compare it with the problem's reference.
 
@@ -188,6 +190,13 @@ def solve(
         Called with the model once it is built; the callback it returns runs after every
         step as ``callbacks`` do, and can look at the model as it trains (e.g. its error
         against the reference every so many steps, as ``scripts/optimizer_study.py`` draws).
+    distributed : bool
+        Train together with the other processes of torch.distributed's default process
+        group (initialised, e.g. by ``pinnkan solve --distributed`` under ``torchrun``):
+        each process draws its share of every term's points from its own stream of
+        ``seed``, the loss and gradients are those of all points, and only process 0
+        writes ``out`` (every process must pass the same ``out``). A checkpoint
+        resumes with as many processes as wrote it.
 
     Notes
     -----
@@ -212,16 +221,20 @@ def solve(
     folder = check_output_folder(out) if out is not None else None
     if resume and folder is None:
         raise InputValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
+    if not isinstance(distributed, bool):
+        raise InputTypeError(f"distributed must be True or False, got {distributed!r}")
+    group = ProcessGroup() if distributed else ALONE
 
     # The kernels change the speed, never the numbers: the whole run (training, comparison,
     # estimate, figures) uses the setup's build.
     with setup.kernels.active() if setup.kernels is not None else contextlib.nullcontext():
-        return _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks, monitor)
+        return _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks, monitor,
+                      group)
 
 
 def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | None, folder: Path | None, resume: bool,
            progress: bool, checkpoint_every: int, callbacks: Sequence[Callback],
-           monitor: Callable[[PINN], Callback] | None) -> Solution:
+           monitor: Callable[[PINN], Callback] | None, group: Group) -> Solution:
     """:func:`solve` once its arguments are checked."""
     plan = hard_constraint(problem, setup)
     transform, constraint = plan.constraint, plan.note
@@ -238,11 +251,13 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
     # The reference is cheap next to training: build it first so a broken one fails early.
     grid = reference_grid(problem) if problem.has_reference else None
     model = _build_model(problem, setup, transform, seed=seed, dtype=dtype, device=device)
+    group.broadcast(model)  # the same seed initialises the same model everywhere: made sure of
     loss = PINNLoss(
         problem,
         soft,
         setup.points,  # type: ignore[arg-type]
-        rng=np.random.default_rng(seed),
+        rng=group.rng(seed),
+        group=group,
         dtype=dtype,
         device=device,
         engine=setup.engine,  # type: ignore[arg-type]
@@ -293,7 +308,7 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
         problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors,
         loss.engine_report(), estimate, dict(plan.soft), None if refiner is None else refiner.report(),
     )
-    if folder is not None:
+    if folder is not None and group.writer:
         # After a signal, quickly: a job scheduler's grace period is short.
         write_run_folder(solution, folder, figures=result.stopped_by is None)
     return solution

@@ -33,6 +33,7 @@ from ..pde.pinn import PINN
 from ..pde.problem import PDE_TERM, Problem
 from .adaptive import Resampling
 from .compiled import Compiled
+from .distributed import ALONE, Group, shard
 from .memory import free_memory, graph_bytes, rows_per_chunk
 from .objective import Objective
 from .points import AtLocation, Interior, PointSource
@@ -145,6 +146,13 @@ class PINNLoss(Objective):
         differentiates whole terms and cannot be chunked (an error for a given size, a
         warning and no chunks for ``"auto"``). None (the default) evaluates every term
         at once.
+    group : Group, optional
+        The processes that train together (:mod:`pinnkan.training.distributed`): each
+        holds its shard of every term's points (sampled ones drawn from ``rng``, which
+        should be the process's own stream; observations split in contiguous blocks),
+        and the loss and gradient of :meth:`loss_and_gradient` are those of all the
+        points together, the same in every process. KAN penalties are averaged over
+        the processes' PDE points.
     """
 
     def __init__(
@@ -163,6 +171,7 @@ class PINNLoss(Objective):
         max_order: int | None = None,
         compile: bool = False,
         chunk_size: int | str | None = None,
+        group: Group = ALONE,
     ) -> None:
         if regularization is not None and not isinstance(regularization, Regularization):
             raise InputTypeError(f"regularization must be a Regularization, got {type(regularization).__name__}")
@@ -193,20 +202,27 @@ class PINNLoss(Objective):
         self.chunk_size = chunk_size
         self._rows_per_chunk: int | None = None if chunk_size == "auto" else chunk_size
         self._chunk_measured = chunk_size != "auto"
-        interior = Interior(problem.domain, points.interior_for(problem.domain.dim), points.sampler, dtype=dtype,
+        if not isinstance(group, Group):
+            raise InputTypeError(f"group must be a pinnkan Group (ALONE or ProcessGroup()), got {type(group).__name__}")
+        self.group = group
+        mine = lambda n: (lambda start, stop: stop - start)(*shard(n, group))  # noqa: E731 - this process's share
+        interior = Interior(problem.domain, mine(points.interior_for(problem.domain.dim)), points.sampler, dtype=dtype,
                             device=device)
         self._terms = [_Term(PDE_TERM, interior, lambda field, batch: problem.residuals(field), True)]
         for condition in conditions:
-            source = AtLocation(condition.location, problem.domain, points.boundary, points.sampler, dtype=dtype,
+            source = AtLocation(condition.location, problem.domain, mine(points.boundary), points.sampler, dtype=dtype,
                                 device=device)
             self._terms.append(_Term(condition.name, source, condition.residuals, False))
         for term in self._terms:
             term.source.draw(rng)
+            if not term.source.resamplable and group.size > 1:  # observations: a block of them each
+                term.source.keep(*shard(term.source.rows, group))
+        self._global_rows: dict[str, int] | None = None
         names = [name for term in self._terms for name in self._keys(term)]
         pde_names = self._keys(self._terms[0])
         time_axis = problem.coordinates.index(problem.time) if problem.time is not None else None
         time_range = problem.domain.time_range if problem.time is not None else None  # type: ignore[attr-defined]
-        self.info = TermInfo(tuple(names), tuple(pde_names), time_axis, time_range)
+        self.info = TermInfo(tuple(names), tuple(pde_names), time_axis, time_range, group)
         for scheme in self.weighting:
             scheme.bind(self.info)
         self._due: list[Weighting] = []
@@ -266,6 +282,7 @@ class PINNLoss(Objective):
             "notes": list(self.engine_notes),
             "compile": self._compiled is not None and self._compiles_any(),
             "chunk_size": self._rows_per_chunk,
+            "processes": self.group.size,
         }
         if self._compiled is not None and self._compiled.failure is not None:
             report["compile_failure"] = self._compiled.failure
@@ -339,11 +356,17 @@ class PINNLoss(Objective):
         residuals, where = self.residuals(model)
         values: dict[str, torch.Tensor] = {}
         plain: dict[str, torch.Tensor] = {}
+        # In a group, each process's share of a term: its sum divided by the term's points in all processes.
+        rows = self.rows() if self.group.size > 1 else None
+
+        def mean(values: torch.Tensor, name: str) -> torch.Tensor:
+            return torch.mean(values) if rows is None else values.sum() / rows[name]
+
         for name, r in residuals.items():
             squares = r**2
-            plain[name] = torch.mean(squares)
+            plain[name] = mean(squares, name)
             weights = self._point_weights(name, r, where[name])
-            values[name] = plain[name] if weights is None else torch.mean(weights * squares)
+            values[name] = plain[name] if weights is None else mean(weights * squares, name)
         if self._due:
             parameters = [p for p in model.parameters() if p.requires_grad]
             for scheme in self._due:
@@ -351,10 +374,19 @@ class PINNLoss(Objective):
             self._due = []
         total = sum(self._term_weight(n) * v for n, v in values.items())
         if self.regularization is not None and self.regularization.active:
-            penalties = self.regularization.terms(model, self.pde_points_tensor())
+            penalties = {k: v / self.group.size for k, v in self.regularization.terms(model, self.pde_points_tensor()).items()}
             total = total + sum(self.regularization.weights[k] * v for k, v in penalties.items())
             plain.update(penalties)
         return total, plain  # type: ignore[return-value]
+
+    def rows(self) -> dict[str, int]:
+        """Residual rows of every term over all the processes."""
+        if self._global_rows is None:
+            names = [(name, term) for term in self._terms for name in self._keys(term)]
+            local = torch.tensor([float(term.source.rows) for _, term in names], dtype=torch.float64)
+            counts = self.group.sum(local)
+            self._global_rows = {name: int(n) for (name, _), n in zip(names, counts.tolist())}
+        return self._global_rows
 
     def _point_weights(self, name: str, residual: torch.Tensor, points: torch.Tensor) -> torch.Tensor | None:
         """The product of every scheme's point weights for term ``name``, or None when none has any."""
@@ -407,7 +439,25 @@ class PINNLoss(Objective):
         self._prepare(model, coefficients)
         size = self._chunk_rows(model, coefficients)
         if size is None or all(term.source.rows <= size for term in self._terms):
-            return super().loss_and_gradient(model)  # type: ignore[return-value]
+            total, plain = super().loss_and_gradient(model)
+        else:
+            total, plain = self._chunked(model, coefficients, size)
+        if self.group.size == 1:
+            return total, plain  # type: ignore[return-value]
+        # This process's shares of the loss and gradient: summed, they are the loss of every point.
+        names = list(plain)
+        summed = self.group.sum(torch.stack([total.to(torch.float64), *(plain[n].to(torch.float64) for n in names)]))
+        self.group.sum_gradients([p for p in model.parameters() if p.requires_grad])
+        total = summed[0].to(total.dtype)
+        if not torch.isfinite(total):
+            for p in model.parameters():
+                p.grad = None
+        return total, {n: summed[i + 1].to(plain[n].dtype) for i, n in enumerate(names)}
+
+    def _chunked(
+        self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float], size: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """This process's share of the loss and its terms, gradient added to ``.grad``, ``size`` rows at a time."""
         weights: dict[str, torch.Tensor | None] = {}
         if self._due or any(scheme.has_point_weights for scheme in self.weighting):
             # Point weights and weight updates see every residual: a pass without graphs first.
@@ -419,6 +469,7 @@ class PINNLoss(Objective):
             del residuals, where
         squares: dict[str, torch.Tensor] = {}  # sums of r^2 and of w r^2, without graphs
         weighted: dict[str, torch.Tensor] = {}
+        rows_of = self.rows()
         for term in self._terms:
             rows = term.source.rows
             for start in range(0, rows, size):
@@ -428,23 +479,23 @@ class PINNLoss(Objective):
                 for name, r in part.items():
                     w = weights.get(name)
                     sums = r**2 if w is None else w[start:stop] * r**2
-                    piece = piece + self._term_weight(name) / rows * sums.sum()
+                    piece = piece + self._term_weight(name) / rows_of[name] * sums.sum()
                     squares[name] = squares.get(name, 0.0) + (r.detach() ** 2).sum()  # type: ignore[assignment]
                     weighted[name] = weighted.get(name, 0.0) + sums.detach().sum()  # type: ignore[assignment]
                 if isinstance(piece, torch.Tensor) and piece.requires_grad:
                     piece.backward()
-        rows_of = {name: term.source.rows for term in self._terms for name in self._keys(term)}
         plain = {name: squares[name] / rows_of[name] for name in squares}
         total = sum(self._term_weight(n) * weighted[n] / rows_of[n] for n in weighted)
         if self.regularization is not None and self.regularization.active:
-            penalties = self.regularization.terms(model, self.pde_points_tensor()[:size])
+            penalties = {k: v / self.group.size for k, v in
+                         self.regularization.terms(model, self.pde_points_tensor()[:size]).items()}
             penalty = sum(self.regularization.weights[k] * v for k, v in penalties.items())
             if penalty.requires_grad:  # type: ignore[union-attr]
                 penalty.backward()  # type: ignore[union-attr]
             total = total + penalty.detach()  # type: ignore[union-attr]
             plain.update({k: v.detach() for k, v in penalties.items()})
         total = torch.as_tensor(total)
-        if not torch.isfinite(total):
+        if not torch.isfinite(total) and self.group.size == 1:
             for p in model.parameters():  # as the unchunked step: no gradient from a non-finite loss
                 p.grad = None
         return total, plain
@@ -521,6 +572,7 @@ class PINNLoss(Objective):
             raise InputValueError("the checkpoint was written for other loss terms or weighting; resume with the same problem and setup")
         for term, saved in zip(self._terms, sources):  # type: ignore[call-overload]
             term.source.load_state_dict(saved)
+        self._global_rows = None
         for scheme, saved in zip(self.weighting, schemes):  # type: ignore[call-overload]
             scheme.load_state_dict(saved)
         self.rng.bit_generator.state = state["rng"]
@@ -542,6 +594,7 @@ class PINNLoss(Objective):
     def set_pde_points(self, points: np.ndarray) -> None:
         """Train the PDE residual on ``points`` (N, d) from now on."""
         self._terms[0].source.replace(points)
+        self._global_rows = None
         for name in self.info.pde:
             for scheme in self.weighting:
                 scheme.points_changed(name)
@@ -552,6 +605,7 @@ class PINNLoss(Objective):
         for term in self._terms:
             if term.source.resamplable:
                 term.source.draw(rng)
+                self._global_rows = None
                 count += 1
                 for name in self._keys(term):
                     for scheme in self.weighting:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import InputTypeError, InputValueError
+from .distributed import ALONE, Group
 
 __all__ = ["Objective", "FunctionObjective", "as_objective"]
 
@@ -23,7 +24,13 @@ LossFn = Callable[[nn.Module], tuple[torch.Tensor, Mapping[str, torch.Tensor]]]
 
 
 class Objective(ABC):
-    """A loss ``(total, {name: term})`` with hooks; the hooks do nothing by default."""
+    """A loss ``(total, {name: term})`` with hooks; the hooks do nothing by default.
+
+    ``group`` holds the processes that evaluate the loss together (each its share of
+    the points, :mod:`pinnkan.training.distributed`); the trainer keeps them in step.
+    """
+
+    group: Group = ALONE
 
     @abstractmethod
     def __call__(self, model: nn.Module) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:

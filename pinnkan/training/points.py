@@ -62,6 +62,10 @@ class PointSource(ABC):
         """The points of residual rows ``start`` to ``stop - 1`` (to evaluate a term piece by piece)."""
         return self.batch.slice(start, stop)
 
+    def keep(self, start: int, stop: int) -> None:
+        """Keep residual rows ``start`` to ``stop - 1`` only (a process's block of fixed points)."""
+        self._batch = self.part(start, stop)
+
     @abstractmethod
     def draw(self, rng: np.random.Generator) -> None:
         """Replace the points by freshly sampled ones."""

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from ..errors import InputTypeError, InputValueError, check_whole
 from ..files import load_torch, save_torch
 from .bfgs import DenseBFGS
+from .distributed import Group
 from .gauss_newton import LevenbergMarquardt
 from .objective import LossFn, Objective, as_objective
 from .refinement import Refiner
@@ -248,6 +249,7 @@ class Trainer:
             differ = {k: metadata.get(k) for k in set(metadata) | set(self.metadata)  # type: ignore[union-attr]
                       if metadata.get(k) != self.metadata.get(k)}  # type: ignore[union-attr]
             raise InputValueError(f"the checkpoint was written with other settings; resume with {differ}")
+        self._objective_state(state)  # written by as many processes?
         # Replay the completed model changes so that parameter shapes match.
         for stage in self.stages[:stage_index]:
             if isinstance(stage, ModelChange):
@@ -268,7 +270,7 @@ class Trainer:
         bar = tqdm(
             total=self.total_steps,
             initial=self.step,
-            disable=None if self.progress else True,  # None: only on a terminal
+            disable=None if self.progress and self.objective.group.writer else True,  # None: only on a terminal
             unit="step",
             leave=False,
         )
@@ -278,11 +280,12 @@ class Trainer:
                     stage = self.stages[self._stage_index]
                     if isinstance(stage, ModelChange):
                         self._notes.append(f"{stage.apply(self.model, self._samples())} after step {self.step}")
+                        self.objective.group.broadcast(self.model)  # fitted to each process's points: take process 0's
                         self._stage_index += 1
                         self._save()
                         good = self._snapshot()
-                        if stop.signal is not None:
-                            return self._stopped(stop.signal)
+                        if (signum := stop.agreed(self.objective.group)) is not None:
+                            return self._stopped(signum)
                         continue
                     if self._optimizer is None:
                         self._start_stage()
@@ -322,9 +325,10 @@ class Trainer:
                         out_of_time = self._out_of_time()
                         if self.step % self.checkpoint_every == 0:
                             self._save()
-                        if stop.signal is not None and self._stage_step < stage.steps and not (converged or out_of_time):
+                        signum = stop.agreed(self.objective.group)
+                        if signum is not None and self._stage_step < stage.steps and not (converged or out_of_time):
                             self._save()
-                            return self._stopped(stop.signal)
+                            return self._stopped(signum)
                     if converged or out_of_time:
                         why = "no further progress" if converged else "the refinement budget is spent"
                         self._notes.append(
@@ -335,8 +339,8 @@ class Trainer:
                     self._stage_step = 0
                     self._optimizer = self._scheduler = None
                     self._save()
-                    if stop.signal is not None and self._stage_index < len(self.stages):
-                        return self._stopped(stop.signal)
+                    if (signum := stop.agreed(self.objective.group)) is not None and self._stage_index < len(self.stages):
+                        return self._stopped(signum)
         except KeyboardInterrupt:
             self._restore(good)
             return self._result(False, f"interrupted after step {self.step}; the last checkpoint is kept")
@@ -350,6 +354,7 @@ class Trainer:
         if self.refiner is None or self.refiner.outcome:
             return False
         more = self.refiner.plan(self.model, self.history, self._elapsed(), self.step)
+        self.objective.group.broadcast(self.model)  # a round's new points come from each process's own
         for stage in more:
             if isinstance(stage, ModelChange):
                 stage.check(self.model)
@@ -373,7 +378,9 @@ class Trainer:
         return self._result(False, f"stopped by {name} after step {self.step}{kept}", name)
 
     def _elapsed(self) -> float:
-        return self._seconds + time.perf_counter() - self._started
+        """Training seconds so far (in a group of processes, the longest of theirs, which all of them see)."""
+        seconds = torch.tensor([self._seconds + time.perf_counter() - self._started], dtype=torch.float64)
+        return float(self.objective.group.max(seconds))
 
     def _samples(self) -> torch.Tensor | None:
         return self.samples if self.samples is not None else self.objective.samples()
@@ -483,6 +490,7 @@ class Trainer:
                 f"negative number; in a fit, the data or the model); check the terms named"
             )
         if self._retries >= self.max_retries or blocked:
+            self._save()  # a checkpoint written since the restored step holds parameters whose loss is not finite
             tried = f"after {self._retries} retries with a lower learning rate" if self._retries else "with no retry left"
             return (
                 f"{what} {tried}; restored the last parameters with a finite loss (step {self.step}); "
@@ -521,7 +529,7 @@ class Trainer:
         """Whether a stage the refiner added has used up the refinement's time budget (the stages given run whole)."""
         if self.refiner is None or self._stage_index < len(self._planned):
             return False
-        return self._elapsed() >= self.refiner.refinement.budget
+        return self.objective.group.any(self._elapsed() >= self.refiner.refinement.budget)
 
     def _converged(self, stage: Stage) -> bool:
         optimizer = self._optimizer
@@ -540,7 +548,7 @@ class Trainer:
     def _load(self, state: Mapping[str, object]) -> None:
         """Take over a checkpoint's model, objective, history and position."""
         self.model.load_state_dict(state["model"])  # type: ignore[arg-type]
-        self.objective.load_state_dict(state["objective"])  # type: ignore[arg-type]
+        self.objective.load_state_dict(self._objective_state(state))
         self.history = History([dict(r) for r in state["history"]])  # type: ignore[attr-defined]
         self._stage_index = int(state["stage_index"])  # type: ignore[call-overload]
         self._stage_step = int(state["stage_step"])  # type: ignore[call-overload]
@@ -557,6 +565,15 @@ class Trainer:
             if self._scheduler is not None and state["scheduler"] is not None:
                 self._scheduler.load_state_dict(state["scheduler"])  # type: ignore[arg-type]
 
+    def _objective_state(self, state: Mapping[str, object]) -> Mapping[str, object]:
+        """This process's objective state in a checkpoint (written by as many processes as there are now)."""
+        group, shards = self.objective.group, state.get("objective_shards")
+        written = 1 if shards is None else len(shards)  # type: ignore[arg-type]
+        if written != group.size:
+            raise InputValueError(f"{self.checkpoint} was written by {written} process(es), each with its share of "
+                                  f"the points; resume with {written} (torchrun --nproc_per_node={written})")
+        return state["objective"] if shards is None else shards[group.rank]  # type: ignore[return-value, index]
+
     def _save(self) -> None:
         if self.checkpoint is None:
             return
@@ -571,13 +588,18 @@ class Trainer:
             "history": self.history.records,
             "metadata": self.metadata,
             "objective": self.objective.state_dict(),
+            "objective_shards": None,
             "notes": self._notes,
             "changes": self._changes,
             "retries": self._retries,
             "seconds": self._elapsed(),
             "refiner": None if self.refiner is None else self.refiner.state_dict(),
         }
-        save_torch(state, self.checkpoint, kind="checkpoint")
+        group = self.objective.group
+        if group.size > 1:  # every process's points and weights, for a resume by as many processes
+            state["objective_shards"] = group.gather(state["objective"])
+        if group.writer:
+            save_torch(state, self.checkpoint, kind="checkpoint")
 
 
 class _StopRequests:
@@ -596,6 +618,12 @@ class _StopRequests:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 self._previous[signum] = signal.signal(signum, self._note)
         return self
+
+    def agreed(self, group: Group) -> int | None:
+        """The signal that stops the run in every process of ``group`` (SIGTERM where another process got one)."""
+        if group.size == 1:
+            return self.signal
+        return (self.signal or signal.SIGTERM) if group.any(self.signal is not None) else None
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():

@@ -36,6 +36,7 @@ import torch
 
 from ..errors import InputTypeError, InputValueError, check_whole, whole
 from ..pde.user_code import kind_of
+from .distributed import ALONE, Group
 
 __all__ = ["TermInfo", "Weighting", "Fixed", "GradNorm", "NTK", "Decay", "ResidualAttention", "Causal", "check_weightings"]
 
@@ -53,12 +54,16 @@ class TermInfo:
     time_axis : int or None
         Column of the time coordinate in the points, None for stationary problems.
     time_range : (float, float) or None
+    group : Group
+        The processes that hold the terms' points (each a shard): what a scheme finds
+        from residuals or gradients, it sums or maximises over them.
     """
 
     names: tuple[str, ...]
     pde: tuple[str, ...]
     time_axis: int | None = None
     time_range: tuple[float, float] | None = None
+    group: Group = ALONE
 
 
 class Weighting(ABC):
@@ -222,9 +227,10 @@ class GradNorm(_TermWeights):
         values: Mapping[str, torch.Tensor],
         parameters: Sequence[torch.Tensor],
     ) -> None:
-        reference = _grad_norm(sum(values[n] for n in self.info.pde), parameters)  # type: ignore[arg-type]
+        group = self.info.group
+        reference = _grad_norm(sum(values[n] for n in self.info.pde), parameters, group)  # type: ignore[arg-type]
         for name in self._weights:
-            norm = _grad_norm(values[name], parameters)
+            norm = _grad_norm(values[name], parameters, group)
             if norm > 0 and math.isfinite(norm) and math.isfinite(reference):
                 target = min(reference / norm, self.max_weight)
                 weight = self.smoothing * self._weights[name] + (1 - self.smoothing) * target
@@ -301,7 +307,8 @@ class NTK(_TermWeights):
             if not r.requires_grad or r.numel() == 0:
                 continue
             chosen = rng.permutation(r.shape[0])[: self.points]
-            traces[name] = _mean_squared_point_gradient(r, chosen, parameters)
+            trace = torch.tensor([_mean_squared_point_gradient(r, chosen, parameters)], dtype=torch.float64)
+            traces[name] = float(self.info.group.sum(trace)) / self.info.group.size  # the processes' mean
         total = sum(t for t in traces.values() if math.isfinite(t))
         for name, trace in traces.items():
             if trace > 0 and math.isfinite(trace) and math.isfinite(total):
@@ -399,7 +406,8 @@ class ResidualAttention(Weighting):
                 if not self._weighted(name):
                     continue
                 size = r.abs()
-                scaled = size / torch.clamp(size.max(), min=torch.finfo(size.dtype).tiny)
+                largest = self.info.group.max(size.max().reshape(1))
+                scaled = size / torch.clamp(largest, min=torch.finfo(size.dtype).tiny)
                 lam = self._lambdas.get(name)
                 if lam is None or lam.shape != r.shape:
                     lam = torch.ones_like(size)
@@ -457,18 +465,20 @@ class Causal(Weighting):
         slab = torch.clamp(((t - t0) / (t1 - t0) * self.slabs).long(), 0, self.slabs - 1)
         with torch.no_grad():
             r2 = residual.detach() ** 2
+            group = self.info.group
             counts = torch.zeros(self.slabs, dtype=r2.dtype, device=r2.device).index_add_(0, slab, torch.ones_like(r2))
+            counts = group.sum(counts)  # over every process's points
             occupied = counts > 0
             if self.frozen and name in self._slab_weights:
                 weights = self._slab_weights[name].to(r2)
             else:
-                sums = torch.zeros_like(counts).index_add_(0, slab, r2)
+                sums = group.sum(torch.zeros_like(counts).index_add_(0, slab, r2))
                 means = sums / torch.clamp(counts, min=1.0)
                 before = torch.cumsum(means, 0) - means  # sum over earlier slabs
                 weights = torch.exp(-self.epsilon * before)
                 self._slab_weights[name] = weights
             # mean_j(w_j r_j^2) equals the mean over occupied slabs of weight * slab mean.
-            scale = residual.shape[0] / (occupied.sum() * torch.clamp(counts, min=1.0))
+            scale = counts.sum() / (occupied.sum() * torch.clamp(counts, min=1.0))  # the term's points: all processes
         return (weights * scale)[slab]
 
     def report(self) -> dict[str, float]:
@@ -495,8 +505,12 @@ def check_weightings(weighting: object) -> tuple[Weighting, ...]:
     return schemes
 
 
-def _grad_norm(value: torch.Tensor, parameters: Sequence[torch.Tensor]) -> float:
+def _grad_norm(value: torch.Tensor, parameters: Sequence[torch.Tensor], group: Group) -> float:
+    """The norm of the gradient of ``value`` (a process's share of a term) summed over the processes."""
     grads = torch.autograd.grad(value, list(parameters), retain_graph=True, allow_unused=True)
+    if group.size > 1:
+        flat = torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, parameters)])
+        return float(torch.linalg.vector_norm(group.sum(flat)))
     squares = [torch.sum(g**2) for g in grads if g is not None]
     return math.sqrt(float(sum(squares))) if squares else 0.0
 

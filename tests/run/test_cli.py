@@ -147,7 +147,7 @@ def test_engines_from_the_command_line_agree_and_are_recorded(tmp_path):
     assert reports["autograd"]["engine"]["terms"] == {"pde": "autograd"}
     assert reports["jets"]["engine"]["terms"] == {"pde": "jets"}
     assert reports["auto"]["engine"] == {"setup": "auto", "terms": {"pde": "jets"}, "notes": [], "compile": False,
-                                         "chunk_size": None,  # a few hundred points: no chunks
+                                         "chunk_size": None, "processes": 1,  # a few hundred points: no chunks
                                          "spline_kernels": active_build().status()}
     assert reports["jets"]["final_losses"]["total"] == pytest.approx(reports["autograd"]["final_losses"]["total"], rel=1e-6)
 

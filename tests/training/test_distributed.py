@@ -2,8 +2,8 @@
 share of the points, is that of one process on all of them; only process 0 writes; resume needs as many."""
 
 import json
-import os
 import math
+import os
 import subprocess
 import sys
 
@@ -13,7 +13,20 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from pinnkan import BFGS, KAN, PINN, Adam, Causal, Dirichlet, Initial, Interval, Points, Problem, ResidualAttention
+from pinnkan import (
+    BFGS,
+    KAN,
+    PINN,
+    Adam,
+    Causal,
+    Dirichlet,
+    Initial,
+    Interval,
+    Points,
+    Problem,
+    ResidualAttention,
+    SpaceTime,
+)
 from pinnkan.pde.coefficients import CoefficientSet
 from pinnkan.training.distributed import ALONE, ProcessGroup, shard
 from pinnkan.training.losses import PINNLoss
@@ -26,8 +39,6 @@ pytestmark = pytest.mark.skipif(not dist.is_available(), reason="this torch buil
 
 
 def _problem():
-    from pinnkan import SpaceTime
-
     return Problem(
         name="heat",
         domain=SpaceTime(Interval(0.0, 1.0), (0.0, 1.0)),

@@ -70,6 +70,12 @@ class Batch:
     normals: torch.Tensor | None = None
     data: torch.Tensor | None = None
 
+    @staticmethod
+    def joined(batches: Sequence[Batch]) -> Batch:
+        """The points (normals, data) of ``batches`` one after the other."""
+        return Batch(*(None if getattr(batches[0], key) is None else torch.cat([getattr(b, key) for b in batches])
+                       for key in ("points", "normals", "data")))
+
     def slice(self, start: int, stop: int) -> Batch:
         """Points ``start`` to ``stop - 1`` with their normals and data."""
         return Batch(*(None if t is None else t[start:stop] for t in (self.points, self.normals, self.data)))
@@ -100,6 +106,10 @@ class Location(ABC):
     def part_of(self, batch: Batch, start: int, stop: int) -> Batch:
         """The points of ``batch`` that residual rows ``start`` to ``stop - 1`` are evaluated at."""
         return batch.slice(start, stop)
+
+    def join(self, batches: Sequence[Batch]) -> Batch:
+        """One batch of the rows of ``batches`` in order (the inverse of :meth:`part_of` over consecutive parts)."""
+        return Batch.joined(batches)
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,12 @@ class PeriodicPairs(Location):
         """Pairs ``start`` to ``stop - 1``: their lower points followed by their images."""
         half = batch.points.shape[0] // 2
         return Batch(torch.cat([batch.points[start:stop], batch.points[half + start : half + stop]]))
+
+    def join(self, batches: Sequence[Batch]) -> Batch:
+        halves = [b.points.shape[0] // 2 for b in batches]
+        lower = [b.points[:h] for b, h in zip(batches, halves)]
+        upper = [b.points[h:] for b, h in zip(batches, halves)]
+        return Batch(torch.cat([*lower, *upper]))
 
     def check(self, domain: Domain, condition: Condition, outputs: tuple[str, ...]) -> None:
         label = f"condition {condition.name!r}"

@@ -32,6 +32,7 @@ import torch
 
 from ..errors import InputValueError
 from .bfgs import flat_parameters, set_flat_parameters
+from .distributed import ALONE, Group
 
 __all__ = ["LevenbergMarquardt", "normal_equations"]
 
@@ -124,16 +125,21 @@ class LevenbergMarquardt(torch.optim.Optimizer):
         self._params = self.param_groups[0]["params"]
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor], chunks: Chunks) -> torch.Tensor:  # type: ignore[override]
-        """One iteration: build the normal equations from ``chunks(size)`` (pieces of ``F``), then try
-        damped steps, each judged by ``closure()`` (the loss, whose last evaluation is at the point
-        kept)."""
+    def step(self, closure: Callable[[], torch.Tensor], chunks: Chunks,  # type: ignore[override]
+             processes: Group = ALONE) -> torch.Tensor:
+        """One iteration: build the normal equations from ``chunks(size)`` (pieces of ``F``; in a group of
+        ``processes``, each process's rows, and the equations are summed over them), then try damped steps,
+        each judged by ``closure()`` (the loss, whose last evaluation is at the point kept)."""
         group = self.param_groups[0]
         state = self.state[self._params[0]]
         with torch.enable_grad():
             gram, gradient, value, state["batched"] = normal_equations(
                 chunks(group["chunk"]), self._params, batched=state.get("batched", True)
             )
+        if processes.size > 1:
+            size = len(gradient)
+            summed = processes.sum(torch.cat([gram.reshape(-1), gradient, gradient.new_tensor([value])]))
+            gram, gradient, value = summed[: size * size].view(size, size), summed[size * size : -1], float(summed[-1])
         evaluate = torch.enable_grad()(closure)
         if "mu" not in state:
             state["mu"] = group["damping"] * max(float(gram.diagonal().max()), torch.finfo(torch.float64).tiny)

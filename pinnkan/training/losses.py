@@ -420,11 +420,11 @@ class PINNLoss(Objective):
         coefficients = self._coefficients(model)
         self._prepare(model, coefficients)
         residuals, where = self._detached_residuals(model, coefficients, size)
-        scales = {}
+        scales, rows_of = {}, self.rows()
         for name, r in residuals.items():
             weights = self._point_weights(name, r, where[name])
             weights = torch.ones_like(r) if weights is None else weights.detach()
-            scales[name] = torch.sqrt(weights * (float(self._term_weight(name)) / r.shape[0]))
+            scales[name] = torch.sqrt(weights * (float(self._term_weight(name)) / rows_of[name]))
         del residuals, where
         for term in self._terms:
             rows = term.source.rows
@@ -566,6 +566,22 @@ class PINNLoss(Objective):
             "rng": self.rng.bit_generator.state,
         }
 
+    def resharded(self, shards: Sequence[Mapping[str, object]]) -> dict[str, object]:
+        """This process's state from those of another number of processes (a checkpoint's ``shards``): every
+        term's points and per-point weights joined in their order and shared out again; the random stream
+        stays this process's own."""
+        sources, blocks = [], {}
+        for index, term in enumerate(self._terms):
+            saved = [shard_["sources"][index] for shard_ in shards]  # type: ignore[index]
+            union = term.source.join([Batch(s["points"], s["normals"], s["data"]) for s in saved])
+            start, stop = shard(term.source.rows_in(union), self.group)
+            mine = term.source.part_in(union, start, stop)
+            sources.append({"points": mine.points, "normals": mine.normals, "data": mine.data})
+            blocks.update({name: (start, stop) for name in self._keys(term)})
+        schemes = [scheme.resharded([shard_["weighting"][i] for shard_ in shards], blocks)  # type: ignore[index]
+                   for i, scheme in enumerate(self.weighting)]
+        return {"sources": sources, "weighting": schemes, "rng": None}
+
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         sources, schemes = state["sources"], state["weighting"]
         if len(sources) != len(self._terms) or len(schemes) != len(self.weighting):  # type: ignore[arg-type]
@@ -575,7 +591,8 @@ class PINNLoss(Objective):
         self._global_rows = None
         for scheme, saved in zip(self.weighting, schemes):  # type: ignore[call-overload]
             scheme.load_state_dict(saved)
-        self.rng.bit_generator.state = state["rng"]
+        if state["rng"] is not None:  # (None: resharded, the stream stays this process's own)
+            self.rng.bit_generator.state = state["rng"]
 
     # What resampling strategies use.
 

@@ -10,7 +10,7 @@ objective without hooks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -80,6 +80,12 @@ class Objective(ABC):
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Restore :meth:`state_dict`."""
+
+    def resharded(self, shards: Sequence[Mapping[str, object]]) -> Mapping[str, object]:
+        """This process's state from the :meth:`state_dict` of each of another number of processes."""
+        raise InputValueError(f"a checkpoint of {len(shards)} process(es) resumes with {len(shards)} "
+                              f"(torchrun --nproc_per_node={len(shards)}); {type(self).__name__} cannot share out "
+                              f"their state again")
 
 
 class FunctionObjective(Objective):

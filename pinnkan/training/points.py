@@ -11,6 +11,7 @@ continues on exactly the points it was interrupted on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -56,11 +57,23 @@ class PointSource(ABC):
     @property
     def rows(self) -> int:
         """Residual rows a term gives on the current points (one per point, one per periodic pair)."""
-        return self.batch.points.shape[0]
+        return self.rows_in(self.batch)
 
     def part(self, start: int, stop: int) -> Batch:
         """The points of residual rows ``start`` to ``stop - 1`` (to evaluate a term piece by piece)."""
-        return self.batch.slice(start, stop)
+        return self.part_in(self.batch, start, stop)
+
+    def rows_in(self, batch: Batch) -> int:
+        """Residual rows a term gives on ``batch``."""
+        return batch.points.shape[0]
+
+    def part_in(self, batch: Batch, start: int, stop: int) -> Batch:
+        """The points of ``batch`` for residual rows ``start`` to ``stop - 1``."""
+        return batch.slice(start, stop)
+
+    def join(self, batches: Sequence[Batch]) -> Batch:
+        """The rows of ``batches`` (saved by several processes) as one batch, in order."""
+        return Batch.joined(batches)
 
     def keep(self, start: int, stop: int) -> None:
         """Keep residual rows ``start`` to ``stop - 1`` only (a process's block of fixed points)."""
@@ -125,12 +138,14 @@ class AtLocation(PointSource):
         batch = self.location.sample(self.domain, self.n, rng, self.sampler)
         self._set(batch.points, batch.normals, batch.data)
 
-    @property
-    def rows(self) -> int:
-        return self.location.rows(self.batch)
+    def rows_in(self, batch: Batch) -> int:
+        return self.location.rows(batch)
 
-    def part(self, start: int, stop: int) -> Batch:
-        return self.location.part_of(self.batch, start, stop)
+    def part_in(self, batch: Batch, start: int, stop: int) -> Batch:
+        return self.location.part_of(batch, start, stop)
+
+    def join(self, batches: Sequence[Batch]) -> Batch:
+        return self.location.join(batches)
 
 
 def _cpu(tensor: torch.Tensor | None) -> torch.Tensor | None:

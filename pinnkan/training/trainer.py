@@ -249,7 +249,7 @@ class Trainer:
             differ = {k: metadata.get(k) for k in set(metadata) | set(self.metadata)  # type: ignore[union-attr]
                       if metadata.get(k) != self.metadata.get(k)}  # type: ignore[union-attr]
             raise InputValueError(f"the checkpoint was written with other settings; resume with {differ}")
-        self._objective_state(state)  # written by as many processes?
+        self._objective_state(state)  # one that cannot be shared out among these processes fails here
         # Replay the completed model changes so that parameter shapes match.
         for stage in self.stages[:stage_index]:
             if isinstance(stage, ModelChange):
@@ -434,7 +434,7 @@ class Trainer:
             return total
 
         if isinstance(optimizer, LevenbergMarquardt):
-            optimizer.step(closure, lambda size: self.objective.residual_chunks(self.model, size))
+            optimizer.step(closure, lambda size: self.objective.residual_chunks(self.model, size), self.objective.group)
         elif isinstance(optimizer, (torch.optim.LBFGS, DenseBFGS)):
             optimizer.step(closure)
         else:
@@ -566,13 +566,13 @@ class Trainer:
                 self._scheduler.load_state_dict(state["scheduler"])  # type: ignore[arg-type]
 
     def _objective_state(self, state: Mapping[str, object]) -> Mapping[str, object]:
-        """This process's objective state in a checkpoint (written by as many processes as there are now)."""
+        """This process's objective state in a checkpoint: its own shard, or shared out again when another number
+        of processes wrote it."""
         group, shards = self.objective.group, state.get("objective_shards")
-        written = 1 if shards is None else len(shards)  # type: ignore[arg-type]
-        if written != group.size:
-            raise InputValueError(f"{self.checkpoint} was written by {written} process(es), each with its share of "
-                                  f"the points; resume with {written} (torchrun --nproc_per_node={written})")
-        return state["objective"] if shards is None else shards[group.rank]  # type: ignore[return-value, index]
+        shards = [state["objective"]] if shards is None else shards
+        if len(shards) == group.size:  # type: ignore[arg-type]
+            return shards[group.rank]  # type: ignore[index, return-value]
+        return self.objective.resharded(shards)  # type: ignore[arg-type]
 
     def _save(self) -> None:
         if self.checkpoint is None:

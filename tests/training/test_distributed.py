@@ -3,6 +3,7 @@ share of the points, is that of one process on all of them; only process 0 write
 
 import json
 import math
+import signal
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pinnkan import (
     Adam,
     Causal,
     Dirichlet,
+    GaussNewton,
     Initial,
     Interval,
     Points,
@@ -33,7 +35,7 @@ from pinnkan.training.losses import PINNLoss
 from pinnkan.training.trainer import Trainer
 
 F64 = torch.float64
-STAGES = (Adam(steps=50, lr=1e-2), BFGS(steps=20))
+STAGES = {"bfgs": (Adam(steps=50, lr=1e-2), BFGS(steps=20)), "gauss-newton": (Adam(steps=20, lr=1e-2), GaussNewton(steps=4))}
 
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="this torch build has no torch.distributed")
 
@@ -47,8 +49,9 @@ def _problem():
     )
 
 
-def _train(group, sources=None, weighting=()):
-    """The model and loss history of a run in ``group``; ``sources`` replaces the points of every term."""
+def _train(group, sources=None, weighting=(), stages=STAGES["bfgs"], checkpoint=None, resume=False, stop_at=None):
+    """The model and loss history of a run in ``group``; ``sources`` replaces the points of every term; with
+    ``stop_at``, the run stops there as on SIGTERM (leaving ``checkpoint``), with ``resume`` it goes on from it."""
     problem = _problem()
     torch.manual_seed(0)
     model = PINN(KAN((2, 6, 1), input_bounds=((0.0, 0.0), (1.0, 1.0)), dtype=F64), CoefficientSet({}, dtype=F64))
@@ -56,7 +59,11 @@ def _train(group, sources=None, weighting=()):
                     group=group, weighting=[*weighting])
     if sources is not None:
         loss.load_state_dict({**loss.state_dict(), "sources": sources})
-    result = Trainer(model, loss, STAGES, progress=False).run()
+    stop = [lambda step, record: os.kill(os.getpid(), signal.SIGTERM) if step == stop_at else None]
+    trainer = Trainer(model, loss, stages, progress=False, checkpoint=checkpoint, callbacks=stop)
+    if resume:
+        trainer.resume()
+    result = trainer.run()
     return loss, [r["total"] for r in result.history.records]
 
 
@@ -64,16 +71,28 @@ def _weighting(kind):
     return () if kind == "plain" else (ResidualAttention(gamma=0.9, eta=0.1), Causal(epsilon=1.0, slabs=4))
 
 
-def _worker(rank, folder, kind):
-    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=2)
+def _stages(kind):
+    return STAGES["gauss-newton" if kind == "gauss-newton" else "bfgs"]
+
+
+def _worker(rank, folder, kind, size=2, **run):
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous{size}", rank=rank, world_size=size)
     try:
-        loss, history = _train(ProcessGroup(), weighting=_weighting(kind))
+        loss, history = _train(ProcessGroup(), weighting=_weighting(kind), stages=_stages(kind), **run)
         torch.save({"sources": loss.state_dict()["sources"], "history": history}, f"{folder}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
 
-@pytest.mark.parametrize("kind", ["plain", "weighted"])
+def _resume_worker(rank, folder, size):
+    _worker(rank, folder, "weighted", size, checkpoint=f"{folder}/checkpoint.pt", resume=True)
+
+
+def _stopping_worker(rank, folder):
+    _worker(rank, folder, "weighted", 2, checkpoint=f"{folder}/checkpoint.pt", stop_at=30)
+
+
+@pytest.mark.parametrize("kind", ["plain", "weighted", "gauss-newton"])
 def test_two_processes_train_as_one_process_on_the_union_of_their_points(tmp_path, kind):
     mp.spawn(_worker, args=(str(tmp_path), kind), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
@@ -84,9 +103,9 @@ def test_two_processes_train_as_one_process_on_the_union_of_their_points(tmp_pat
     assert not torch.equal(shards[0][0]["points"][:150], shards[1][0]["points"])  # distinct streams
     union = [{key: None if parts[0][key] is None else torch.cat([p[key] for p in parts]) for key in parts[0]}
              for parts in zip(*shards)]
-    _, alone = _train(ALONE, union, _weighting(kind))
+    _, alone = _train(ALONE, union, _weighting(kind), _stages(kind))
     np.testing.assert_allclose(ranks[0]["history"], alone, rtol=1e-6)
-    assert len(alone) == 70 and alone[-1] < 0.2 * alone[0]  # it trained
+    assert len(alone) == sum(s.steps for s in _stages(kind)) and alone[-1] < 0.2 * alone[0]  # it trained
 
 
 def test_shards_cover_the_rows_once_in_order():
@@ -134,3 +153,22 @@ def test_torchrun_trains_in_two_processes_and_only_the_first_writes(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 2
     assert "was written by 2 process(es), each with its share of the points; resume with 2" in again.stderr
+
+
+def test_a_checkpoint_of_two_processes_resumes_in_one_or_three(tmp_path):
+    # Residual attention keeps a weight per point: it is shared out with the points.
+    mp.spawn(_stopping_worker, args=(str(tmp_path),), nprocs=2, join=True)
+    stopped = torch.load(tmp_path / "rank0.pt", weights_only=True)["history"]
+    assert len(stopped) == 30
+    checkpoint = (tmp_path / "checkpoint.pt").read_bytes()
+    histories = {}
+    for size in (2, 3):
+        (tmp_path / "checkpoint.pt").write_bytes(checkpoint)
+        mp.spawn(_resume_worker, args=(str(tmp_path), size), nprocs=size, join=True)
+        histories[size] = torch.load(tmp_path / "rank0.pt", weights_only=True)["history"]
+    (tmp_path / "checkpoint.pt").write_bytes(checkpoint)
+    _, histories[1] = _train(ALONE, weighting=_weighting("weighted"), checkpoint=tmp_path / "checkpoint.pt",
+                             resume=True)
+    assert len(histories[2]) == 70 and histories[2][:30] == stopped
+    for size in (1, 3):
+        np.testing.assert_allclose(histories[size], histories[2], rtol=1e-6)

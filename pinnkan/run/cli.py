@@ -40,7 +40,7 @@ from .folder import check_output_folder
 from .load import load_run
 from .memory import keep_freed_memory
 from .setup import Setup, parse_budget, resolve
-from .solve import DEVICE_TYPES, DTYPES, check_device, solve
+from .solve import DEVICE_TYPES, DTYPES, best_device, check_device, solve
 
 # The one place where names on the command line become objects.
 # --model NAME: the approximator used when the problem's own spec is of another kind.
@@ -216,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
         "--dtype", choices=sorted(DTYPES), help="precision (default: the problem's setup, else float32)"
     )
     solve_p.add_argument(
-        "--device", type=_device, default=None, help=f"torch device, one of {', '.join(DEVICE_TYPES)} (default cpu)"
+        "--device", type=_device, default=None, help=f"torch device: auto (a GPU if there is one), or one of {', '.join(DEVICE_TYPES)} with an optional index such as cuda:1 (default cpu)"
     )
     solve_p.add_argument(
         "--distributed", action="store_true", help="train with the other processes torchrun started, each on its "
@@ -460,6 +460,8 @@ def _process_group(distributed: bool, device: str | None) -> Iterator[tuple[str 
     if not {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"} <= os.environ.keys():
         raise InputValueError("--distributed runs under torchrun, which starts the processes: "
                               "torchrun --nproc_per_node=2 -m pinnkan solve NAME --distributed")
+    if device == "auto":
+        device = str(best_device())
     cuda = device is not None and device.startswith("cuda")
     if cuda and device == "cuda":
         device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"

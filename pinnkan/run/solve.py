@@ -41,7 +41,7 @@ from ..training.weighting import Decay
 from .folder import check_output_folder, versions, write_run_folder
 from .setup import DEFAULT_GRID, DEFAULT_TOLERANCE, DTYPES, Setup, data_grid, dtype_name, resolve
 
-__all__ = ["Solution", "assemble", "check_device", "hard_constraint", "solve", "DTYPES", "DEVICE_TYPES"]
+__all__ = ["Solution", "assemble", "best_device", "check_device", "hard_constraint", "solve", "DTYPES", "DEVICE_TYPES"]
 
 # Kinds of device that can hold and train a model.
 DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
@@ -174,7 +174,9 @@ def solve(
         Precision of the model and of training: the setup's (float32 unless it says)
         when None.
     device : torch.device or str, optional
-        Where to train (CPU by default).
+        Where to train: the CPU by default, ``"auto"`` for a GPU where there is one
+        (:func:`best_device`). The fused C kernels of B-spline KANs run on the CPU only;
+        elsewhere the jets run on PyTorch operators.
     out : path, optional
         Run folder for ``report.json``, figures, ``model.pt`` and ``checkpoint.pt``;
         nothing is written when None.
@@ -411,8 +413,17 @@ def assemble(
     return PINN(body, CoefficientSet(problem.coefficients, dtype=dtype, device=device))
 
 
+def best_device() -> torch.device:
+    """The first of a CUDA GPU, an Apple GPU (MPS) and the CPU that this machine and torch build have."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def check_device(device: torch.device | str | None) -> torch.device | None:
-    """``device`` as a torch device that can train here (None stays None: the CPU).
+    """``device`` as a torch device that can train here (None stays None: the CPU; ``"auto"``: :func:`best_device`).
 
     Raises
     ------
@@ -423,6 +434,8 @@ def check_device(device: torch.device | str | None) -> torch.device | None:
     """
     if device is None:
         return None
+    if device == "auto":
+        return best_device()
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError, ValueError):

@@ -22,18 +22,23 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import torch
 from torch import nn
 
 from ..errors import InputValueError, whole
+from .distributed import Group, shard
 
-__all__ = ["AdaptivePoints", "Resampling", "Resample", "RAD", "RAR"]
+__all__ = ["AdaptivePoints", "Resampling", "Resample", "RAD", "RAR", "pde_points_everywhere"]
 
 
 @runtime_checkable
 class AdaptivePoints(Protocol):
     """What a resampling strategy needs of a loss (:class:`~pinnkan.training.losses.PINNLoss` offers it):
     its PDE points, fresh candidates from the domain, the residual's size at any points, and fresh points
-    for every term."""
+    for every term. In a ``group`` of processes each holds its share of the points: a strategy changes
+    this process's share, with densities and counts taken over all of them."""
+
+    group: Group
 
     def pde_points(self) -> np.ndarray:
         """The PDE residual's current points (N, d), float64."""
@@ -101,9 +106,15 @@ def _draw_by_residual(
     largest), so that ``n`` distinct ones can always be drawn.
     """
     size = loss.residual_size(model, pool) ** k
-    density = size / max(float(size.mean()), np.finfo(float).tiny) + c
+    total, count = loss.group.sum(torch.tensor([size.sum(), size.size], dtype=torch.float64)).tolist()
+    density = size / max(total / count, np.finfo(float).tiny) + c  # the mean over every process's candidates
     density = np.maximum(density, 1e-12 * density.max() if density.max() > 0 else 1.0)
     return rng.choice(pool.shape[0], size=n, replace=False, p=density / density.sum())
+
+
+def pde_points_everywhere(loss: AdaptivePoints) -> int:
+    """How many PDE points the processes of the loss's group hold together."""
+    return int(loss.group.sum(torch.tensor([float(loss.pde_points().shape[0])], dtype=torch.float64)).item())
 
 
 def _check_candidates(name: str, candidates: object) -> None:
@@ -211,16 +222,17 @@ class RAR(Resampling):
 
     def apply(self, loss: AdaptivePoints, model: nn.Module, rng: np.random.Generator) -> str:
         current = loss.pde_points()
-        room = self.add if self.max_points is None else min(self.add, self.max_points - current.shape[0])
-        if room <= 0:
+        added = self.add if self.max_points is None else min(self.add, self.max_points - pde_points_everywhere(loss))
+        if added <= 0:
             return "kept the PDE points (at max_points)"
+        start, stop = shard(added, loss.group)  # this process's share of the points added
         pool = loss.sample_interior(current.shape[0] * self.candidates, rng)
-        room = min(room, pool.shape[0])
+        room = min(stop - start, pool.shape[0])
         if self.k is None:
-            chosen = np.argsort(loss.residual_size(model, pool))[-room:]
+            chosen = np.argsort(loss.residual_size(model, pool))[pool.shape[0] - room :]
             where = "where the residual is largest"
         else:
             chosen = _draw_by_residual(loss, model, pool, room, self.k, self.c, rng)
             where = "drawn by residual"
         loss.set_pde_points(np.concatenate([current, pool[chosen]]))
-        return f"added {room} PDE points {where}"
+        return f"added {added if loss.group.size > 1 else room} PDE points {where}"

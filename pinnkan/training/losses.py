@@ -448,11 +448,7 @@ class PINNLoss(Objective):
         names = list(plain)
         summed = self.group.sum(torch.stack([total.to(torch.float64), *(plain[n].to(torch.float64) for n in names)]))
         self.group.sum_gradients([p for p in model.parameters() if p.requires_grad])
-        total = summed[0].to(total.dtype)
-        if not torch.isfinite(total):
-            for p in model.parameters():
-                p.grad = None
-        return total, {n: summed[i + 1].to(plain[n].dtype) for i, n in enumerate(names)}
+        return summed[0].to(total.dtype), {n: summed[i + 1].to(plain[n].dtype) for i, n in enumerate(names)}
 
     def _chunked(
         self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float], size: int
@@ -494,11 +490,7 @@ class PINNLoss(Objective):
                 penalty.backward()  # type: ignore[union-attr]
             total = total + penalty.detach()  # type: ignore[union-attr]
             plain.update({k: v.detach() for k, v in penalties.items()})
-        total = torch.as_tensor(total)
-        if not torch.isfinite(total) and self.group.size == 1:
-            for p in model.parameters():  # as the unchunked step: no gradient from a non-finite loss
-                p.grad = None
-        return total, plain
+        return torch.as_tensor(total), plain
 
     def _chunk_rows(self, model: nn.Module, coefficients: Mapping[str, torch.Tensor | float]) -> int | None:
         """Rows per chunk: as given, or for ``"auto"`` measured on the PDE term at the first call."""

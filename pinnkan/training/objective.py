@@ -37,10 +37,11 @@ class Objective(ABC):
         """The total loss and its unweighted terms (scalars)."""
 
     def loss_and_gradient(self, model: nn.Module) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:
-        """:meth:`__call__` without graphs, the total's gradient added to the parameters' ``.grad``
-        (none when the total is not finite). An objective that evaluates in pieces overrides it."""
+        """:meth:`__call__` without graphs, the total's gradient added to the parameters' ``.grad`` (whatever
+        the total: asking whether it is finite would wait for the device; the trainer discards the gradient of
+        a non-finite loss). An objective that evaluates in pieces overrides it."""
         total, terms = self(model)
-        if torch.isfinite(total):
+        if total.requires_grad:
             total.backward()
         return total.detach(), {name: value.detach() for name, value in terms.items()}
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from ..errors import InputTypeError, InputValueError, check_whole
 from ..models.kan import KAN
-from .adaptive import RAR
+from .adaptive import RAR, pde_points_everywhere
 from .grid_stages import ExtendGrid
 from .stages import BFGS, CHOSEN_UPDATE, LBFGS, ModelChange, Stage
 
@@ -159,7 +159,7 @@ class Refiner:
     def _round(self, model: nn.Module, remaining: float, per_step: float) -> dict[str, object]:
         """Add PDE points by residual now; plan a finer grid and quasi-Newton steps."""
         settings = self.refinement
-        note = RAR(every=1, add=self.loss.pde_points().shape[0], k=1.0, c=1.0).apply(self.loss, model, self.loss.rng)
+        note = RAR(every=1, add=pde_points_everywhere(self.loss), k=1.0, c=1.0).apply(self.loss, model, self.loss.rng)
         actions = [note]
         grid = None
         kan = _kan(model)

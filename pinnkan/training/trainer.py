@@ -9,6 +9,7 @@ repeats exactly what the uninterrupted run would have done.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import signal
@@ -419,18 +420,20 @@ class Trainer:
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=True)
             total, terms = self.objective.loss_and_gradient(self.model)
-            values = {"total": float(total)}
             if clash := terms.keys() & set(RECORD_KEYS):
                 raise InputValueError(f"loss terms may not be named {sorted(clash)}: the history keeps "
                                       f"{list(RECORD_KEYS)} in every record; rename them")
-            values.update({k: float(v) for k, v in terms.items()})
+            # The step's one wait for the device: its figures and whether the gradient is finite, in one copy.
+            *numbers, finite = _figures([total, *terms.values()], optimizer)
+            values = dict(zip(["total", *terms], numbers))
             evaluations.append(values)
-            if math.isfinite(values["total"]):
-                if not _finite_gradients(optimizer):
-                    values["gradient"] = math.nan
-                    return total * math.nan  # a quasi-Newton line search backs off
-                if stage.clip is not None:
-                    nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], stage.clip)
+            if not math.isfinite(values["total"]):
+                optimizer.zero_grad(set_to_none=True)  # no gradient from a non-finite loss
+            elif not finite:
+                values["gradient"] = math.nan
+                return total * math.nan  # a quasi-Newton line search backs off
+            elif stage.clip is not None:
+                nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], stage.clip)
             return total
 
         if isinstance(optimizer, LevenbergMarquardt):
@@ -635,9 +638,13 @@ class _StopRequests:
         self.signal = signum
 
 
-def _finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
+def _figures(scalars: Sequence[torch.Tensor], optimizer: torch.optim.Optimizer) -> list[float]:
+    """The values of ``scalars`` and 1.0 if every gradient of ``optimizer``'s parameters is finite (else 0.0),
+    copied from the device at once."""
+    common = functools.reduce(torch.promote_types, (t.dtype for t in scalars))
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-    return all(bool(torch.isfinite(g).all()) for g in grads)
+    finite = torch.stack([torch.isfinite(g).all() for g in grads]).all() if grads else scalars[0].new_ones(())
+    return torch.stack([*(t.reshape(()).to(common) for t in scalars), finite.to(common)]).tolist()
 
 
 def copy_state(value: object, into: object = None) -> object:

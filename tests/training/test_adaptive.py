@@ -6,6 +6,7 @@ import torch
 
 from pinnkan import Interval, Observations, Points, Problem, UniformRandom
 from pinnkan.training.adaptive import RAD, RAR, AdaptivePoints, Resample, _draw_by_residual
+from pinnkan.training.distributed import ALONE
 from pinnkan.training.losses import PINNLoss
 
 F64 = torch.float64
@@ -71,6 +72,8 @@ def test_rar_d_adds_points_drawn_with_density_proportional_to_the_residual():
 
 def test_drawing_by_residual_copes_with_zero_residuals():
     class Stub:
+        group = ALONE
+
         def residual_size(self, model, pool):
             return np.r_[np.zeros(95), np.ones(5)]
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from pinnkan import (
     BFGS,
@@ -125,12 +126,13 @@ def test_kan_penalties_on_chunks_are_taken_on_the_first_chunk_of_pde_points():
     assert float(total) == pytest.approx(plain + 1e-3 * float(expected["reg_l1"] + expected["reg_entropy"]), rel=1e-12)
 
 
-def test_a_non_finite_chunked_loss_leaves_no_gradient():
+def test_a_non_finite_chunked_loss_stops_training_as_an_unchunked_one_does():
     problem = replace(_problem(), residual=lambda f: f.u_t / 0.0)
-    model = _model(problem, "kan")
-    total, _ = _loss(problem, 10).loss_and_gradient(model)
-    assert not math.isfinite(float(total))
-    assert all(p.grad is None for p in model.parameters())
+    results = [Trainer(model := _model(problem, "kan"), _loss(problem, size), [Adam(steps=3)], progress=False).run()
+               for size in (None, 10)]
+    assert not results[1].success and results[1].message == results[0].message
+    assert "non-finite at step 1 (terms ['total', 'pde']), at the initial parameters" in results[1].message
+    assert all(p.grad is None for p in model.parameters())  # the trainer kept no gradient of it
 
 
 def test_graph_bytes_counts_what_the_backward_pass_keeps():
@@ -198,3 +200,30 @@ def test_auto_with_weighting_by_gradients_warns_and_evaluates_every_term_at_once
     with pytest.warns(UserWarning, match="would evaluate 1024 rows at a time.*GradNorm weighting differentiates"):
         loss.loss_and_gradient(_model(problem, "kan"))
     assert loss.engine_report()["chunk_size"] is None and "GradNorm" in loss.engine_report()["notes"][-1]
+
+
+class _HostWaits(TorchDispatchMode):
+    """Counts the operations that copy a tensor's value to the host (``item``, ``float``, ``bool``, ``tolist``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += func is torch.ops.aten._local_scalar_dense.default
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("kind, chunk_size", [("kan", None), ("kan", 16), ("mlp", None)])
+def test_the_loss_and_its_gradient_never_wait_for_the_device(kind, chunk_size):
+    # On a GPU a wait stalls the queue of kernels; the trainer copies the step's figures once, after it.
+    problem = _problem()
+    model = _model(problem, kind)
+    loss = _loss(problem, chunk_size, [Causal(epsilon=1.0, slabs=4)], engine=Autograd() if kind == "mlp" else None)
+    loss.loss_and_gradient(model)  # the first call probes the terms' derivatives
+    with _HostWaits() as waits:
+        total, _ = loss.loss_and_gradient(model)
+    assert waits.count == 0
+    with _HostWaits() as waits:
+        float(total)
+    assert waits.count == 1  # (the counter sees a wait)

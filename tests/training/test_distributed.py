@@ -26,6 +26,7 @@ from pinnkan import (
     Interval,
     Points,
     Problem,
+    RAR,
     ResidualAttention,
     SpaceTime,
 )
@@ -49,14 +50,15 @@ def _problem():
     )
 
 
-def _train(group, sources=None, weighting=(), stages=STAGES["bfgs"], checkpoint=None, resume=False, stop_at=None):
+def _train(group, sources=None, weighting=(), stages=STAGES["bfgs"], checkpoint=None, resume=False, stop_at=None,
+           resampling=None):
     """The model and loss history of a run in ``group``; ``sources`` replaces the points of every term; with
     ``stop_at``, the run stops there as on SIGTERM (leaving ``checkpoint``), with ``resume`` it goes on from it."""
     problem = _problem()
     torch.manual_seed(0)
     model = PINN(KAN((2, 6, 1), input_bounds=((0.0, 0.0), (1.0, 1.0)), dtype=F64), CoefficientSet({}, dtype=F64))
     loss = PINNLoss(problem, problem.conditions, Points(interior=301, boundary=41), rng=group.rng(7), dtype=F64,
-                    group=group, weighting=[*weighting])
+                    group=group, weighting=[*weighting], resampling=resampling)
     if sources is not None:
         loss.load_state_dict({**loss.state_dict(), "sources": sources})
     stop = [lambda step, record: os.kill(os.getpid(), signal.SIGTERM) if step == stop_at else None]
@@ -82,6 +84,10 @@ def _worker(rank, folder, kind, size=2, **run):
         torch.save({"sources": loss.state_dict()["sources"], "history": history}, f"{folder}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
+
+
+def _refining_worker(rank, folder):
+    _worker(rank, folder, "plain", 2, resampling=RAR(every=10, add=7, max_points=320))
 
 
 def _resume_worker(rank, folder, size):
@@ -170,3 +176,10 @@ def test_a_checkpoint_of_two_processes_resumes_in_one_or_three(tmp_path):
     assert len(histories[2]) == 70 and histories[2][:30] == stopped
     for size in (1, 3):
         np.testing.assert_allclose(histories[size], histories[2], rtol=1e-6)
+
+
+def test_refinement_adds_points_over_all_processes(tmp_path):
+    # RAR adds 7 points every 10 Adam steps, shared out (4 + 3), until the processes hold 320 together.
+    mp.spawn(_refining_worker, args=(str(tmp_path),), nprocs=2, join=True)
+    sizes = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True)["sources"][0]["points"].shape[0] for r in range(2)]
+    assert sizes == [151 + 4 + 4 + 3, 150 + 3 + 3 + 2]  # 301 + 7 + 7 + the 5 left (3 + 2); then no room

@@ -1,5 +1,5 @@
 """Training in a group of processes (torch.distributed, gloo): the loss history of two processes, each on its
-share of the points, is that of one process on all of them; only process 0 writes; resume needs as many."""
+share of the points, is that of one process on all of them; only process 0 writes; a checkpoint resumes with any number."""
 
 import json
 import math
@@ -18,6 +18,7 @@ from pinnkan import (
     BFGS,
     KAN,
     PINN,
+    RAR,
     Adam,
     Causal,
     Dirichlet,
@@ -26,7 +27,6 @@ from pinnkan import (
     Interval,
     Points,
     Problem,
-    RAR,
     ResidualAttention,
     SpaceTime,
 )

@@ -1,5 +1,6 @@
 """Training in a group of processes (torch.distributed, gloo): the loss history of two processes, each on its
-share of the points, is that of one process on all of them; only process 0 writes; a checkpoint resumes with any number."""
+share of the points, is that of one process on all of them; only process 0 writes; a checkpoint resumes with
+any number of processes; refinement adds points over all of them."""
 
 import json
 import math

@@ -105,8 +105,9 @@ class Setup:
         Evaluate a loss term of more residual rows than this piece by piece, adding up
         the gradients, so that a step over many points stays within memory
         (:class:`~pinnkan.training.losses.PINNLoss`); ``"auto"`` (the default) chunks
-        only when the whole step's graph would take more than a quarter of the free
-        memory; None never chunks.
+        when the whole step's graph would take more than a quarter of the free memory,
+        and on the CPU terms of more than 65,536 rows (faster in pieces); None never
+        chunks.
     hard : bool or tuple of str
         Build conditions into the model's output: the problem's own hard constraint,
         or one made automatically from the Dirichlet and initial conditions (True:

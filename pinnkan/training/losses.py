@@ -34,7 +34,7 @@ from ..pde.problem import PDE_TERM, Problem
 from .adaptive import Resampling
 from .compiled import Compiled
 from .distributed import ALONE, Group, shard
-from .memory import free_memory, graph_bytes, rows_per_chunk
+from .memory import FAST_CHUNK, free_memory, graph_bytes, rows_per_chunk
 from .objective import Objective
 from .points import AtLocation, Interior, PointSource
 from .weighting import TermInfo, Weighting, check_weightings
@@ -138,8 +138,10 @@ class PINNLoss(Objective):
         (:meth:`loss_and_gradient`): each piece's gradient is added to the parameters'
         ``.grad`` and its graph freed, so a step's memory follows ``chunk_size``, not the
         number of points. ``"auto"`` measures the graph of a few PDE rows at the first
-        step and chunks only if every term at once would take more than a quarter of
-        the device's free memory (:mod:`pinnkan.training.memory`). Point weights that depend on every residual (causal,
+        step and chunks if every term at once would take more than a quarter of the
+        device's free memory (:mod:`pinnkan.training.memory`), and on the CPU into
+        pieces of at most :data:`~pinnkan.training.memory.FAST_CHUNK` rows, which are
+        faster there, unless a piece would cost more (point weights, compilation). Point weights that depend on every residual (causal,
         residual attention) are found first from a pass without graphs, which costs
         about a third of a step more; KAN penalties are then taken on the first
         ``chunk_size`` PDE points. Weighting by gradients (``GradNorm``, ``NTK``)
@@ -512,6 +514,12 @@ class PINNLoss(Objective):
                 warnings.warn(note, stacklevel=3)
                 self.engine_notes.append(note)
                 size = None
+            # On the CPU, pieces of FAST_CHUNK rows are also faster than a whole term of many more (fresh
+            # pages for large graphs each step); not where a piece costs a pass or compilation more.
+            single_pass = not graphs and not any(s.has_point_weights for s in self.weighting)
+            if single_pass and self._compiled is None and pde.source.batch.points.device.type == "cpu" \
+                    and rows > FAST_CHUNK:
+                size = FAST_CHUNK if size is None else min(size, FAST_CHUNK)
             self._rows_per_chunk, self._chunk_measured = size, True
         return self._rows_per_chunk
 

@@ -227,3 +227,15 @@ def test_the_loss_and_its_gradient_never_wait_for_the_device(kind, chunk_size):
     with _HostWaits() as waits:
         float(total)
     assert waits.count == 1  # (the counter sees a wait)
+
+
+def test_auto_cuts_a_large_term_into_fast_pieces_on_the_cpu_where_they_cost_no_extra_pass(monkeypatch):
+    problem = _problem()
+    monkeypatch.setattr("pinnkan.training.losses.free_memory", lambda device: 10**12)
+    monkeypatch.setattr("pinnkan.training.losses.FAST_CHUNK", 1024)  # stands for 65,536 rows of 3,000
+    plain, causal = _loss(problem, "auto", interior=3000), _loss(problem, "auto", [Causal()], interior=3000)
+    whole = _loss(problem, None, interior=3000)
+    totals = [float(loss.loss_and_gradient(_model(problem, "kan"))[0]) for loss in (plain, causal, whole)]
+    assert plain.engine_report()["chunk_size"] == 1024
+    assert causal.engine_report()["chunk_size"] is None  # causal weights would cost a pass without graphs
+    assert totals[0] == pytest.approx(totals[2], rel=1e-13)

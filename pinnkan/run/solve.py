@@ -307,13 +307,20 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
         finished = refiner is not None and refiner.outcome and refiner.last is not None
         estimate = refiner.last if finished else estimate_error(problem, model, rng=np.random.default_rng(seed + 2))  # type: ignore[union-attr]
     solution = Solution(
-        problem, setup, model, result, comparison, seed, dtype, loss.pde_points_tensor(), constraint, errors,
+        problem, setup, model, result, comparison, seed, dtype, _all_points(loss.pde_points_tensor(), group),
+        constraint, errors,
         loss.engine_report(), estimate, dict(plan.soft), None if refiner is None else refiner.report(),
     )
     if folder is not None and group.writer:
         # After a signal, quickly: a job scheduler's grace period is short.
         write_run_folder(solution, folder, figures=result.stopped_by is None)
     return solution
+
+
+def _all_points(points: torch.Tensor, group: Group) -> torch.Tensor:
+    """Every process's PDE points (in process 0; the others keep their own)."""
+    shares = group.gather(points.detach().cpu()) if group.size > 1 else None
+    return points if shares is None else torch.cat(shares).to(points.device)  # type: ignore[arg-type]
 
 
 def condition_errors(

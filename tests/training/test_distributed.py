@@ -154,6 +154,7 @@ def test_torchrun_trains_in_two_processes_and_only_the_first_writes(tmp_path):
     assert len(summaries) == 1  # process 0 prints
     report = json.loads((out / "report.json").read_text())
     assert report["engine"]["processes"] == 2 and report["steps"] == 23
+    assert torch.load(out / "model.pt", weights_only=True)["samples"].shape == (1000, 2)  # both processes' points
     # The checkpoint keeps both processes' points.
     saved = torch.load(out / "checkpoint.pt", weights_only=True)
     interior = [shard_["sources"][0]["points"].shape[0] for shard_ in saved["objective_shards"]]

@@ -24,6 +24,7 @@ from pinnkan import (
     Causal,
     Dirichlet,
     GaussNewton,
+    GradNorm,
     Initial,
     Interval,
     Points,
@@ -71,7 +72,9 @@ def _train(group, sources=None, weighting=(), stages=STAGES["bfgs"], checkpoint=
 
 
 def _weighting(kind):
-    return () if kind == "plain" else (ResidualAttention(gamma=0.9, eta=0.1), Causal(epsilon=1.0, slabs=4))
+    if kind == "balanced":  # term weights from the norms of the gradients of all processes' points
+        return (GradNorm(every=10),)
+    return () if kind in ("plain", "gauss-newton") else (ResidualAttention(gamma=0.9, eta=0.1), Causal(slabs=4))
 
 
 def _stages(kind):
@@ -99,7 +102,7 @@ def _stopping_worker(rank, folder):
     _worker(rank, folder, "weighted", 2, checkpoint=f"{folder}/checkpoint.pt", stop_at=30)
 
 
-@pytest.mark.parametrize("kind", ["plain", "weighted", "gauss-newton"])
+@pytest.mark.parametrize("kind", ["plain", "weighted", "balanced", "gauss-newton"])
 def test_two_processes_train_as_one_process_on_the_union_of_their_points(tmp_path, kind):
     mp.spawn(_worker, args=(str(tmp_path), kind), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]

@@ -55,8 +55,8 @@ def worker(n: int, chunk: int | None, steps: int, dtype: str) -> None:
         if step == steps:  # the training's peak, before the comparison and the error estimate
             peak.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024))
 
-    setup = replace(spec.setup, points=Points(interior=n, boundary=spec.setup.points.boundary),  # type: ignore[union-attr]
-                    stages=(Adam(steps=steps, lr=1e-3),), chunk_size=chunk, tolerance=None)
+    points = Points(interior=n, boundary=spec.setup.points.boundary)  # type: ignore[union-attr]
+    setup = replace(spec.setup, points=points, stages=(Adam(steps=steps, lr=1e-3),), chunk_size=chunk, tolerance=None)
     solution = solve(spec.problem, setup, dtype=dtype, progress=False, callbacks=[tick], distributed=distributed)
     record = {
         "n_points": n, "step_s": statistics.median(b - a for a, b in zip(ticks, ticks[1:])),
@@ -117,7 +117,8 @@ def main() -> None:
     per_point = [r["step_s"] / r["n_points"] * 1e6 for r in scaling]
     print(f"step time per million points: {', '.join(f'{p:.2f} s' for p in per_point)} "
           f"(from {scaling[0]['n_points']:,} to {scaling[-1]['n_points']:,} points)")
-    print(f"{args.compare_at:,} points: 2 processes x 1 thread take {ratio:.2f}x the step time of 1 process x 2 threads")
+    print(f"{args.compare_at:,} points: 2 processes x 1 thread take {ratio:.2f}x the step time "
+          f"of 1 process x 2 threads")
     save(records, args.out, study="step time and peak memory against the number of points; processes against threads",
          problem="heat1d", dtype=args.dtype, steps=args.steps, two_processes_over_two_threads=ratio)
 

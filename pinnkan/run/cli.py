@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 from ..errors import InputError, InputValueError
 from ..models import SPECS
@@ -216,7 +217,8 @@ def _parser() -> argparse.ArgumentParser:
         "--dtype", choices=sorted(DTYPES), help="precision (default: the problem's setup, else float32)"
     )
     solve_p.add_argument(
-        "--device", type=_device, default=None, help=f"torch device: auto (a GPU if there is one), or one of {', '.join(DEVICE_TYPES)} with an optional index such as cuda:1 (default cpu)"
+        "--device", type=_device, default=None, help=f"torch device: auto (a GPU if there is one) or one of "
+        f"{', '.join(DEVICE_TYPES)}, with an index such as cuda:1 if need be (default cpu)"
     )
     solve_p.add_argument(
         "--distributed", action="store_true", help="train with the other processes torchrun started, each on its "
@@ -248,8 +250,8 @@ def _parser() -> argparse.ArgumentParser:
     solve_p.add_argument("--compile", action="store_true", help="run the residuals on jets through torch.compile")
     solve_p.add_argument(
         "--chunk-size", type=_chunk_size, metavar="N|auto|none", help="evaluate the loss terms N residual rows at a "
-        "time, adding up the gradients, so that many points fit in memory (default auto: chunks only when a step "
-        "would take more than a quarter of the free memory)"
+        "time, adding up the gradients, so that many points fit in memory (default auto: chunks when a step "
+        "would take more than a quarter of the free memory, and terms of more than 65,536 rows on the CPU)"
     )
     solve_p.add_argument(
         "--cc", metavar="COMMAND", help="C compiler of the fused spline kernels, with any arguments, e.g. 'ccache gcc' "
@@ -455,8 +457,6 @@ def _process_group(distributed: bool, device: str | None) -> Iterator[tuple[str 
     if not distributed:
         yield device, True
         return
-    import torch.distributed as dist
-
     if not {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"} <= os.environ.keys():
         raise InputValueError("--distributed runs under torchrun, which starts the processes: "
                               "torchrun --nproc_per_node=2 -m pinnkan solve NAME --distributed")

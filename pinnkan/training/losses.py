@@ -141,13 +141,13 @@ class PINNLoss(Objective):
         step and chunks if every term at once would take more than a quarter of the
         device's free memory (:mod:`pinnkan.training.memory`), and on the CPU into
         pieces of at most :data:`~pinnkan.training.memory.FAST_CHUNK` rows, which are
-        faster there, unless a piece would cost more (point weights, compilation). Point weights that depend on every residual (causal,
-        residual attention) are found first from a pass without graphs, which costs
-        about a third of a step more; KAN penalties are then taken on the first
-        ``chunk_size`` PDE points. Weighting by gradients (``GradNorm``, ``NTK``)
-        differentiates whole terms and cannot be chunked (an error for a given size, a
-        warning and no chunks for ``"auto"``). None (the default) evaluates every term
-        at once.
+        faster there, unless a piece would cost more (point weights, compilation).
+        Point weights that depend on every residual (causal, residual attention) are
+        found first from a pass without graphs, which costs about a third of a step
+        more; KAN penalties are then taken on the first ``chunk_size`` PDE points.
+        Weighting by gradients (``GradNorm``, ``NTK``) differentiates whole terms and
+        cannot be chunked (an error for a given size, a warning and no chunks for
+        ``"auto"``). None (the default) evaluates every term at once.
     group : Group, optional
         The processes that train together (:mod:`pinnkan.training.distributed`): each
         holds its shard of every term's points (sampled ones drawn from ``rng``, which
@@ -376,7 +376,8 @@ class PINNLoss(Objective):
             self._due = []
         total = sum(self._term_weight(n) * v for n, v in values.items())
         if self.regularization is not None and self.regularization.active:
-            penalties = {k: v / self.group.size for k, v in self.regularization.terms(model, self.pde_points_tensor()).items()}
+            terms = self.regularization.terms(model, self.pde_points_tensor())
+            penalties = {k: v / self.group.size for k, v in terms.items()}  # (a mean over the processes)
             total = total + sum(self.regularization.weights[k] * v for k, v in penalties.items())
             plain.update(penalties)
         return total, plain  # type: ignore[return-value]
@@ -421,7 +422,8 @@ class PINNLoss(Objective):
                                   "a Gauss-Newton stage needs them off (Regularization(...) only in earlier stages)")
         coefficients = self._coefficients(model)
         self._prepare(model, coefficients)
-        residuals, where = self._detached_residuals(model, coefficients, size)
+        whole = self._chunk_rows(model, coefficients) or max(term.source.rows for term in self._terms)
+        residuals, where = self._detached_residuals(model, coefficients, whole)  # (for the weights: in big pieces)
         scales, rows_of = {}, self.rows()
         for name, r in residuals.items():
             weights = self._point_weights(name, r, where[name])
@@ -529,12 +531,14 @@ class PINNLoss(Objective):
         """Every term's residuals without graphs, evaluated ``size`` rows at a time, and their points."""
         residuals: dict[str, list[torch.Tensor]] = {}
         for term in self._terms:
-            for start in range(0, term.source.rows, size):
-                part = self._evaluate(model, coefficients, term, term.source.part(start, min(start + size, term.source.rows)))
+            rows = term.source.rows
+            for start in range(0, rows, size):
+                part = self._evaluate(model, coefficients, term, term.source.part(start, min(start + size, rows)))
                 for name, r in part.items():
                     residuals.setdefault(name, []).append(r.detach())
-        joined = {name: torch.cat(residuals[name]) for term in self._terms for name in self._keys(term)}
-        where = {name: term.source.batch.points[: term.source.rows] for term in self._terms for name in self._keys(term)}
+        names = [(name, term) for term in self._terms for name in self._keys(term)]
+        joined = {name: torch.cat(residuals[name]) for name, _ in names}
+        where = {name: term.source.batch.points[: term.source.rows] for name, term in names}
         return joined, where
 
     # Hooks called by the trainer.

@@ -340,7 +340,8 @@ class Trainer:
                     self._stage_step = 0
                     self._optimizer = self._scheduler = None
                     self._save()
-                    if (signum := stop.agreed(self.objective.group)) is not None and self._stage_index < len(self.stages):
+                    signum = stop.agreed(self.objective.group)
+                    if signum is not None and self._stage_index < len(self.stages):
                         return self._stopped(signum)
         except KeyboardInterrupt:
             self._restore(good)
@@ -355,7 +356,6 @@ class Trainer:
         if self.refiner is None or self.refiner.outcome:
             return False
         more = self.refiner.plan(self.model, self.history, self._elapsed(), self.step)
-        self.objective.group.broadcast(self.model)  # a round's new points come from each process's own
         for stage in more:
             if isinstance(stage, ModelChange):
                 stage.check(self.model)

@@ -117,7 +117,9 @@ class Weighting(ABC):
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Restore :meth:`state_dict`."""
 
-    def resharded(self, states: Sequence[Mapping[str, object]], blocks: Mapping[str, tuple[int, int]]) -> Mapping[str, object]:
+    def resharded(
+        self, states: Sequence[Mapping[str, object]], blocks: Mapping[str, tuple[int, int]]
+    ) -> Mapping[str, object]:
         """This process's state from those saved by another number of processes (in their order), when it
         holds rows ``blocks[name]`` of every term's rows joined: the first state by default (weights of terms
         are the same in every process)."""
@@ -431,7 +433,9 @@ class ResidualAttention(Weighting):
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         self._lambdas = {name: lam.clone() for name, lam in state["lambdas"].items()}  # type: ignore[attr-defined]
 
-    def resharded(self, states: Sequence[Mapping[str, object]], blocks: Mapping[str, tuple[int, int]]) -> Mapping[str, object]:
+    def resharded(
+        self, states: Sequence[Mapping[str, object]], blocks: Mapping[str, tuple[int, int]]
+    ) -> Mapping[str, object]:
         saved = [state["lambdas"] for state in states]
         kept = {name: torch.cat([s[name] for s in saved])[slice(*blocks[name])]  # type: ignore[index]
                 for name in saved[0] if name in blocks and all(name in s for s in saved)}  # type: ignore[union-attr]

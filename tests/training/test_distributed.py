@@ -38,7 +38,8 @@ from pinnkan.training.losses import PINNLoss
 from pinnkan.training.trainer import Trainer
 
 F64 = torch.float64
-STAGES = {"bfgs": (Adam(steps=50, lr=1e-2), BFGS(steps=20)), "gauss-newton": (Adam(steps=20, lr=1e-2), GaussNewton(steps=4))}
+STAGES = {"bfgs": (Adam(steps=50, lr=1e-2), BFGS(steps=20)),
+          "gauss-newton": (Adam(steps=20, lr=1e-2), GaussNewton(steps=4))}
 
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="this torch build has no torch.distributed")
 
@@ -161,7 +162,8 @@ def test_torchrun_trains_in_two_processes_and_only_the_first_writes(tmp_path):
     # The checkpoint keeps both processes' points.
     saved = torch.load(out / "checkpoint.pt", weights_only=True)
     interior = [shard_["sources"][0]["points"].shape[0] for shard_ in saved["objective_shards"]]
-    assert len(interior) == 2 and abs(interior[0] - interior[1]) <= 1 and sum(interior) == report["setup"]["points"]["interior"]
+    assert len(interior) == 2 and abs(interior[0] - interior[1]) <= 1
+    assert sum(interior) == report["setup"]["points"]["interior"]
 
 
 def test_a_checkpoint_of_two_processes_resumes_in_one_or_three(tmp_path):

@@ -117,26 +117,23 @@ def _seed(text: str) -> int:
     return seed
 
 
-def _every(text: str) -> int:
-    try:
-        every = int(text)
-    except ValueError:
-        every = 0
-    if every < 1:
-        raise argparse.ArgumentTypeError(f"--checkpoint-every takes a number of steps >= 1, e.g. 500, got {text!r}")
-    return every
-
-
-def _chunk_size(text: str) -> int | str:
-    if text in ("auto", "none"):
-        return text
+def _positive(text: str, message: str) -> int:
+    """``text`` as an int >= 1, else an argparse error ``message`` followed by ``got <text>``."""
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"give a positive number of rows, auto or none, not {text!r}")
+        raise argparse.ArgumentTypeError(f"{message}, got {text!r}")
     return value
+
+
+def _every(text: str) -> int:
+    return _positive(text, "--checkpoint-every takes a number of steps >= 1, e.g. 500")
+
+
+def _chunk_size(text: str) -> int | str:
+    return text if text in ("auto", "none") else _positive(text, "--chunk-size takes a number of rows >= 1, auto or none")
 
 
 def _device(text: str) -> str:

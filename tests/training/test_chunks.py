@@ -190,7 +190,7 @@ def test_weighting_by_gradients_cannot_be_chunked():
 def test_the_command_line_takes_a_chunk_size(capsys):
     with pytest.raises(SystemExit):
         cli(["solve", "poisson2d", "--chunk-size", "0"])
-    assert "give a positive number of rows, auto or none, not '0'" in capsys.readouterr().err
+    assert "--chunk-size takes a number of rows >= 1, auto or none, got '0'" in capsys.readouterr().err
 
 
 def test_auto_with_weighting_by_gradients_warns_and_evaluates_every_term_at_once(monkeypatch):

@@ -54,14 +54,14 @@ def _problem():
 
 
 def _train(group, sources=None, weighting=(), stages=STAGES["bfgs"], checkpoint=None, resume=False, stop_at=None,
-           resampling=None):
+           resampling=None, chunk_size=None):
     """The model and loss history of a run in ``group``; ``sources`` replaces the points of every term; with
     ``stop_at``, the run stops there as on SIGTERM (leaving ``checkpoint``), with ``resume`` it goes on from it."""
     problem = _problem()
     torch.manual_seed(0)
     model = PINN(KAN((2, 6, 1), input_bounds=((0.0, 0.0), (1.0, 1.0)), dtype=F64), CoefficientSet({}, dtype=F64))
     loss = PINNLoss(problem, problem.conditions, Points(interior=301, boundary=41), rng=group.rng(7), dtype=F64,
-                    group=group, weighting=[*weighting], resampling=resampling)
+                    group=group, weighting=[*weighting], resampling=resampling, chunk_size=chunk_size)
     if sources is not None:
         loss.load_state_dict({**loss.state_dict(), "sources": sources})
     stop = [lambda step, record: os.kill(os.getpid(), signal.SIGTERM) if step == stop_at else None]
@@ -85,7 +85,9 @@ def _stages(kind):
 def _worker(rank, folder, kind, size=2, **run):
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous{size}", rank=rank, world_size=size)
     try:
-        loss, history = _train(ProcessGroup(), weighting=_weighting(kind), stages=_stages(kind), **run)
+        chunks = 64 if kind == "chunked" else None  # pieces in each process; one evaluation alone
+        loss, history = _train(ProcessGroup(), weighting=_weighting(kind), stages=_stages(kind), chunk_size=chunks,
+                               **run)
         torch.save({"sources": loss.state_dict()["sources"], "history": history}, f"{folder}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -103,7 +105,7 @@ def _stopping_worker(rank, folder):
     _worker(rank, folder, "weighted", 2, checkpoint=f"{folder}/checkpoint.pt", stop_at=30)
 
 
-@pytest.mark.parametrize("kind", ["plain", "weighted", "balanced", "gauss-newton"])
+@pytest.mark.parametrize("kind", ["plain", "weighted", "balanced", "chunked", "gauss-newton"])
 def test_two_processes_train_as_one_process_on_the_union_of_their_points(tmp_path, kind):
     mp.spawn(_worker, args=(str(tmp_path), kind), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]

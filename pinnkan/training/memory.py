@@ -22,8 +22,8 @@ MEMORY_SHARE = 0.25
 #: Rows of the smallest chunk chosen automatically (smaller pieces cost more than they save).
 MIN_CHUNK = 1024
 #: Rows of the largest chunk chosen automatically on the CPU, where a whole term of many more is slower: a
-#: heat1d step (float32, one thread) over 200,000 points takes 1.13 s whole and 0.79 s in pieces of 65,536
-#: rows, over 10^6 points 15 s and 3.5 s (the large graphs take fresh pages every step).
+#: heat1d step (float32, one thread, another job on the other core) over 200,000 points took 1.13 s whole and
+#: 0.79 s in pieces of 65,536 rows, over 10^6 points 15 s and 3.5 s (large graphs take fresh pages each step).
 FAST_CHUNK = 65536
 
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..errors import InputValueError
 
-__all__ = ["Group", "ProcessGroup", "ALONE", "shard"]
+__all__ = ["Group", "ProcessGroup", "ALONE", "shard", "share"]
 
 
 class Group:
@@ -98,18 +98,20 @@ class ProcessGroup(Group):
 
     def rng(self, seed: int) -> np.random.Generator:
         if self.size == 1:
-            return np.random.default_rng(seed)
+            return super().rng(seed)
         return np.random.default_rng(np.random.SeedSequence(seed).spawn(self.size)[self.rank])
 
     def sum_gradients(self, parameters: list[torch.Tensor]) -> None:
+        # One all-reduce: the gradients, then one flag per parameter saying whether a process has its gradient.
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
-        flat = self.sum(torch.cat([g.reshape(-1) for g in grads]))
+        has = grads[0].new_tensor([float(p.grad is not None) for p in parameters])
+        flat = self.sum(torch.cat([*(g.reshape(-1) for g in grads), has]))
+        anywhere = flat[-len(parameters) :].tolist()  # (one copy from the device)
         start = 0
-        for p in parameters:
-            part = flat[start : start + p.numel()].view_as(p)
+        for p, held in zip(parameters, anywhere):
+            if held:  # a parameter no process has a gradient of keeps none
+                p.grad = flat[start : start + p.numel()].view_as(p).clone()
             start += p.numel()
-            if p.grad is not None or bool(part.any()):
-                p.grad = part.clone()
 
     def gather(self, value: object) -> list[object] | None:
         values: list[object] | None = [None] * self.size if self.writer else None
@@ -129,3 +131,9 @@ def shard(n: int, group: Group) -> tuple[int, int]:
     base, extra = divmod(n, group.size)
     start = group.rank * base + min(group.rank, extra)
     return start, start + base + (group.rank < extra)
+
+
+def share(n: int, group: Group) -> int:
+    """How many of ``n`` rows process ``group.rank`` holds (see :func:`shard`)."""
+    start, stop = shard(n, group)
+    return stop - start

@@ -33,7 +33,7 @@ from ..pde.pinn import PINN
 from ..pde.problem import PDE_TERM, Problem
 from .adaptive import Resampling
 from .compiled import Compiled
-from .distributed import ALONE, Group, shard
+from .distributed import ALONE, Group, shard, share
 from .memory import FAST_CHUNK, free_memory, graph_bytes, rows_per_chunk
 from .objective import Objective
 from .points import AtLocation, Interior, PointSource
@@ -207,13 +207,12 @@ class PINNLoss(Objective):
         if not isinstance(group, Group):
             raise InputTypeError(f"group must be a pinnkan Group (ALONE or ProcessGroup()), got {type(group).__name__}")
         self.group = group
-        mine = lambda n: (lambda start, stop: stop - start)(*shard(n, group))  # noqa: E731 - this process's share
-        interior = Interior(problem.domain, mine(points.interior_for(problem.domain.dim)), points.sampler, dtype=dtype,
-                            device=device)
+        interior = Interior(problem.domain, share(points.interior_for(problem.domain.dim), group), points.sampler,
+                            dtype=dtype, device=device)
         self._terms = [_Term(PDE_TERM, interior, lambda field, batch: problem.residuals(field), True)]
         for condition in conditions:
-            source = AtLocation(condition.location, problem.domain, mine(points.boundary), points.sampler, dtype=dtype,
-                                device=device)
+            source = AtLocation(condition.location, problem.domain, share(points.boundary, group), points.sampler,
+                                dtype=dtype, device=device)
             self._terms.append(_Term(condition.name, source, condition.residuals, False))
         for term in self._terms:
             term.source.draw(rng)

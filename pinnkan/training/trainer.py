@@ -532,7 +532,7 @@ class Trainer:
         """Whether a stage the refiner added has used up the refinement's time budget (the stages given run whole)."""
         if self.refiner is None or self._stage_index < len(self._planned):
             return False
-        return self.objective.group.any(self._elapsed() >= self.refiner.refinement.budget)
+        return self._elapsed() >= self.refiner.refinement.budget  # (the same in every process of a group)
 
     def _converged(self, stage: Stage) -> bool:
         optimizer = self._optimizer

@@ -71,7 +71,7 @@ from .pde.geometry import (
 from .pde.pinn import PINN
 from .pde.problem import Problem
 from .pde.transforms import ConstrainedModel, HardConstraint, OutputTransform
-from .reference import GridSolution
+from .reference import GridSolution, ReferenceFile, ScatteredSolution, read_reference
 from .run.catalog import ProblemFile, list_problems, load_problem
 from .run.load import SavedRun, load_run
 from .run.memory import keep_freed_memory
@@ -174,6 +174,9 @@ __all__ = [
     "FitResult",
     # reference, compare, run
     "GridSolution",
+    "ReferenceFile",
+    "ScatteredSolution",
+    "read_reference",
     "GridFields",
     "Comparison",
     "compare",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["InputError", "InputTypeError", "InputValueError", "check_number", "check_whole", "whole"]
+__all__ = ["InputError", "InputTypeError", "InputValueError", "MissingExtra", "check_number", "check_whole", "whole"]
 
 
 class InputError(Exception):
@@ -27,6 +27,10 @@ class InputValueError(InputError, ValueError):
 
 class InputTypeError(InputError, TypeError):
     """An argument of a kind pinnkan cannot use."""
+
+
+class MissingExtra(InputError, ImportError):
+    """An optional package that a feature needs is not installed; the message names the ``pip install``."""
 
 
 def whole(value: object, least: int | None = None, most: int | None = None, *, numpy: bool = False) -> bool:

@@ -10,6 +10,7 @@ import io
 import itertools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
+from matplotlib.tri import Triangulation
 
 from .compare import Comparison
 from .errors import InputTypeError, InputValueError, whole
@@ -27,6 +29,7 @@ from .grid_fields import HEIGHTS, GridFields
 from .kan_tools.pruning import edge_scores
 from .models.kan import KAN
 from .reference.grid import GridSolution
+from .reference.scattered import ScatteredSolution
 from .training.fit import FitResult
 from .training.trainer import RECORD_KEYS, History
 
@@ -55,10 +58,11 @@ _FIELD_CMAPS = {"values": _VALUES_CMAP, "signed": _ERROR_CMAP, "magnitude": "mag
 _SPIKE = 10.0
 
 
-def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figure:
+def plot_solution(comparison: Comparison, path: PathLike | None = None, *,
+                  inside: Callable[[np.ndarray], np.ndarray] | None = None) -> Figure:
     """Prediction, reference and error of every output, one block of panels per output.
 
-    What is drawn depends on the grid (the same rules as :func:`plot_fields`):
+    What is drawn of a grid reference (the same rules as :func:`plot_fields`):
 
     - one axis: reference and prediction (dashed) as lines, and the error;
     - two axes, one of them ``comparison.time_axis``: heat maps with time across and
@@ -79,6 +83,12 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
       (three orthogonal planes would not), and cuts away from the bounding box's
       faces cross the domain (a ball's top plane would hold a single point).
 
+    A scattered reference (:class:`~pinnkan.reference.scattered.ScatteredSolution`) is
+    drawn at its own points: of one axis as lines; of two axes (a plane, or space and
+    time) as maps on triangles (the reference's own, or a Delaunay triangulation whose
+    triangles outside the domain are left out); of two space axes and time, with the
+    same space points at every time, as maps at the first, middle and last time.
+
     Prediction and reference share a colour scale; the error ``prediction - reference``
     has a symmetric diverging one. Each block is titled with the output's name, its
     relative L2 error and its maximum absolute error; each panel of a cut names where
@@ -90,6 +100,9 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
         What :func:`pinnkan.compare.compare` returned.
     path : path, optional
         PNG file to write; None draws the figure without saving it.
+    inside : callable, optional
+        ``inside(points (K, 2)) -> bool (K,)`` of the domain (``problem.domain.inside``):
+        triangles of a scattered reference whose centre is outside are left blank.
 
     Returns
     -------
@@ -97,7 +110,12 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
         One subfigure per output (``fig.subfigs``), for inspection or further saving.
     """
     _check_comparison(comparison, "plot_solution")
-    grid = comparison.grid
+    if isinstance(comparison.reference, ScatteredSolution):
+        fig = _scattered_solution(comparison, inside)
+        if path is not None:
+            _save(fig, path)
+        return fig
+    grid = comparison.reference
     layout = _layout(grid.axes, grid.coords, comparison.time_axis)
     n_out = len(comparison.outputs)
     if layout.kind == "line":
@@ -126,7 +144,7 @@ def plot_solution(comparison: Comparison, path: PathLike | None = None) -> Figur
         sub.suptitle(title, fontweight="bold")
         reference = np.where(grid.inside, errors.reference, np.nan)
         if layout.kind == "line":
-            _draw_lines(sub, grid, name, errors.prediction, reference)
+            _draw_lines(sub, grid.coords[0], grid.axes[0], grid.source, name, errors.prediction, reference)
         elif layout.kind in ("plane", "spacetime"):
             _draw_maps(sub, grid, layout, name, errors.prediction, reference)
         else:
@@ -226,7 +244,7 @@ def plot_error_over_time(comparison: Comparison, path: PathLike | None = None) -
         ax.semilogy(comparison.times, _positive(errors.error_over_time), label=name, lw=1.2)
     ax.set_xlabel(comparison.time_axis)
     ax.set_ylabel("relative L2 error")
-    ax.set_title(f"error per time slice (reference: {comparison.grid.source})")
+    ax.set_title(f"error per time slice (reference: {comparison.reference.source})")
     ax.legend(title="output")
     ax.grid(True, which="both", alpha=0.3)
     if path is not None:
@@ -255,27 +273,25 @@ def plot_snapshots(comparison: Comparison, path: PathLike | None = None, *, time
     matplotlib.figure.Figure
     """
     _check_comparison(comparison, "plot_snapshots")
-    grid, time_axis = comparison.grid, comparison.time_axis
+    grid, time_axis = comparison.reference, comparison.time_axis
     if time_axis is None or len(grid.axes) != 2:
         raise InputValueError(
-            f"plot_snapshots draws grids of one space axis and a time axis; this one has axes {grid.axes} "
+            f"plot_snapshots draws references of one space axis and a time axis; this one has axes {grid.axes} "
             f"and time axis {time_axis!r} (use plot_solution for planes)"
         )
     if not whole(times, 2):
         raise InputValueError(f"times must be an int >= 2, got {times!r}")
     t = grid.axes.index(time_axis)
     space = grid.axes[1 - t]
-    x, stamps = grid.coords[1 - t], grid.coords[t]
-    indices = sorted({round(i) for i in np.linspace(0, len(stamps) - 1, min(times, len(stamps)))})
     names = list(comparison.outputs)
+    profiles = _profiles(comparison, t)
+    indices = sorted({round(i) for i in np.linspace(0, len(profiles) - 1, min(times, len(profiles)))})
     fig = _new_figure((5.2 * len(names) + 1.6, 4.0))
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
-        errors = comparison.outputs[name]
         for colour, k in enumerate(indices):
-            ref = np.take(np.where(grid.inside, errors.reference, np.nan), k, axis=t)
-            pred = np.take(errors.prediction, k, axis=t)
-            ax.plot(x, ref, color=f"C{colour}", lw=1.8, alpha=0.6, label=f"{time_axis} = {stamps[k]:.3g}")
+            stamp, x, ref, pred = profiles[k][0], *profiles[k][1][name]
+            ax.plot(x, ref, color=f"C{colour}", lw=1.8, alpha=0.6, label=f"{time_axis} = {stamp:.3g}")
             ax.plot(x, pred, color=f"C{colour}", lw=1.1, ls="--")
         ax.set_xlabel(space)
         ax.set_ylabel(name)
@@ -285,6 +301,30 @@ def plot_snapshots(comparison: Comparison, path: PathLike | None = None, *, time
     if path is not None:
         _save(fig, path)
     return fig
+
+
+def _profiles(comparison: Comparison, t: int) -> list[tuple[float, dict[str, tuple[np.ndarray, ...]]]]:
+    """Per time of a reference of one space axis: (time, output -> (x, reference, prediction))."""
+    ref = comparison.reference
+    if isinstance(ref, GridSolution):
+        x, stamps = ref.coords[1 - t], ref.coords[t]
+        return [(float(stamps[k]), {
+            name: (x, np.take(np.where(ref.inside, e.reference, np.nan), k, axis=t), np.take(e.prediction, k, axis=t))
+            for name, e in comparison.outputs.items()}) for k in range(stamps.size)]
+    series = ref.snapshots(ref.axes[t])
+    if series is None:
+        raise InputValueError(
+            "plot_snapshots draws a scattered reference that holds the same space points at every time; this one "
+            "does not (plot_solution draws it)"
+        )
+    stamps, which = series
+    out = []
+    for k, stamp in enumerate(stamps):
+        rows = np.flatnonzero(which == k)
+        rows = rows[np.argsort(ref.points[rows, 1 - t], kind="stable")]
+        out.append((float(stamp), {name: (ref.points[rows, 1 - t], e.reference[rows], e.prediction[rows])
+                                   for name, e in comparison.outputs.items()}))
+    return out
 
 
 def plot_history(history: History, path: PathLike | None = None) -> Figure:
@@ -494,6 +534,77 @@ def plot_fit_prediction(
     _save(fig, path)
 
 
+def _scattered_solution(comparison: Comparison, inside: Callable[[np.ndarray], np.ndarray] | None) -> Figure:
+    """:func:`plot_solution` of a scattered reference: lines, or maps on triangles (rows of times)."""
+    ref, time_axis = comparison.reference, comparison.time_axis
+    assert isinstance(ref, ScatteredSolution)
+    space = [i for i, a in enumerate(ref.axes) if a != time_axis]
+    rows: list[tuple[str, np.ndarray]] = [("", np.arange(ref.size))]
+    if len(ref.axes) == 3 and len(space) == 2:
+        series = ref.snapshots(time_axis)  # type: ignore[arg-type]
+        if series is None:
+            raise InputValueError(
+                "plot_solution draws a scattered reference of two space axes and time when it holds the same space "
+                "points at every time; this one does not (use compare's numbers, or export the run to ParaView)"
+            )
+        times, which = series
+        picks = sorted({0, (times.size - 1) // 2, times.size - 1})
+        rows = [(f"{time_axis} = {times[k]:.3g}", np.flatnonzero(which == k)) for k in picks]
+        across, up = space
+    elif len(ref.axes) == 2:
+        time = ref.axes.index(time_axis) if time_axis in ref.axes else None
+        across, up = (time, 1 - time) if time is not None else (0, 1)
+    elif len(ref.axes) != 1:
+        raise InputValueError(
+            f"plot_solution draws scattered references of one or two axes, or two space axes and time; this one has "
+            f"axes {ref.axes} (export the run to ParaView to look at it)"
+        )
+    n_out = len(comparison.outputs)
+    line = len(ref.axes) == 1
+    block = 3.2 if line else 3.3 * len(rows) + 0.6
+    fig = _new_figure((10.0 if line else 13.0, block * n_out))
+    subfigs = fig.subfigures(n_out, 1, squeeze=False)[:, 0]
+    for sub, (name, errors) in zip(subfigs, comparison.outputs.items()):
+        sub.suptitle(f"{name}: relative L2 error {errors.rel_l2:.2e}, max error {errors.linf:.2e} "
+                     f"at {ref.size} points", fontweight="bold")
+        if line:
+            order = np.argsort(ref.points[:, 0], kind="stable")
+            _draw_lines(sub, ref.points[order, 0], ref.axes[0], ref.source, name, errors.prediction[order],
+                        errors.reference[order])
+            continue
+        axes = sub.subplots(len(rows), 3, squeeze=False, sharex=True, sharey=True)
+        for row, (label, rows_at) in zip(axes, rows):
+            xy = ref.points[rows_at][:, [across, up]]
+            triangles = ref.triangles if len(rows) == 1 and ref.triangles is not None else None
+            grid = _triangulation(xy, triangles, inside, time_axis is not None and len(rows) == 1)
+            pred, val = errors.prediction[rows_at], errors.reference[rows_at]
+            limits = _value_limits(pred, val)
+            panels = [("prediction", pred, _VALUES_CMAP, limits), (f"reference ({ref.source})", val, _VALUES_CMAP, limits),
+                      ("prediction - reference", pred - val, _ERROR_CMAP, _symmetric(pred - val))]
+            meshes = []
+            for ax, (title, values, cmap, lim) in zip(row, panels):
+                meshes.append(ax.tripcolor(grid, values, cmap=cmap, norm=_linear(lim), shading="gouraud"))
+                ax.set_title(f"{title}, {label}" if label else title, fontsize="medium")
+                if time_axis is None or len(rows) > 1:
+                    ax.set_aspect("equal")
+            row[0].set_ylabel(ref.axes[up])
+            sub.colorbar(meshes[1], ax=list(row[:2]), label=name, fraction=0.05, pad=0.02)
+            sub.colorbar(meshes[2], ax=row[2], label=f"error in {name}", fraction=0.1, pad=0.02)
+        for ax in axes[-1]:
+            ax.set_xlabel(ref.axes[across])
+    return fig
+
+
+def _triangulation(xy: np.ndarray, triangles: np.ndarray | None, inside: Callable[[np.ndarray], np.ndarray] | None,
+                   spacetime: bool) -> Triangulation:
+    """Triangles over points (K, 2): the given ones or Delaunay's, less those whose centre is outside the domain."""
+    grid = Triangulation(xy[:, 0], xy[:, 1], triangles)
+    if inside is not None and not spacetime:
+        centres = xy[grid.triangles].mean(axis=1)
+        grid.set_mask(~np.asarray(inside(centres), dtype=bool))
+    return grid
+
+
 def _check_comparison(comparison: object, caller: str) -> None:
     if not isinstance(comparison, Comparison):
         raise InputTypeError(f"{caller} takes the Comparison that compare() returns, got {type(comparison).__name__}")
@@ -579,10 +690,10 @@ def _aspect(across: np.ndarray, up: np.ndarray) -> float:
     return float(np.clip((up[-1] - up[0]) / (across[-1] - across[0]), 0.25, 4.0))
 
 
-def _draw_lines(sub, grid: GridSolution, name: str, prediction: np.ndarray, reference: np.ndarray) -> None:
-    x, label = grid.coords[0], grid.axes[0]
+def _draw_lines(sub, x: np.ndarray, label: str, source: str, name: str, prediction: np.ndarray,
+                reference: np.ndarray) -> None:
     values_ax, error_ax = sub.subplots(1, 2)
-    values_ax.plot(x, reference, label=f"reference ({grid.source})", lw=1.6)
+    values_ax.plot(x, reference, label=f"reference ({source})", lw=1.6)
     values_ax.plot(x, prediction, "--", label="prediction", lw=1.4)
     values_ax.set_xlabel(label)
     values_ax.set_ylabel(name)

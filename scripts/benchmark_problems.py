@@ -73,7 +73,7 @@ def divergence(comparison: Comparison) -> dict[str, float] | None:
     For a stationary 2-D grid with outputs ``u`` and ``v`` (else None); the reference's
     figure is the discretisation's own error, the floor the prediction is judged against.
     """
-    grid = comparison.grid
+    grid = comparison.reference
     if grid.axes != ("x", "y") or not {"u", "v"} <= set(comparison.outputs):
         return None
     x, y = grid.coords

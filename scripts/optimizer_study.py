@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from _study import markdown, save, solved  # noqa: E402
 
 from pinnkan import BFGS, LBFGS, GaussNewton, compare, load_problem  # noqa: E402
-from pinnkan.compare import reference_grid  # noqa: E402
+from pinnkan.compare import reference_solution  # noqa: E402
 from pinnkan.pde.problem import Problem  # noqa: E402
 from pinnkan.reference import GridSolution  # noqa: E402
 from pinnkan.training.stages import Stage  # noqa: E402
@@ -106,7 +106,7 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     for name in args.problems:
         spec = load_problem(name)
-        grid = reference_grid(spec.problem)
+        grid = reference_solution(spec.problem)
         for optimizer in args.optimizers:
             setup = replace(spec.setup, stages=swapped(spec.setup.stages, OPTIMIZERS[optimizer]), tolerance=None)
             later = max(1, args.every // GAUSS_NEWTON_SHARE) if optimizer == "Gauss-Newton" else args.every

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pinnkan import Box, Problem
-from pinnkan.compare import compare, reference_grid
+from pinnkan.compare import compare, reference_solution
 from pinnkan.reference.grid import GridSolution
 
 F64 = torch.float64
@@ -45,7 +45,7 @@ def test_every_output_is_compared_with_its_own_reference():
 def test_points_outside_a_masked_domain_are_not_compared():
     lshape = Box({"x": (-1.0, 1.0), "y": (-1.0, 1.0)}) - Box({"x": (0.0, 1.0), "y": (0.0, 1.0)})
     problem = Problem(name="l", domain=lshape, residual=lambda f: f.u_xx, exact=lambda c: c["x"] + c["y"])
-    grid = reference_grid(problem)
+    grid = reference_solution(problem)
     assert grid.mask is not None
     assert abs(grid.mask.mean() - 0.75) < 0.02
     assert np.isnan(grid.values[~grid.mask]).all() and np.isfinite(grid.values[grid.mask]).all()

@@ -51,7 +51,7 @@ def test_three_space_axes_draw_the_xy_plane_at_a_quarter_half_and_three_quarters
     assert [ax.get_title() for ax in panels[::3]] == ["prediction, z = -0.5", "prediction, z = 0", "prediction, z = 0.5"]
     assert [ax.get_title() for ax in panels[6:]] == ["prediction, z = 0.5", "reference, z = 0.5", "error, z = 0.5"]
     u = c.outputs["u"]
-    x, _, z = c.grid.coords
+    x, _, z = c.reference.coords
     for row, k in enumerate([5, 10, 15]):
         pred, ref, error = (_mesh(ax).get_array() for ax in panels[3 * row : 3 * row + 3])
         # rows of the drawn image are y, columns x; outside the ball masked
@@ -72,7 +72,7 @@ def test_three_space_axes_draw_the_xy_plane_at_a_quarter_half_and_three_quarters
     # one error scale over the three planes drawn: the largest |0.01 x z| on them (z = 0.5), below
     # the largest on the whole grid (z = 0.7 within the ball)
     lo, hi = _mesh(panels[2]).get_clim()
-    X, _, Z = np.meshgrid(*c.grid.coords, indexing="ij")
+    X, _, Z = np.meshgrid(*c.reference.coords, indexing="ij")
     drawn = np.abs(0.01 * X * Z)[:, :, [5, 10, 15]][inside[:, :, [5, 10, 15]]]
     assert lo == -hi and hi == pytest.approx(np.max(drawn)) and hi < c.linf
     assert c.linf == pytest.approx(np.max(np.abs(0.01 * X * Z)[inside]))
@@ -128,7 +128,7 @@ def test_an_error_that_decays_tenfold_between_the_times_drawn_gets_a_scale_per_t
     # the error 0.02 exp(-6 t) x: largest 0.02, 0.02 e^-3 and 0.02 e^-6 at t = 0, 0.5, 1
     model = FormulaModel(lambda p: torch.exp(-p[:, 3]) * torch.sin(PI * p[:, 0]) * p[:, 1] + p[:, 2]
                          + 0.02 * torch.exp(-6 * p[:, 3]) * p[:, 0])
-    (sub,) = plot_solution(compare(model, c.grid)).subfigs
+    (sub,) = plot_solution(compare(model, c.reference)).subfigs
     panels = _maps(sub)
     assert len(_bars(sub)) == 3 + 3  # a value bar and an error bar per time
     for row, t in enumerate([0.0, 0.5, 1.0]):
@@ -141,8 +141,8 @@ def test_time_stored_first_draws_the_same_planes():
     c = _cube_over_time()
     order = (3, 0, 1, 2)  # (t, x, y, z): the plane is always of the first two space axes
     moved = GridSolution(
-        tuple(c.grid.axes[i] for i in order), tuple(c.grid.coords[i] for i in order),
-        np.transpose(c.grid.values, order), "exact",
+        tuple(c.reference.axes[i] for i in order), tuple(c.reference.coords[i] for i in order),
+        np.transpose(c.reference.values, order), "exact",
     )
     model = FormulaModel(lambda p: torch.exp(-p[:, 0]) * torch.sin(PI * p[:, 1]) * p[:, 2] + p[:, 3] + 0.02 * p[:, 0])
     panels = _maps(plot_solution(compare(model, moved)).subfigs[0])

@@ -55,7 +55,7 @@ def test_space_time_has_time_across_space_up_and_symmetric_error_scale(tmp_path)
     assert pred_ax.get_xlim()[1] == pytest.approx(0.5, abs=0.03) and pred_ax.get_ylim()[1] == pytest.approx(1.0, abs=0.03)
     # rows of the drawn image are x, columns t: the grid's own (x, t) order
     np.testing.assert_allclose(_mesh(pred_ax).get_array(), c.prediction)
-    np.testing.assert_allclose(_mesh(ref_ax).get_array(), c.grid.values)
+    np.testing.assert_allclose(_mesh(ref_ax).get_array(), c.reference.values)
     assert _mesh(pred_ax).get_clim() == _mesh(ref_ax).get_clim() == pytest.approx((0.0, 1.0), abs=1e-9)
     lo, hi = _mesh(err_ax).get_clim()
     assert lo == -hi and hi == pytest.approx(c.linf)
@@ -65,7 +65,7 @@ def test_space_time_has_time_across_space_up_and_symmetric_error_scale(tmp_path)
     assert title.startswith("u:") and f"{c.rel_l2:.2e}" in title and f"{c.linf:.2e}" in title
 
     # the same solution stored as (t, x) is still drawn with time across
-    flipped = GridSolution(("t", "x"), (c.grid.coords[1], c.grid.coords[0]), c.grid.values.T, "exact")
+    flipped = GridSolution(("t", "x"), (c.reference.coords[1], c.reference.coords[0]), c.reference.values.T, "exact")
     fig = plot_solution(compare(FormulaModel(lambda p: torch.sin(PI * p[:, 1])), flipped))
     pred_ax = _maps(fig)[0]
     assert (pred_ax.get_xlabel(), pred_ax.get_ylabel()) == ("t", "x")
@@ -208,9 +208,9 @@ def test_unsupported_inputs_are_refused_with_the_fix():
     # every grid is drawn now (three and more axes are cut into planes, see test_plotting_cuts.py);
     # what is refused is something other than a comparison, and an error over time without time
     c = _plane_over_time()
-    no_time = compare(FormulaModel(lambda p: torch.zeros(p.shape[0], 2, dtype=p.dtype)), c.grid, outputs=("u", "v"), time_axis=None)
+    no_time = compare(FormulaModel(lambda p: torch.zeros(p.shape[0], 2, dtype=p.dtype)), c.reference, outputs=("u", "v"), time_axis=None)
     with pytest.raises(TypeError, match="takes the Comparison that compare"):
-        plot_solution(c.grid)
+        plot_solution(c.reference)
     with pytest.raises(ValueError, match="no time axis; pass time_axis="):
         plot_error_over_time(no_time)
     with pytest.raises(TypeError, match="plot_error_over_time takes the Comparison"):

@@ -11,15 +11,19 @@ before any training, with the fix and the line of the user's code named.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from ..errors import InputTypeError, InputValueError
+from ..reference.grid import GridSolution
+from ..reference.readers import ReferenceFile
+from ..reference.scattered import ScatteredSolution
 from .coefficients import Coefficient, check_coefficients
 from .conditions import Batch, Condition, Coordinates, Dirichlet
 from .fields import Field, check_name, coordinate_dict
@@ -27,8 +31,6 @@ from .geometry import Domain, SpaceTime, Where
 from .transforms import HardConstraint, OutputTransform
 from .user_code import call_user, describe_location, kind_of
 
-if TYPE_CHECKING:
-    from ..reference.grid import GridSolution
 
 __all__ = ["Problem", "Residual", "PDE_TERM"]
 
@@ -69,8 +71,13 @@ class Problem:
         Conditions built into the model's output instead of the loss.
     exact : callable, optional
         Exact solution: coordinates -> (N,) tensor, or (N, m) / a mapping by output name for systems.
-    reference : callable, optional
-        ``reference() -> GridSolution`` from a finite-difference solver.
+    reference : callable, solution, path or ReferenceFile, optional
+        What to compare with when the exact solution is not known:
+        ``reference() -> GridSolution`` from a finite-difference solver, a
+        :class:`~pinnkan.reference.grid.GridSolution` or
+        :class:`~pinnkan.reference.scattered.ScatteredSolution`, or a file
+        (``"solution.vtu"`` or :class:`~pinnkan.reference.readers.ReferenceFile` with a
+        mapping of its fields to the outputs), read when the run compares.
     description : str
         One line shown by ``pinnkan list``.
     reference_points : int
@@ -92,7 +99,7 @@ class Problem:
     coefficients: Mapping[str, Coefficient | float] = field(default_factory=dict)
     hard_constraint: OutputTransform | None = None
     exact: Exact | None = None
-    reference: Callable[[], GridSolution] | None = None
+    reference: Callable[[], GridSolution | ScatteredSolution] | GridSolution | ScatteredSolution | ReferenceFile | None = None
     description: str = ""
     reference_points: int = 101
     reference_error: float | None = None
@@ -116,8 +123,14 @@ class Problem:
             self._check_transform(self.hard_constraint)
         if self.exact is not None and not callable(self.exact):
             raise InputTypeError("exact must be a function of the coordinates returning a tensor")
-        if self.reference is not None and not callable(self.reference):
-            raise InputTypeError("reference must be a function returning a GridSolution")
+        if isinstance(self.reference, (str, os.PathLike)):
+            object.__setattr__(self, "reference", ReferenceFile(self.reference))
+        if self.reference is not None and not (
+                callable(self.reference) or isinstance(self.reference, (GridSolution, ScatteredSolution, ReferenceFile))):
+            raise InputTypeError(
+                "reference must be a function returning a GridSolution, a GridSolution or ScatteredSolution, or a "
+                f"file (a path or ReferenceFile), got {type(self.reference).__name__}"
+            )
         if self.reference_error is not None:
             if isinstance(self.reference_error, bool) or not isinstance(self.reference_error, (int, float)):
                 raise InputTypeError(f"reference_error must be a number (a relative L2 error), got {self.reference_error!r}")

@@ -10,6 +10,7 @@ from ..errors import InputValueError
 
 __all__ = ["GridSolution", "grid_points"]
 
+# What made a grid solution; a file's values say which file ("file: sol.nc").
 SOURCES = ("exact", "fd", "spectral")
 
 
@@ -26,8 +27,8 @@ class GridSolution:
         Shape ``(len(coords[0]), len(coords[1]), ...)``: one array for a single
         output (named ``"u"``), or one per output name for a system.
     source : str
-        ``"exact"`` (an exact solution), ``"fd"`` (a finite-difference solver) or
-        ``"spectral"`` (a spectral solver).
+        ``"exact"`` (an exact solution), ``"fd"`` (a finite-difference solver),
+        ``"spectral"`` (a spectral solver) or ``"file: NAME"`` (read from a file).
     mask : numpy.ndarray of bool, optional
         True at grid points inside the domain (for non-box domains); values outside
         are ignored and may be NaN. None: every point is inside.
@@ -77,8 +78,8 @@ class GridSolution:
                     f"inputs and resolution"
                 )
             outputs[name] = array
-        if source not in SOURCES:
-            raise InputValueError(f"source must be one of {SOURCES}, got {source!r}")
+        if source not in SOURCES and not (isinstance(source, str) and source.startswith("file: ")):
+            raise InputValueError(f"source must be one of {SOURCES} or 'file: NAME', got {source!r}")
         self.axes = axes
         self.coords = coords
         self.outputs = outputs

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import InputTypeError, InputValueError
 from ..pde.problem import Problem
+from ..reference.readers import ReferenceFile
 from ..pde.user_code import describe_location, kind_of, raised_in_pinnkan
 from .setup import Setup
 
@@ -180,6 +181,9 @@ def _load_file(path: Path, parameters: Mapping[str, Any]) -> ProblemFile:
         # A file states its reference's error for the defaults; other values leave it unknown.
         stated = problem.reference_error if values == defaults or problem.reference is None else None
         problem = replace(problem, parameters=values, reference_error=stated)
+    reference = problem.reference
+    if isinstance(reference, ReferenceFile) and not reference.path.is_absolute():  # beside the problem file
+        problem = replace(problem, reference=replace(reference, path=path.resolve().parent / reference.path))
     setup = getattr(module, "setup", None)
     if setup is None:
         setup = Setup()

@@ -31,6 +31,7 @@ from ..pde.coefficients import CoefficientSet
 from ..pde.engines import Auto, Autograd, Engine
 from ..pde.geometry import SpaceTime
 from ..pde.problem import Problem
+from ..reference.scattered import ScatteredSolution
 
 if TYPE_CHECKING:
     from .solve import Solution
@@ -209,13 +210,15 @@ def write_figures(solution: Solution, folder: Path, *, extra: Extra | None = Non
     if history.records:
         figures.append(("loss_history.png", lambda path: plot_history(history, path)))
     if comparison is not None:
-        figures.append(("solution.png", lambda path: plot_solution(comparison, path)))
+        figures.append(("solution.png", lambda path: plot_solution(comparison, path, inside=problem.domain.inside)))
     else:
         figures.append(("solution.png", prediction_map))
     figures.append(("residual.png", residual_map))
     if comparison is not None and comparison.time_axis is not None:
         figures.append(("error_over_time.png", lambda path: plot_error_over_time(comparison, path)))
-        if len(comparison.grid.axes) == 2:
+        reference = comparison.reference
+        if len(reference.axes) == 2 and (not isinstance(reference, ScatteredSolution)
+                                         or reference.snapshots(comparison.time_axis) is not None):
             figures.append(("snapshots.png", lambda path: plot_snapshots(comparison, path)))
     if extra and comparison is not None:  # without a reference they are in solution.png
         title = f"{problem.name}: {', '.join(extra)}"

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..compare import Comparison, compare, reference_grid
+from ..compare import Comparison, compare, reference_solution
 from ..errors import InputTypeError, InputValueError, whole
 from ..estimate import ErrorEstimate, estimate_error
 from ..files import plain
@@ -251,7 +251,7 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
     if setup.regularization is not None and setup.regularization.active and not isinstance(setup.model, KANSpec):
         raise InputValueError(f"Regularization penalises B-spline KAN edges; the model is {setup.model.kind}: use KANSpec")  # type: ignore[union-attr]
     # The reference is cheap next to training: build it first so a broken one fails early.
-    grid = reference_grid(problem) if problem.has_reference else None
+    reference = reference_solution(problem) if problem.has_reference else None
     model = _build_model(problem, setup, transform, seed=seed, dtype=dtype, device=device)
     group.broadcast(model)  # the same seed initialises the same model everywhere: made sure of
     loss = PINNLoss(
@@ -298,9 +298,9 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
         trainer.resume()
     result = trainer.run()
     comparison = None
-    if grid is not None:
+    if reference is not None:
         exact = problem.exact_values if problem.exact is not None else None
-        comparison = compare(model, grid, outputs=problem.outputs, exact=exact, time_axis=problem.time)
+        comparison = compare(model, reference, outputs=problem.outputs, exact=exact, time_axis=problem.time)
     errors = condition_errors(problem, model, rng=np.random.default_rng(seed + 1))
     estimate = None
     if result.stopped_by is None:  # after a signal, quickly: a job scheduler's grace period is short

@@ -31,7 +31,6 @@ from .geometry import Domain, SpaceTime, Where
 from .transforms import HardConstraint, OutputTransform
 from .user_code import call_user, describe_location, kind_of
 
-
 __all__ = ["Problem", "Residual", "PDE_TERM"]
 
 _DISTANCE = "the hard constraint's distance function"

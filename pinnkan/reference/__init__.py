@@ -4,11 +4,11 @@ from .burgers import burgers_exact_grid, burgers_hopf_cole, solve_burgers_1d
 from .domain2d import solve_elliptic_domain, solve_heat_domain
 from .elliptic import solve_helmholtz_2d, solve_poisson_2d
 from .grid import GridSolution
-from .readers import ReferenceFile, read_reference
-from .scattered import ScatteredSolution
 from .heat import DirichletEnd, NeumannEnd, solve_heat_1d
 from .heat2d import solve_heat_2d, solve_heat_2d_spectral
 from .reaction_diffusion import solve_reaction_diffusion_1d
+from .readers import ReferenceFile, read_reference
+from .scattered import ScatteredSolution
 from .wave import solve_wave_1d
 
 __all__ = [

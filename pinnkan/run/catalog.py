@@ -30,8 +30,8 @@ from typing import Any
 
 from ..errors import InputTypeError, InputValueError
 from ..pde.problem import Problem
-from ..reference.readers import ReferenceFile
 from ..pde.user_code import describe_location, kind_of, raised_in_pinnkan
+from ..reference.readers import ReferenceFile
 from .setup import Setup
 
 __all__ = ["ProblemFile", "ProblemFileError", "list_problems", "load_problem"]

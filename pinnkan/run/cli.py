@@ -36,6 +36,7 @@ from ..pde.problem import Problem
 from ..training.adaptive import RAD, RAR, Resample, Resampling
 from ..training.trainer import CHECKPOINT_EVERY
 from ..training.weighting import NTK, Causal, GradNorm, ResidualAttention, Weighting
+from ..reference.readers import ReferenceFile
 from .catalog import list_problems, load_problem
 from .folder import check_output_folder
 from .load import load_run
@@ -171,6 +172,13 @@ def _budget(text: str) -> float:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _field(text: str) -> tuple[str, str]:
+    output, sep, name = text.partition("=")
+    if not sep or not output.strip() or not name.strip():
+        raise argparse.ArgumentTypeError(f"--field takes OUTPUT=NAME (the file's field for an output), e.g. u=T, got {text!r}")
+    return output.strip(), name.strip()
+
+
 def _weighting(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",")]
     unknown = [n for n in names if n not in WEIGHTINGS]
@@ -272,8 +280,29 @@ def _parser() -> argparse.ArgumentParser:
     solve_p.add_argument(
         "--no-decay", action="store_true", help="keep a built-in initial value at full amplitude (no fitted decay)"
     )
+    solve_p.add_argument(
+        "--reference", help="compare with the solution in this file (mesh, COMSOL table, .npz, .mat, netCDF) instead of "
+        "the problem's own"
+    )
+    solve_p.add_argument(
+        "--field", type=_field, action="append", default=[], metavar="OUTPUT=NAME",
+        help="take the reference's OUTPUT from the file's field NAME, e.g. --field u=T (repeat for more outputs)"
+    )
     plot_p = sub.add_parser("plot", help="draw a KAN run's edge functions and network diagram", parents=[debug])
     plot_p.add_argument("run", help="run folder written by `pinnkan solve`")
+    export_p = sub.add_parser("export", help="write a run's solution to a file for ParaView, xarray or numpy",
+                              parents=[debug])
+    export_p.add_argument("run", help="run folder written by `pinnkan solve`")
+    export_p.add_argument(
+        "--to", required=True, help="file to write: .vtu or .xdmf (ParaView), .nc (netCDF), .npz, .mat, .txt, .csv"
+    )
+    export_p.add_argument(
+        "--problem", help="the problem file of a run of your own problem (built-in problems are found by name)"
+    )
+    export_p.add_argument(
+        "--points", type=lambda text: _positive(text, "--points takes a whole number >= 2, e.g. 101"),
+        help="points per axis of the grid used when the problem has no reference"
+    )
     return parser
 
 
@@ -363,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _guarded(_list, args)
     if args.command == "plot":
         return _guarded(_plot, args)
+    if args.command == "export":
+        return _guarded(_export, args)
     return _guarded(_solve, args)
 
 
@@ -413,11 +444,12 @@ def _solve(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise InputValueError(f"--param gives {sorted({n for n in names if names.count(n) > 1})} more than once; give each once")
     spec = load_problem(args.problem, **dict(args.param))
-    setup = _setup(spec.setup, spec.problem, args)
+    problem = _with_reference(spec.problem, args.reference, args.field)
+    setup = _setup(spec.setup, problem, args)
     with _process_group(args.distributed, args.device) as (device, writer):
         out = check_output_folder(args.out or _folder_name(spec.problem.name, args.param))
         solution = solve(
-            spec.problem,
+            problem,
             setup,
             seed=args.seed,
             dtype=args.dtype,
@@ -443,6 +475,32 @@ def _solve(args: argparse.Namespace) -> int:
     if not train.success:
         print(f"pinnkan: training did not finish: {train.message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _with_reference(problem: Problem, path: str | None, fields: list[tuple[str, str]]) -> Problem:
+    """The problem compared with ``--reference FILE`` (its fields mapped by ``--field``)."""
+    outputs = [o for o, _ in fields]
+    if len(set(outputs)) != len(outputs):
+        raise InputValueError(f"--field maps {sorted({o for o in outputs if outputs.count(o) > 1})} more than once; give each once")
+    if path is None:
+        if not fields:
+            return problem
+        if not isinstance(problem.reference, ReferenceFile):
+            raise InputValueError("--field maps the fields of a reference file; give the file with --reference FILE")
+        return replace(problem, reference=replace(problem.reference, fields={**problem.reference.fields, **dict(fields)}))
+    if not Path(path).is_file():
+        raise InputValueError(f"--reference {path}: no such file; give the path of a mesh, table, .npz, .mat or .nc file")
+    # The file's own error is not known: none is recorded.
+    return replace(problem, reference=ReferenceFile(Path(path), fields=dict(fields)), reference_error=None)
+
+
+def _export(args: argparse.Namespace) -> int:
+    """``pinnkan export``: the run's outputs, residuals (and reference and error) in a file."""
+    from .export import export_run
+
+    path = export_run(args.run, args.to, problem=args.problem, points_per_axis=args.points)
+    print(path)
     return 0
 
 

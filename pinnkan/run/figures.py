@@ -36,7 +36,7 @@ from ..reference.scattered import ScatteredSolution
 if TYPE_CHECKING:
     from .solve import Solution
 
-__all__ = ["FigureWarning", "estimate_fields", "model_fields", "residual_name", "write_figures"]
+__all__ = ["FigureWarning", "estimate_fields", "evaluate_points", "model_fields", "residual_name", "write_figures"]
 
 # A further field evaluated at points: name -> (function of points (N, d) -> (N,), kind).
 Extra = Mapping[str, tuple[Callable[[np.ndarray], np.ndarray], str]]
@@ -146,11 +146,9 @@ def model_fields(
     inside = np.asarray(problem.domain.inside(points), dtype=bool)
     if not inside.any():
         raise InputValueError("no grid point lies inside the domain; give more points_per_axis or other coords")
-    dtype, device = _dtype_device(model)
-    if coefficients is None:
-        coefficients = _coefficients(problem, model, dtype, device)
-    engine = Auto() if engine is None else engine
-    columns = _evaluate(problem, model, points[inside], coefficients, residuals, engine, batch, dtype, device)
+    columns, signed = evaluate_points(problem, model, points[inside], coefficients=coefficients, residuals=residuals,
+                                      engine=engine, batch=batch)
+    columns.update({residual_name(t): np.abs(r) for t, r in signed.items()})
     if residuals:
         # The PDE holds in the open domain; on its boundary the conditions hold instead, and
         # the derivatives of a hard constraint built by distance functions are singular there.
@@ -315,25 +313,34 @@ def _coefficients(problem: Problem, model: nn.Module, dtype: torch.dtype, device
     return CoefficientSet(problem.coefficients, dtype=dtype, device=device).values()  # type: ignore[arg-type]
 
 
-def _evaluate(
+def evaluate_points(
     problem: Problem,
     model: nn.Module,
     points: np.ndarray,
-    coefficients: Mapping[str, torch.Tensor | float],
-    residuals: bool,
-    engine: Engine,
-    batch: int,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> dict[str, np.ndarray]:
-    """Outputs and residual magnitudes at points (N, d), name -> (N,) float64."""
+    *,
+    coefficients: Mapping[str, torch.Tensor | float] | None = None,
+    residuals: bool = True,
+    engine: Engine | None = None,
+    batch: int = 2048,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The model's outputs and every PDE residual term at points (N, d): two mappings of name -> (N,) float64.
+
+    The residuals are signed, named by their terms (``"pde"``, ``"momentum_x"``); the
+    engine and coefficients are chosen as in :func:`model_fields`.
+    """
+    dtype, device = _dtype_device(model)
+    if coefficients is None:
+        coefficients = _coefficients(problem, model, dtype, device)
+    engine = Auto() if engine is None else engine
     # Jets cannot run every residual (one that differentiates by itself, a derivative
     # order they do not carry); autograd can, so it takes over after a first failure.
     engines = [engine] if isinstance(engine, Autograd) else [engine, Autograd()]
     needs = None  # the derivatives the residual asks for, learned on the first batch
     chunks: dict[str, list[np.ndarray]] = {}
+    terms: dict[str, list[np.ndarray]] = {}
     for start in range(0, points.shape[0], batch):
         x = torch.as_tensor(points[start : start + batch], dtype=dtype, device=device)
+        found: dict[str, torch.Tensor] = {}
         if residuals:
             while True:
                 try:
@@ -341,8 +348,7 @@ def _evaluate(
                     with torch.enable_grad():
                         field = problem.field(model, x, coefficients=coefficients, engine=engines[0], needs=needs)
                         values = {name: field.value(name) for name in problem.outputs}
-                        terms = problem.residuals(field)
-                        values.update({residual_name(t): r.abs() for t, r in terms.items()})
+                        found = problem.residuals(field)
                     break
                 except Exception:
                     if start > 0 or len(engines) == 1:
@@ -355,7 +361,10 @@ def _evaluate(
             values = {name: out[:, i] for i, name in enumerate(problem.outputs)}
         for name, v in values.items():
             chunks.setdefault(name, []).append(v.detach().double().cpu().numpy())
-    return {name: np.concatenate(parts) for name, parts in chunks.items()}
+        for name, r in found.items():
+            terms.setdefault(name, []).append(r.detach().double().cpu().numpy())
+    return ({name: np.concatenate(parts) for name, parts in chunks.items()},
+            {name: np.concatenate(parts) for name, parts in terms.items()})
 
 
 def _extra_values(name: str, function: Callable[[np.ndarray], np.ndarray], points: np.ndarray) -> np.ndarray:

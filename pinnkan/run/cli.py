@@ -33,13 +33,14 @@ from ..models.kan import KAN
 from ..models.kernel_build import KernelBuild
 from ..pde.engines import Auto, Autograd, Engine, Jets
 from ..pde.problem import Problem
+from ..reference.readers import ReferenceFile
 from ..training.adaptive import RAD, RAR, Resample, Resampling
 from ..training.trainer import CHECKPOINT_EVERY
 from ..training.weighting import NTK, Causal, GradNorm, ResidualAttention, Weighting
-from ..reference.readers import ReferenceFile
 from .catalog import list_problems, load_problem
 from .folder import check_output_folder
 from .load import load_run
+from .logs import TensorBoard
 from .memory import keep_freed_memory
 from .setup import Setup, parse_budget, resolve
 from .solve import DEVICE_TYPES, DTYPES, best_device, check_device, solve
@@ -62,6 +63,9 @@ RESAMPLINGS: dict[str, Resampling | None] = {
     "rad": RAD(),
     "rar": RAR(),
 }
+
+# --log NAME: training logs written into the run folder as it trains.
+LOGS: dict[str, TensorBoard] = {"tensorboard": TensorBoard()}
 
 # --engine NAME: how derivatives are computed.
 ENGINES: dict[str, Engine] = {"auto": Auto(), "jets": Jets(), "autograd": Autograd()}
@@ -281,6 +285,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-decay", action="store_true", help="keep a built-in initial value at full amplitude (no fitted decay)"
     )
     solve_p.add_argument(
+        "--log", choices=sorted(LOGS), action="append", default=[],
+        help="write training logs into the run folder as it trains (tensorboard: OUT/tensorboard, watch with "
+        "`tensorboard --logdir OUT/tensorboard`)"
+    )
+    solve_p.add_argument(
         "--reference", help="compare with the solution in this file (mesh, COMSOL table, .npz, .mat, netCDF) instead of "
         "the problem's own"
     )
@@ -459,6 +468,7 @@ def _solve(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             checkpoint_every=args.checkpoint_every,
             distributed=args.distributed,
+            logs=tuple(LOGS[name] for name in dict.fromkeys(args.log)),
         )
     if not writer:  # process 0 prints
         return 0 if solution.train.success else 1

@@ -39,6 +39,7 @@ from ..training.refinement import Refiner
 from ..training.trainer import CHECKPOINT_EVERY, Callback, Trainer, TrainResult
 from ..training.weighting import Decay
 from .folder import check_output_folder, versions, write_run_folder
+from .logs import TensorBoard
 from .setup import DEFAULT_GRID, DEFAULT_TOLERANCE, DTYPES, Setup, data_grid, dtype_name, resolve
 
 __all__ = ["Solution", "assemble", "best_device", "check_device", "hard_constraint", "solve", "DTYPES", "DEVICE_TYPES"]
@@ -158,6 +159,7 @@ def solve(
     callbacks: Sequence[Callback] = (),
     monitor: Callable[[PINN], Callback] | None = None,
     distributed: bool = False,
+    logs: Sequence[TensorBoard] = (),
 ) -> Solution:
     """Train a model for ``problem`` and compare it with the problem's reference.
 
@@ -199,6 +201,9 @@ def solve(
         ``seed``, the loss and gradients are those of all points, and only process 0
         writes ``out`` (every process must pass the same ``out``). A checkpoint
         resumes with as many processes as wrote it.
+    logs : sequence of TensorBoard
+        Training logs written into ``out`` as the run trains
+        (:class:`~pinnkan.run.logs.TensorBoard`: ``out/tensorboard``).
 
     Notes
     -----
@@ -225,18 +230,23 @@ def solve(
         raise InputValueError("resume=True needs the run folder (out=...) that holds checkpoint.pt")
     if not isinstance(distributed, bool):
         raise InputTypeError(f"distributed must be True or False, got {distributed!r}")
+    logs = tuple(logs)
+    if not all(isinstance(log, TensorBoard) for log in logs):
+        raise InputTypeError(f"logs takes TensorBoard(...) objects, got {[type(log).__name__ for log in logs]}")
+    if logs and folder is None:
+        raise InputValueError("logs are written into the run folder; give out=... (pinnkan solve writes one)")
     group = ProcessGroup() if distributed else ALONE
 
     # The kernels change the speed, never the numbers: the whole run (training, comparison,
     # estimate, figures) uses the setup's build.
     with setup.kernels.active() if setup.kernels is not None else contextlib.nullcontext():
         return _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks, monitor,
-                      group)
+                      group, logs)
 
 
 def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | None, folder: Path | None, resume: bool,
            progress: bool, checkpoint_every: int, callbacks: Sequence[Callback],
-           monitor: Callable[[PINN], Callback] | None, group: Group) -> Solution:
+           monitor: Callable[[PINN], Callback] | None, group: Group, logs: tuple[TensorBoard, ...]) -> Solution:
     """:func:`solve` once its arguments are checked."""
     plan = hard_constraint(problem, setup)
     transform, constraint = plan.constraint, plan.note
@@ -296,16 +306,28 @@ def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | Non
     )
     if resume:
         trainer.resume()
-    result = trainer.run()
-    comparison = None
-    if reference is not None:
-        exact = problem.exact_values if problem.exact is not None else None
-        comparison = compare(model, reference, outputs=problem.outputs, exact=exact, time_axis=problem.time)
-    errors = condition_errors(problem, model, rng=np.random.default_rng(seed + 1))
-    estimate = None
-    if result.stopped_by is None:  # after a signal, quickly: a job scheduler's grace period is short
-        finished = refiner is not None and refiner.outcome and refiner.last is not None
-        estimate = refiner.last if finished else estimate_error(problem, model, rng=np.random.default_rng(seed + 2))  # type: ignore[union-attr]
+    writers = [log.open(folder, problem, reference, seed=seed, start=trainer.step)  # type: ignore[arg-type]
+               for log in logs] if group.writer else []
+    trainer.callbacks += tuple(w.monitor(model) for w in writers)
+    try:
+        result = trainer.run()
+        comparison = None
+        if reference is not None:
+            exact = problem.exact_values if problem.exact is not None else None
+            comparison = compare(model, reference, outputs=problem.outputs, exact=exact, time_axis=problem.time)
+        errors = condition_errors(problem, model, rng=np.random.default_rng(seed + 1))
+        estimate = None
+        if result.stopped_by is None:  # after a signal, quickly: a job scheduler's grace period is short
+            finished = refiner is not None and refiner.outcome and refiner.last is not None
+            estimate = refiner.last if finished else estimate_error(problem, model, rng=np.random.default_rng(seed + 2))  # type: ignore[union-attr]
+        for writer in writers:  # the final figures at the last step
+            if comparison is not None:
+                writer.errors(model, result.steps)
+            if estimate is not None:
+                writer.estimate(model, result.steps, estimate.rel_l2)
+    finally:
+        for writer in writers:
+            writer.close()
     solution = Solution(
         problem, setup, model, result, comparison, seed, dtype, _all_points(loss.pde_points_tensor(), group),
         constraint, errors,

@@ -73,7 +73,9 @@ from .pde.problem import Problem
 from .pde.transforms import ConstrainedModel, HardConstraint, OutputTransform
 from .reference import GridSolution, ReferenceFile, ScatteredSolution, read_reference
 from .run.catalog import ProblemFile, list_problems, load_problem
+from .run.export import export_run
 from .run.load import SavedRun, load_run
+from .run.logs import TensorBoard
 from .run.memory import keep_freed_memory
 from .run.setup import Setup
 from .run.solve import Solution, solve
@@ -190,6 +192,8 @@ __all__ = [
     "load_problem",
     "SavedRun",
     "load_run",
+    "export_run",
+    "TensorBoard",
     "keep_freed_memory",
 ]
 

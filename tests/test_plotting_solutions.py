@@ -311,3 +311,35 @@ def test_snapshots_refuse_planes_and_too_few_times():
         plot_snapshots(plane)
     with pytest.raises(ValueError, match="times must be an int >= 2"):
         plot_snapshots(_space_time(), times=1)
+
+
+def test_scattered_plane_is_drawn_on_triangles_inside_the_domain(tmp_path):
+    from pinnkan import Box, ScatteredSolution
+
+    lshape = Box({"x": (-1.0, 1.0), "y": (-1.0, 1.0)}) - Box({"x": (0.0, 1.0), "y": (0.0, 1.0)})
+    pts = np.random.default_rng(1).uniform(-1, 1, size=(600, 2))
+    pts = pts[lshape.inside(pts)]
+    ref = ScatteredSolution(("x", "y"), pts, pts[:, 0] * pts[:, 1])
+    c = compare(FormulaModel(lambda p: p[:, 0] * p[:, 1] + 0.01), ref, time_axis=None)
+    fig = plot_solution(c, tmp_path / "s.png", inside=lshape.inside)
+    pred_ax, ref_ax, err_ax = _maps(fig.subfigs[0])
+    np.testing.assert_allclose(_mesh(ref_ax).get_array(), ref.values)
+    np.testing.assert_allclose(_mesh(err_ax).get_array(), 0.01)
+    tri = _mesh(ref_ax)._triangulation  # the tripcolor's triangulation, kept on its collection
+    centres = pts[tri.triangles].mean(axis=1)
+    # every triangle whose centre is in the cut-out quadrant is masked, and only those
+    np.testing.assert_array_equal(tri.mask, ~lshape.inside(centres))
+    assert tri.mask.any()
+    assert _white(tmp_path / "s.png") > 0.3
+
+
+def test_scattered_line_is_sorted_along_its_axis():
+    from pinnkan import ScatteredSolution
+
+    x = np.array([0.9, 0.1, 0.5, 0.3, 0.7])
+    ref = ScatteredSolution(("x",), x, x**2)
+    c = compare(FormulaModel(lambda p: p[:, 0] ** 2), ref, time_axis=None)
+    values_ax = plot_solution(c).subfigs[0].axes[0]
+    drawn = values_ax.lines[0].get_xdata()
+    np.testing.assert_array_equal(drawn, np.sort(x))
+    np.testing.assert_array_equal(values_ax.lines[0].get_ydata(), np.sort(x) ** 2)

@@ -170,9 +170,9 @@ class _Wanted:
     def pick(self, available: Sequence[str]) -> dict[str, str]:
         """Output name -> file field name."""
         available = list(available)
-        if self.outputs is None:
-            chosen = {name: name for name in available}
-            chosen.update(self.fields)
+        if self.outputs is None:  # every field, under its own name or the one ``fields`` gives it
+            renamed = set(self.fields.values())
+            chosen = {**{name: name for name in available if name not in renamed}, **self.fields}
         else:
             chosen = {o: self.fields.get(o, o) for o in self.outputs if o in self.fields or o in available}
             if not chosen and len(self.outputs) == 1 and len(available) == 1:
@@ -194,7 +194,7 @@ def _read_text(path: Path, axes: tuple[str, ...], time_axis: str | None, wanted:
     body = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("%", "#"))]
     if not body:
         raise InputValueError(f"{path.name} holds no rows of numbers; give one row per point")
-    delimiter = "," if "," in body[0] else ("\t" if "\t" in body[0] and path.suffix == ".tsv" else None)
+    delimiter = "," if "," in body[0] else None  # else any run of spaces and tabs
     if not _numeric(body[0], delimiter):  # a first line of names
         header.append(body.pop(0))
     try:

@@ -5,7 +5,9 @@ Reads the run folders that ``scripts/benchmark_problems.py`` writes
 ``solution.png`` to ``docs/gallery/NAME.png`` and writes ``docs/gallery.md``: per
 problem its description, its parameters, how the run went (error against the
 reference, the estimated error, training time, steps, model) and its picture.
-Problems without a run folder are listed as not run. Usage::
+Problems without a run folder are listed as not run. It also copies the studies'
+figures (``benchmarks/*.png``) to ``docs/benchmarks/``, where the documentation shows
+them. Usage::
 
     python scripts/benchmark_problems.py          # the runs (about an hour on two cores)
     python scripts/gallery.py [--runs runs/benchmark] [--docs docs]
@@ -67,6 +69,10 @@ def main() -> None:
         lines += entry(name, runs, images)
     (docs / "gallery.md").write_text("\n".join(lines))
     print(docs / "gallery.md")
+    (docs / "benchmarks").mkdir(exist_ok=True)
+    for figure in sorted(Path("benchmarks").glob("*.png")):
+        shutil.copyfile(figure, docs / "benchmarks" / figure.name)
+        print(docs / "benchmarks" / figure.name)
 
 
 if __name__ == "__main__":

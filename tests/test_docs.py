@@ -53,3 +53,13 @@ def test_shell_commands_parse(page):
 def test_the_docs_have_no_placeholder_pages():
     thin = [_name(p) for p in PAGES if len(p.read_text().split()) < 40 and "api" not in p.parts]
     assert not thin, f"pages without content: {thin}"
+
+
+def test_the_docs_show_the_studies_latest_figures():
+    figures = sorted((ROOT / "benchmarks").glob("*.png"))
+    assert figures
+    for figure in figures:
+        shown = ROOT / "docs" / "benchmarks" / figure.name
+        assert shown.is_file() and shown.read_bytes() == figure.read_bytes(), (
+            f"docs/benchmarks/{figure.name} is not benchmarks/{figure.name}: run python scripts/gallery.py"
+        )

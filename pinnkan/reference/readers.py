@@ -387,6 +387,8 @@ def _point_data(point_data: Mapping[str, np.ndarray], n: int) -> dict[str, np.nd
     """Scalar point data by name; a vector's components as ``name[i]``."""
     out = {}
     for name, array in point_data.items():
+        if name.startswith("gmsh:"):  # Gmsh's bookkeeping (entity tags of the nodes), not a field
+            continue
         array = np.asarray(array, dtype=np.float64)
         if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1):
             out[name] = array.reshape(n)

@@ -206,8 +206,8 @@ def _mesh(table: PointTable, path: Path) -> None:
                            point_data={n: np.asarray(v) for n, v in table.fields.items()})
         if path.suffix.lower() in (".xdmf", ".xmf"):
             meshio.xdmf.write(temporary, mesh, data_format="XML")  # one file: no HDF5 file beside it
-        else:
-            meshio.write(temporary, mesh)  # the format from the suffix, which the temporary file shares
+        else:  # the format from the suffix, which the temporary file shares (.msh: Gmsh's, not ANSYS's)
+            meshio.write(temporary, mesh, file_format="gmsh" if path.suffix.lower() == ".msh" else None)
 
 
 def _xyz(points: np.ndarray) -> np.ndarray:

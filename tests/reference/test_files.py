@@ -13,7 +13,7 @@ from pinnkan.compare import compare, reference_solution
 from pinnkan.errors import MissingExtra
 from pinnkan.reference.writers import write_reference
 
-FORMATS = (".vtu", ".xdmf", ".txt", ".csv", ".npz", ".mat", ".nc")
+FORMATS = (".vtu", ".xdmf", ".msh", ".vtk", ".txt", ".csv", ".npz", ".mat", ".nc")
 PI = math.pi
 
 

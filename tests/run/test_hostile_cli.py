@@ -110,7 +110,7 @@ FILE_CASES = [
     # These get as far as solve(): a tiny setup, one step.
     _file("residual_shape_in_training.py", "residual 'pde' has shape (4,) for 8 points"),
     _file("reference_raises.py", "the reference of problem 'decay' raised ZeroDivisionError ("),
-    _file("reference_wrong_type.py", "reference() must return a GridSolution, got dict"),
+    _file("reference_wrong_type.py", "reference() must return a GridSolution or a ScatteredSolution, got dict"),
     _file("runs_only_as_script.py", "--steps: give one step count per optimiser stage (2: Adam, BFGS), got 3", "--steps", "1,1,1"),
 ]
 

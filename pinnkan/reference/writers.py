@@ -57,7 +57,8 @@ class PointTable:
     time_axis : str or None
         Which axis is time.
     triangles : numpy.ndarray or None
-        (K, 3) triangles of the points of a two-axis table, for meshes.
+        (K, 3) triangles for meshes: of the points of a two-axis table, or of the space
+        points of a table of two space axes and time (in the order of :meth:`snapshots`).
     """
 
     axes: tuple[str, ...]
@@ -83,7 +84,7 @@ class PointTable:
         if keep.all():
             return self
         return PointTable(self.axes, self.points[keep], {n: v[keep] for n, v in self.fields.items()}, None,
-                          self.time_axis, None)
+                          self.time_axis)
 
     def snapshots(self) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
         """``(times (T,), space points (M, d - 1), name -> values (T, M))`` when every time has the same space points."""
@@ -193,7 +194,7 @@ def _mesh(table: PointTable, path: Path) -> None:
         if series is not None:
             times, space_points, values = series
             with meshio.xdmf.TimeSeriesWriter(temporary, data_format="XML") as writer:
-                writer.write_points_cells(_xyz(space_points), _cells(space_points, None))
+                writer.write_points_cells(_xyz(space_points), _cells(space_points, table.triangles))
                 for k, t in enumerate(times):
                     writer.write_data(float(t), point_data={n: v[k] for n, v in values.items()})
             return

@@ -6,7 +6,8 @@ on a grid over the domain when there is none, and writes every output, every PDE
 residual term and, with a reference, ``reference_<output>`` and ``error_<output>``
 (prediction minus reference) through :func:`pinnkan.reference.writers.write_table`.
 A space-time run becomes an XDMF time series (``.xdmf``) or a space-time mesh
-(``.vtu``); netCDF always gets a grid.
+(``.vtu``); netCDF always gets a grid. A plane (at every time) is meshed by triangles
+whose centres lie in the domain, so holes and re-entrant corners stay open.
 
 Examples
 --------
@@ -25,6 +26,7 @@ from scipy.spatial import Delaunay
 
 from ..compare import reference_solution
 from ..errors import InputTypeError, InputValueError, whole
+from ..pde.geometry import Domain, SpaceTime
 from ..pde.problem import Problem
 from ..reference.grid import GridSolution, grid_points
 from ..reference.readers import NETCDF_SUFFIXES
@@ -119,11 +121,16 @@ def export_table(problem: Problem, model: object, *, gridded: bool = False,
             fields[f"reference_{name}"] = np.where(inside, values.reshape(-1), np.nan)
             fields[f"error_{name}"] = fields[name] - fields[f"reference_{name}"]
     table = PointTable(problem.coordinates, points, fields, coords, problem.time)
-    if gridded or len(problem.coordinates) != 2 or problem.time is not None:
+    space = problem.domain.space if isinstance(problem.domain, SpaceTime) else problem.domain
+    if gridded or space.dim != 2:
         return table
-    kept = table.at_points()  # a plane: triangles of the points in the domain, for ParaView
-    triangles = getattr(reference, "triangles", None)
-    return replace(kept, triangles=_triangles(problem, kept.points) if triangles is None else triangles)
+    # a plane, or a plane over time: triangles of the points in the domain, for ParaView
+    kept = table.at_points()
+    if problem.time is None:
+        triangles = getattr(reference, "triangles", None)
+        return replace(kept, triangles=_triangles(space, kept.points) if triangles is None else triangles)
+    series = kept.snapshots()
+    return kept if series is None else replace(kept, triangles=_triangles(space, series[1]))
 
 
 def _grid(problem: Problem, points_per_axis: int | None) -> tuple[np.ndarray, ...]:
@@ -133,14 +140,14 @@ def _grid(problem: Problem, points_per_axis: int | None) -> tuple[np.ndarray, ..
     return tuple(np.linspace(a, b, n) for a, b in zip(lo, hi))
 
 
-def _triangles(problem: Problem, points: np.ndarray) -> np.ndarray | None:
-    """Delaunay triangles of plane points whose centres lie in the domain (a hole stays a hole)."""
+def _triangles(domain: Domain, points: np.ndarray) -> np.ndarray | None:
+    """Delaunay triangles of plane points whose centres lie in the (2-D) domain: a hole stays a hole."""
     if points.shape[0] < 3:
         return None
     try:
         triangles = Delaunay(points).simplices
     except Exception:  # collinear points
         return None
-    keep = np.asarray(problem.domain.inside(points[triangles].mean(axis=1)), dtype=bool)
+    keep = np.asarray(domain.inside(points[triangles].mean(axis=1)), dtype=bool)
     return triangles[keep]
 

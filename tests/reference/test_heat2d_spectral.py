@@ -4,8 +4,8 @@ a constant state, bad input."""
 
 import numpy as np
 import pytest
-
 from pinnkan.problems import heat2d_varcoef
+
 from pinnkan.reference import solve_heat_2d, solve_heat_2d_spectral
 
 PI = np.pi

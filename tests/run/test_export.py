@@ -98,3 +98,28 @@ def test_export_errors_name_the_fix(tmp_path, capsys):
     assert main(["export", str(tmp_path / "run"), "--to", str(tmp_path / "no" / "a.vtu")]) == 2
     assert "folder" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.vtu")) and torch.get_default_dtype() == torch.float32
+
+
+def test_a_plane_over_time_keeps_its_hole(tmp_path):
+    from formula_model import FormulaModel
+
+    from pinnkan import Box, Disk, Problem, SpaceTime
+    from pinnkan.reference.writers import write_table
+    from pinnkan.run.export import export_table
+
+    domain = SpaceTime(Box({"x": (-1.0, 1.0), "y": (-1.0, 1.0)}) - Disk((0.0, 0.0), 0.5), (0.0, 1.0))
+    problem = Problem(name="holed", domain=domain, residual=lambda f: f.u_t - f.u_xx - f.u_yy)
+    model = FormulaModel(lambda p: p[:, 0] ** 2 + p[:, 1] ** 2 + 4.0 * p[:, 2])  # u_t = u_xx + u_yy exactly
+    table = export_table(problem, model, points_per_axis=21)
+    write_table(table, tmp_path / "holed.xdmf")
+    with meshio.xdmf.TimeSeriesReader(tmp_path / "holed.xdmf") as reader:
+        points, cells = reader.read_points_cells()
+        assert reader.num_steps == 21
+        stamp, data, _ = reader.read_data(20)
+    assert stamp == pytest.approx(1.0)
+    assert (np.hypot(points[:, 0], points[:, 1]) >= 0.5 - 1e-12).all()  # no node in the hole
+    triangles = next(c.data for c in cells if c.type == "triangle")
+    centres = points[triangles][:, :, :2].mean(axis=1)
+    assert (np.hypot(centres[:, 0], centres[:, 1]) > 0.5).all()  # no triangle across it
+    np.testing.assert_allclose(data["u"], points[:, 0] ** 2 + points[:, 1] ** 2 + 4.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(data["residual_pde"], 0.0, atol=1e-10)

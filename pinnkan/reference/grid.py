@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import InputValueError
+from .outputs import NamedOutputs, named
 
 __all__ = ["GridSolution", "grid_points"]
 
@@ -14,7 +15,7 @@ __all__ = ["GridSolution", "grid_points"]
 SOURCES = ("exact", "fd", "spectral")
 
 
-class GridSolution:
+class GridSolution(NamedOutputs):
     """Values of a solution on the grid ``coords[0] x coords[1] x ...``.
 
     Parameters
@@ -63,11 +64,8 @@ class GridSolution:
                 raise InputValueError(f"the mask has shape {mask.shape}; the coordinates need {shape}")
             if not mask.any():
                 raise InputValueError("the mask leaves no grid point inside the domain; use a finer grid")
-        named = dict(values) if isinstance(values, Mapping) else {"u": values}
-        if not named:
-            raise InputValueError("give the values of at least one output")
         outputs = {}
-        for name, array in named.items():
+        for name, array in named(values).items():
             array = np.asarray(array, dtype=np.float64)
             if array.shape != shape:
                 raise InputValueError(f"values of {name!r} have shape {array.shape}; the coordinates need {shape}")
@@ -93,18 +91,6 @@ class GridSolution:
     def shape(self) -> tuple[int, ...]:
         """Grid shape, one entry per axis."""
         return tuple(c.size for c in self.coords)
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """Names of the outputs."""
-        return tuple(self.outputs)
-
-    @property
-    def values(self) -> np.ndarray:
-        """The values of the only output (use :attr:`outputs` for systems)."""
-        if len(self.outputs) != 1:
-            raise InputValueError(f"this solution has outputs {self.output_names}; read grid.outputs[name]")
-        return next(iter(self.outputs.values()))
 
     @property
     def inside(self) -> np.ndarray:
@@ -134,9 +120,8 @@ class GridSolution:
         points = grid_points(coords)
         keep = np.ones(points.shape[0], dtype=bool) if mask is None else np.asarray(mask, dtype=bool).reshape(-1)
         result = func(points[keep])
-        named = dict(result) if isinstance(result, Mapping) else {"u": result}
         values = {}
-        for name, column in named.items():
+        for name, column in named(result).items():
             column = np.asarray(column, dtype=np.float64).reshape(-1)
             if column.size != int(keep.sum()):
                 raise InputValueError(

@@ -24,11 +24,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputValueError
+from .outputs import NamedOutputs, named
 
 __all__ = ["ScatteredSolution"]
 
 
-class ScatteredSolution:
+class ScatteredSolution(NamedOutputs):
     """Values of a solution at points ``points[i]``, one value per point and output.
 
     Parameters
@@ -70,11 +71,8 @@ class ScatteredSolution:
         if not np.all(np.isfinite(points)):
             row = int(np.flatnonzero(~np.isfinite(points).all(axis=1))[0])
             raise InputValueError(f"point {row} has NaN or infinite coordinates {points[row].tolist()}; remove that row")
-        named = dict(values) if isinstance(values, Mapping) else {"u": values}
-        if not named:
-            raise InputValueError("give the values of at least one output")
         outputs = {}
-        for name, array in named.items():
+        for name, array in named(values).items():
             array = np.asarray(array, dtype=np.float64)
             if array.shape != (points.shape[0],):
                 raise InputValueError(
@@ -119,18 +117,6 @@ class ScatteredSolution:
     def shape(self) -> tuple[int]:
         """Shape of every output's values: ``(N,)``."""
         return (self.size,)
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """Names of the outputs."""
-        return tuple(self.outputs)
-
-    @property
-    def values(self) -> np.ndarray:
-        """The values of the only output (use :attr:`outputs` for systems)."""
-        if len(self.outputs) != 1:
-            raise InputValueError(f"this solution has outputs {self.output_names}; read solution.outputs[name]")
-        return next(iter(self.outputs.values()))
 
     @property
     def inside(self) -> np.ndarray:
@@ -198,10 +184,10 @@ class ScatteredSolution:
                 f"space points have shape {space_points.shape}; axes {axes} need (M, {len(axes) - 1}) "
                 f"(every coordinate but {time_axis!r})"
             )
-        named = dict(values) if isinstance(values, Mapping) else {"u": values}
+        given = named(values)
         m, t = space_points.shape[0], times.size
         flat = {}
-        for name, array in named.items():
+        for name, array in given.items():
             array = np.asarray(array, dtype=np.float64)
             if array.shape != (t, m):
                 raise InputValueError(

@@ -14,6 +14,7 @@ the existing file. Usage::
 
     python scripts/optimizer_study.py [--problems heat1d burgers1d helmholtz2d] [--seeds 0 1 2]
         [--optimizers L-BFGS BFGS SSBFGS SSBroyden Gauss-Newton] [--every 50] [--dtype float64]
+    python scripts/optimizer_study.py --merge /tmp/a.json /tmp/b.json   # runs made elsewhere, into the file
 
 Run it alone on the machine, or pinned to a core of its own with one thread
 (``OMP_NUM_THREADS=1 taskset -c 1 python scripts/optimizer_study.py ...``): the curves are
@@ -97,14 +98,21 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=50, help="steps between error measurements")
     parser.add_argument("--dtype", choices=("float32", "float64"), help="precision (default: each setup's)")
     parser.add_argument("--out", default="benchmarks/optimizers.json")
+    parser.add_argument(
+        "--merge", nargs="+", metavar="FILE", help="run nothing: take the rows of these files (runs written with "
+        "--out elsewhere, e.g. one per core at once) into --out, and draw it again"
+    )
     args = parser.parse_args()
     out = Path(args.out)
+    rows: list[dict[str, object]] = []
+    if args.merge:
+        rows = [r for path in args.merge for r in json.loads(Path(path).read_text())["rows"]]
+    done = {(r["problem"], r["optimizer"], r["seed"]) for r in rows} if args.merge else \
+        {(p, o, s) for p in args.problems for o in args.optimizers for s in args.seeds}
     # Runs of other problems, optimizers or seeds are kept from the file: a subset refreshes its own rows only.
-    done = {(p, o, s) for p in args.problems for o in args.optimizers for s in args.seeds}
     kept = [r for r in json.loads(out.read_text())["rows"] if (r["problem"], r["optimizer"], r["seed"]) not in done] \
         if out.is_file() else []
-    rows: list[dict[str, object]] = []
-    for name in args.problems:
+    for name in [] if args.merge else args.problems:
         spec = load_problem(name)
         grid = reference_solution(spec.problem)
         for optimizer in args.optimizers:

@@ -245,11 +245,23 @@ def _numeric(line: str, delimiter: str | None) -> bool:
 def _column_names(header: list[str], count: int, delimiter: str | None) -> list[str] | None:
     """The names of ``count`` columns from the last header line that has that many."""
     for line in reversed(header):
-        for parts in (line.split(delimiter) if delimiter else re.split(r"\s{2,}|\t", line), line.split()):
+        split = line.split(delimiter) if delimiter else re.split(r"\s{2,}|\t", line)
+        for parts in (split, line.split(), _joined(line.split())):
             parts = [p.strip() for p in parts if p.strip()]
             if len(parts) == count:
                 return parts
     return None
+
+
+def _joined(tokens: list[str]) -> list[str]:
+    """Names split at single spaces put together again: ``T (K) @ t=0.1`` is one name."""
+    names: list[str] = []
+    for token in tokens:
+        if names and (token.startswith(("(", "@")) or names[-1].endswith("@")):
+            names[-1] += " " + token
+        else:
+            names.append(token)
+    return names
 
 
 def _need(columns: Mapping[str, np.ndarray], axes: Sequence[str], path: Path) -> None:

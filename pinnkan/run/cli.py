@@ -312,6 +312,9 @@ def _parser() -> argparse.ArgumentParser:
         "--points", type=lambda text: _positive(text, "--points takes a whole number >= 2, e.g. 101"),
         help="points per axis of the grid used when the problem has no reference"
     )
+    export_p.add_argument("--reference", help="compare with this file, as `pinnkan solve --reference FILE` did")
+    export_p.add_argument("--field", type=_field, action="append", default=[], metavar="OUTPUT=NAME",
+                          help="take the reference's OUTPUT from the file's field NAME (repeatable)")
     return parser
 
 
@@ -490,26 +493,39 @@ def _solve(args: argparse.Namespace) -> int:
 
 def _with_reference(problem: Problem, path: str | None, fields: list[tuple[str, str]]) -> Problem:
     """The problem compared with ``--reference FILE`` (its fields mapped by ``--field``)."""
+    if path is None and fields and isinstance(problem.reference, ReferenceFile):  # the problem file's own file
+        return replace(problem, reference=replace(problem.reference, fields={**problem.reference.fields,
+                                                                             **_mapping(fields)}))
+    reference = _reference_file(path, fields)
+    # The file's own error is not known: none is recorded.
+    return problem if reference is None else replace(problem, reference=reference, reference_error=None)
+
+
+def _reference_file(path: str | None, fields: list[tuple[str, str]]) -> ReferenceFile | None:
+    """``--reference FILE`` with its ``--field`` mappings (None without a file)."""
+    mapping = _mapping(fields)
+    if path is None:
+        if mapping:
+            raise InputValueError("--field maps the fields of a reference file; give the file with --reference FILE")
+        return None
+    if not Path(path).is_file():
+        raise InputValueError(f"--reference {path}: no such file; give the path of a mesh, table, .npz, .mat or .nc file")
+    return ReferenceFile(Path(path), fields=mapping)
+
+
+def _mapping(fields: list[tuple[str, str]]) -> dict[str, str]:
     outputs = [o for o, _ in fields]
     if len(set(outputs)) != len(outputs):
         raise InputValueError(f"--field maps {sorted({o for o in outputs if outputs.count(o) > 1})} more than once; give each once")
-    if path is None:
-        if not fields:
-            return problem
-        if not isinstance(problem.reference, ReferenceFile):
-            raise InputValueError("--field maps the fields of a reference file; give the file with --reference FILE")
-        return replace(problem, reference=replace(problem.reference, fields={**problem.reference.fields, **dict(fields)}))
-    if not Path(path).is_file():
-        raise InputValueError(f"--reference {path}: no such file; give the path of a mesh, table, .npz, .mat or .nc file")
-    # The file's own error is not known: none is recorded.
-    return replace(problem, reference=ReferenceFile(Path(path), fields=dict(fields)), reference_error=None)
+    return dict(fields)
 
 
 def _export(args: argparse.Namespace) -> int:
     """``pinnkan export``: the run's outputs, residuals (and reference and error) in a file."""
     from .export import export_run
 
-    path = export_run(args.run, args.to, problem=args.problem, points_per_axis=args.points)
+    reference = _reference_file(args.reference, args.field)
+    path = export_run(args.run, args.to, problem=args.problem, reference=reference, points_per_axis=args.points)
     print(path)
     return 0
 

@@ -29,7 +29,7 @@ from ..errors import InputTypeError, InputValueError, whole
 from ..pde.geometry import Domain, SpaceTime
 from ..pde.problem import Problem
 from ..reference.grid import GridSolution, grid_points
-from ..reference.readers import NETCDF_SUFFIXES
+from ..reference.readers import NETCDF_SUFFIXES, ReferenceFile
 from ..reference.writers import PointTable, write_table
 from .catalog import list_problems, load_problem
 from .figures import evaluate_points
@@ -43,6 +43,7 @@ def export_run(
     to: str | os.PathLike[str],
     *,
     problem: Problem | str | os.PathLike[str] | None = None,
+    reference: ReferenceFile | None = None,
     points_per_axis: int | None = None,
 ) -> Path:
     """Write the solution of a run folder to a file; returns the file's path.
@@ -57,6 +58,9 @@ def export_run(
     problem : Problem or path, optional
         The problem the run solved, or its file; by default the built-in problem
         of the run's name, with the run's parameters.
+    reference : ReferenceFile, optional
+        Compare with this file instead of the problem's own reference (as a run
+        solved with ``--reference FILE`` was).
     points_per_axis : int, optional
         Points along each axis of the grid used when there is no reference (or for
         netCDF of a scattered reference); by default 101 for one or two coordinates,
@@ -81,6 +85,10 @@ def export_run(
     if not isinstance(problem, Problem):
         raise InputTypeError(f"problem must be a Problem or the path of its file, got {type(problem).__name__}")
     run = load_run(folder, problem=problem)
+    if reference is not None:
+        if not isinstance(reference, ReferenceFile):
+            raise InputTypeError(f"reference must be a ReferenceFile(path, fields=...), got {type(reference).__name__}")
+        problem = replace(problem, reference=reference, reference_error=None)
     return write_table(export_table(problem, run.model, gridded=Path(to).suffix.lower() in NETCDF_SUFFIXES,
                                     points_per_axis=points_per_axis), to)
 

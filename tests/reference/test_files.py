@@ -83,6 +83,14 @@ def test_comsol_export_with_a_column_per_time(tmp_path):
     np.testing.assert_allclose(result.times, times)
 
 
+def test_single_spaced_headers_with_units_and_times(tmp_path):
+    path = tmp_path / "single.txt"
+    path.write_text("% x T (K) @ t=0 T (K) @ t=1\n0 1 2\n1 3 4\n")
+    ref = read_reference(path, axes=("x", "t"), outputs=("u",), time_axis="t")  # one field, one output: T is u
+    np.testing.assert_array_equal(ref.points, [[0, 0], [1, 0], [0, 1], [1, 1]])
+    np.testing.assert_array_equal(ref.values, [1, 3, 2, 4])
+
+
 def test_scattered_time_slices_and_bins():
     rng = np.random.default_rng(0)
     pts = rng.uniform(size=(400, 2))  # every point at its own time: binned

@@ -86,6 +86,12 @@ def test_solve_against_a_reference_file_and_the_field_mapping(tmp_path, capsys):
         in capsys.readouterr().err
     assert main(["solve", "heat1d", "--field", "u=T", "--out", str(tmp_path / "r3")]) == 2
     assert "give the file with --reference FILE" in capsys.readouterr().err
+    # the export compares with the same file when told so
+    assert main(["export", str(tmp_path / "run"), "--to", str(tmp_path / "e.npz"), "--reference", str(path),
+                 "--field", "u=T"]) == 0
+    exported = np.load(tmp_path / "e.npz")
+    rel = np.linalg.norm(exported["error_u"]) / np.linalg.norm(exported["reference_u"])
+    assert rel == pytest.approx(report["rel_l2"], rel=1e-9)
 
 
 def test_export_errors_name_the_fix(tmp_path, capsys):

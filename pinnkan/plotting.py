@@ -401,6 +401,7 @@ def plot_activations(model: KAN, x: torch.Tensor, path: PathLike, *, max_edges: 
     One block of panels per layer; each panel shows ``phi_ij`` against its input
     with the edge's importance score (see :mod:`pinnkan.kan_tools.pruning`) in the title and
     as the line's opacity. Locked edges are labelled with their library function.
+    An edge into a factor of multiplication node ``j`` is titled ``i->ja`` or ``i->jb``.
     Layers with more than ``max_edges`` live edges show the most important ones.
     """
     if not isinstance(model, KAN):
@@ -422,6 +423,7 @@ def plot_activations(model: KAN, x: torch.Tensor, path: PathLike, *, max_edges: 
     top = max((float(s.max()) for s in scores), default=1.0) or 1.0
     for level, edges, total in blocks:
         names = {(i, j): name for i, j, name in model.layers[level].symbolic}
+        targets = _column_names(model, level + 1)
         for k, (i, j) in enumerate(edges):
             ax = fig.add_subplot(grid[row + k // columns, k % columns])
             h = inputs[level][:, i].cpu().numpy()
@@ -429,17 +431,28 @@ def plot_activations(model: KAN, x: torch.Tensor, path: PathLike, *, max_edges: 
             alpha = 0.25 + 0.75 * min(1.0, float(scores[level][i, j]) / top)
             ax.plot(h[order], values[level][:, i, j].cpu().numpy()[order], color="C0", alpha=alpha)
             label = f" {names[(i, j)]}" if (i, j) in names else ""
-            ax.set_title(f"L{level} {i}->{j}{label}  s={float(scores[level][i, j]):.2g}", fontsize=8)
+            ax.set_title(f"L{level} {i}->{targets[j]}{label}  s={float(scores[level][i, j]):.2g}", fontsize=8)
             ax.tick_params(labelsize=7)
         if total > len(edges):
             fig.text(0.01, 1 - (row + 0.5) / rows, f"layer {level}: top {len(edges)} of {total}", fontsize=8)
         row += max(1, math.ceil(len(edges) / columns))
-    fig.suptitle(f"{model.describe()}: edge functions")
+    products = "; i->ja, i->jb: edges into the two factors of product node j" if any(model.mult) else ""
+    fig.suptitle(f"{model.describe()}: edge functions{products}")
     _save(fig, path)
 
 
+def _column_names(model: KAN, level: int) -> list[str]:
+    """Names of the outputs of layer ``level - 1``: ``j`` for sum node j, ``ja``/``jb`` for its factors."""
+    return [f"{n}{'ab'[k]}" if len(cols) > 1 else str(n)
+            for n, cols in enumerate(model.node_columns(level)) for k in range(len(cols))]
+
+
 def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str] | None = None) -> None:
-    """A diagram of a KAN: nodes by layer, edges drawn with opacity and width by importance."""
+    """A diagram of a KAN: nodes by layer, edges drawn with opacity and width by importance.
+
+    A multiplication node is a circle marked ``×`` with its two factor sub-nodes as
+    small dots below it; the edges of the layer before end on the dots.
+    """
     if not isinstance(model, KAN):
         raise InputTypeError(f"plot_network draws a B-spline KAN, got {type(model).__name__}")
     names = names or [f"x{k + 1}" for k in range(model.in_features)]
@@ -452,16 +465,35 @@ def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str
     fig = Figure(figsize=(max(4.0, 0.6 * widest + 2), 1.6 * len(model.widths) + 0.5), layout="constrained")
     ax = fig.add_subplot()
     top = max(float(s.max()) for s in scores) or 1.0
+    # Where each layer's edges end: on a node, or on a factor dot below a multiplication node.
+    spread, drop = 0.3 / (widest + 1), 0.22
+    ends = []
+    for level in range(1, len(model.widths)):
+        ends.append([
+            (position[level][n] + (k - 0.5) * spread * (len(cols) - 1), level - drop * (len(cols) - 1))
+            for n, cols in enumerate(model.node_columns(level))
+            for k in range(len(cols))
+        ])
     for level, (layer, score) in enumerate(zip(model.layers, scores)):
         names_of = {(i, j): name for i, j, name in layer.symbolic}
         for i, j in torch.nonzero(layer.edge_mask).tolist():
             weight = min(1.0, float(score[i, j]) / top)
-            xs, ys = [position[level][i], position[level + 1][j]], [level, level + 1]
+            xs, ys = [position[level][i], ends[level][j][0]], [level, ends[level][j][1]]
             ax.plot(xs, ys, color="k", alpha=0.1 + 0.9 * weight, lw=0.5 + 2.5 * weight)
             if (i, j) in names_of:
-                ax.text(sum(xs) / 2, level + 0.5, names_of[(i, j)], fontsize=8, ha="center", color="C3")
+                ax.text(sum(xs) / 2, sum(ys) / 2, names_of[(i, j)], fontsize=8, ha="center", color="C3")
     for level, xs in enumerate(position):
         ax.scatter(xs, np.full(len(xs), level), s=120, color="white", edgecolor="k", zorder=3)
+    for level in range(1, len(model.widths) - 1):
+        for n, cols in enumerate(model.node_columns(level)):
+            if len(cols) == 1:
+                continue
+            x0 = position[level][n]
+            dots = [ends[level - 1][c] for c in cols]
+            for dx, dy in dots:
+                ax.plot([dx, x0], [dy, level], color="k", lw=0.8, zorder=2)
+            ax.scatter(*zip(*dots), s=18, color="k", zorder=3)
+            ax.text(x0, level, "×", ha="center", va="center", fontsize=10, zorder=4)
     for name, xpos in zip(names, position[0]):
         ax.text(xpos, -0.25, name, ha="center", va="top", fontsize=9)
     ax.set_ylim(-0.6, len(model.widths) - 0.5)

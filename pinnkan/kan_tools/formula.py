@@ -87,7 +87,8 @@ def formula(model: KAN, *, variables: Sequence[str] | None = None, precision: in
     """The network's outputs as formula text, one string per output.
 
     Every live edge must be symbolic. The input normalisation onto the grid and
-    the ``tanh`` of hidden values (when ``squash_hidden``) are part of the formula.
+    the ``tanh`` of hidden values (when ``squash_hidden``) are part of the formula;
+    a multiplication node is written ``(A)*(B)`` of its two factors.
 
     Parameters
     ----------
@@ -123,7 +124,9 @@ def formula(model: KAN, *, variables: Sequence[str] | None = None, precision: in
                 if name != "zero":
                     terms[j].append(fit.expression(nodes[i], precision).removesuffix(" + (0)"))
                 constants[j] += d
-        nodes = [" + ".join([*t, _num(k, precision)]) for t, k in zip(terms, constants)]
+        columns = [" + ".join([*t, _num(k, precision)]) for t, k in zip(terms, constants)]
+        nodes = ["*".join(f"({columns[c]})" if len(cols) > 1 else columns[c] for c in cols)
+                 for cols in model.node_columns(level + 1)]
     return nodes
 
 

@@ -11,6 +11,14 @@ node it feeds, so the network keeps its average output. A hidden node is removed
 when its score is below the threshold or it has no live incoming or outgoing
 edge; its outgoing edges become constants in the next layer's biases and the
 layers lose a row and a column: the pruned network has fewer parameters.
+
+A multiplication node (see :class:`~pinnkan.models.kan.KAN`) is the product of two
+factor sub-nodes. An edge into a factor scores its share of that factor's
+variation times the product node's score (both factors matter for the product);
+the node scores the sum of its outgoing edges like any node. It goes when weak,
+without live outgoing edges, or when neither factor has a live incoming edge (a
+product with one constant factor is still a function); then both factor columns
+of the layer before go with it.
 """
 
 from __future__ import annotations
@@ -72,10 +80,13 @@ def _scores(model: KAN, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch
     edges = model.edge_values(x)  # (N, in, out) per layer
     nodes = [model.layers[-1].bias.new_ones(model.out_features)]
     edge_scores: list[torch.Tensor] = []
-    for values, layer in zip(reversed(edges), reversed(model.layers)):
-        node_std = (values.sum(1) + layer.bias).std(0)  # (out,)
-        tiny = torch.finfo(values.dtype).eps * (1.0 + node_std.max())
-        score = values.std(0) / torch.clamp(node_std, min=tiny) * nodes[0]  # (in, out)
+    for level in reversed(range(len(model.layers))):
+        values, layer = edges[level], model.layers[level]
+        column_std = (values.sum(1) + layer.bias).std(0)  # (out,): sum nodes and factor sub-nodes
+        tiny = torch.finfo(values.dtype).eps * (1.0 + column_std.max())
+        # A factor sub-node passes on the score of the product it feeds.
+        column_score = nodes[0][[n for n, cols in enumerate(model.node_columns(level + 1)) for _ in cols]]
+        score = values.std(0) / torch.clamp(column_std, min=tiny) * column_score  # (in, out)
         edge_scores.insert(0, score)
         nodes.insert(0, score.sum(1))
     return edge_scores, nodes
@@ -157,12 +168,14 @@ def _fold_edges(layer: KANLayer, values: torch.Tensor, which: torch.Tensor) -> N
 def _doomed_node(net: KAN, weak: list[torch.Tensor]) -> tuple[int, int] | None:
     """A hidden node to remove: weak, or without live incoming or outgoing edges.
 
+    A multiplication node has live incoming edges when either factor has one.
     A layer keeps its last node, so the network stays connected.
     """
     for level in range(1, len(net.widths) - 1):
         if net.widths[level] == 1:
             continue
-        incoming = net.layers[level - 1].edge_mask.any(0)
+        live = net.layers[level - 1].edge_mask.any(0)  # (out,) of the layer before
+        incoming = torch.stack([live[list(cols)].any() for cols in net.node_columns(level)])
         outgoing = net.layers[level].edge_mask.any(1)
         hits = torch.nonzero(weak[level] | ~incoming | ~outgoing).flatten()
         if hits.numel():
@@ -171,15 +184,19 @@ def _doomed_node(net: KAN, weak: list[torch.Tensor]) -> tuple[int, int] | None:
 
 
 def _remove_node(net: KAN, x: torch.Tensor, level: int, index: int) -> None:
-    """Remove hidden node ``index`` of ``level``, folding its outgoing edges into biases."""
+    """Remove hidden node ``index`` of ``level`` (with its factor columns), folding its outgoing edges into biases."""
     after = net.layers[level]
     values = net.edge_values(x)[level]  # (N, in, out) of the layer the node feeds
     out_mask = torch.zeros_like(after.edge_mask, dtype=torch.bool)
     out_mask[index] = True
     _fold_edges(after, values, out_mask)
-    keep = [i for i in range(net.widths[level]) if i != index]
-    _select_outputs(net.layers[level - 1], keep)
-    _select_inputs(after, keep)
+    columns = net.node_columns(level)
+    _select_outputs(net.layers[level - 1], [c for n, cols in enumerate(columns) if n != index for c in cols])
+    _select_inputs(after, [i for i in range(net.widths[level]) if i != index])
+    if len(columns[index]) == 2:
+        mult = list(net.mult)
+        mult[level - 1] -= 1
+        net.mult = tuple(mult)
     widths = list(net.widths)
     widths[level] -= 1
     net.widths = tuple(widths)

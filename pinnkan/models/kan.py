@@ -25,6 +25,15 @@ values there are two policies:
 Grids change without changing the function: :meth:`KAN.extend_grid` refines every
 grid (``G = 5 -> 10 -> 20``) and :meth:`KAN.update_grid` re-places knots, both
 refitting the spline coefficients by least squares.
+
+Multiplication nodes
+--------------------
+As in KAN 2.0 (MultKAN), the last ``mult[l]`` nodes of hidden layer ``l`` may
+multiply instead of sum: such a node has two factor sub-nodes, each an ordinary
+sum of edges plus a bias, and its value is their product. The layer feeding it
+then has ``widths[l] + mult[l]`` outputs, the sum nodes first and the factor
+pairs after them; :meth:`KAN.combine` turns that layer's outputs into node values
+(before the ``tanh`` of ``squash_hidden``). The output layer only sums.
 """
 
 from __future__ import annotations
@@ -424,16 +433,28 @@ class KAN(Network):
         Map hidden values into the grid with ``tanh`` (see the module docstring).
     knot_layout : {"extended", "clamped"}
         Knot vector of every layer (see :class:`KANLayer`).
+    mult : sequence of int, optional
+        For each hidden layer, how many of its ``widths[l]`` nodes multiply their two
+        factor sub-nodes (the layer's last nodes); none when omitted.
     spline_init_std : float
         Initial spread of the spline coefficients.
     dtype, device
         Where the parameters live.
+
+    Attributes
+    ----------
+    widths : tuple of int
+        Node widths, input and output included.
+    mult : tuple of int
+        Multiplication nodes of each hidden layer (zeros without any).
 
     Examples
     --------
     >>> net = KAN((2, 8, 1), input_bounds=((0.0, 0.0), (1.0, 2.0)))
     >>> net(torch.rand(5, 2)).shape
     torch.Size([5, 1])
+    >>> KAN((2, 3, 1), mult=(1,)).layers[0].out_features  # two sum nodes, two factors of one product
+    4
     """
 
     def __init__(
@@ -445,6 +466,7 @@ class KAN(Network):
         input_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
         squash_hidden: bool = True,
         knot_layout: KnotLayout = "extended",
+        mult: Sequence[int] | None = None,
         spline_init_std: float = 0.1,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
@@ -457,6 +479,7 @@ class KAN(Network):
             check_whole("every width", w)
         dtype = dtype or torch.get_default_dtype()
         self.widths = widths
+        self.mult = _check_mult("KAN", mult, widths[1:-1])
         self.squash_hidden = squash_hidden
         lo, hi = box_bounds(input_bounds, widths[0])
         self.register_buffer("input_lo", torch.tensor(lo, dtype=dtype, device=device))
@@ -472,8 +495,12 @@ class KAN(Network):
                 dtype=dtype,
                 device=device,
             )
-            for a, b in zip(widths[:-1], widths[1:])
+            for a, b in zip(widths[:-1], self._columns())
         )
+
+    def _columns(self) -> list[int]:
+        """Outputs of every layer: its nodes, a multiplication node counting twice."""
+        return [w + m for w, m in zip(self.widths[1:], (*self.mult, 0))]
 
     @property
     def spline_order(self) -> int:
@@ -493,14 +520,64 @@ class KAN(Network):
         """Map points of the bounding box onto the grid range ``[-1, 1]``."""
         return 2.0 * (x - self.input_lo) / (self.input_hi - self.input_lo) - 1.0
 
+    def node_columns(self, level: int) -> list[tuple[int, ...]]:
+        """For every node of layer ``level`` (1 .. L), the outputs of layer ``level - 1`` it is made of.
+
+        A sum node is one output ``(j,)``, a multiplication node its two factors
+        ``(s + 2q, s + 2q + 1)``, with ``s`` the layer's sum nodes.
+
+        Examples
+        --------
+        >>> KAN((2, 3, 1), mult=(2,)).node_columns(1)
+        [(0,), (1, 2), (3, 4)]
+        """
+        if not 1 <= level < len(self.widths):
+            last = len(self.widths) - 1
+            raise InputValueError(f"node layer {level} does not exist; the network has node layers 1..{last}")
+        m = self.mult[level - 1] if level < len(self.widths) - 1 else 0
+        s = self.widths[level] - m
+        return [(j,) for j in range(s)] + [(s + 2 * q, s + 2 * q + 1) for q in range(m)]
+
+    def combine(self, level: int, h: torch.Tensor) -> torch.Tensor:
+        """Node values (N, widths[level + 1]) from the outputs (N, out) of layer ``level``.
+
+        Sum nodes are their outputs as they are; multiplication node ``q`` is the
+        product of outputs ``s + 2q`` and ``s + 2q + 1``. Without multiplication nodes
+        ``h`` itself is returned.
+        """
+        m = self.mult[level] if level < len(self.mult) else 0
+        if m == 0:
+            return h
+        s = self.widths[level + 1] - m
+        sums, factors = h.split([s, 2 * m], dim=1)
+        a, b = factors.unflatten(1, (m, 2)).unbind(2)
+        return torch.cat([sums, a * b], dim=1)
+
+    def combine_jet(self, level: int, jet: Jet) -> Jet:
+        """:meth:`combine` of a jet (K, N, out): products by Leibniz's rule (:meth:`Jet.multiply`)."""
+        m = self.mult[level] if level < len(self.mult) else 0
+        if m == 0:
+            return jet
+        s = self.widths[level + 1] - m
+        sums, factors = jet.data.split([s, 2 * m], dim=2)
+        # Dense (K, N, m) factors: Leibniz's rule runs many small products on them.
+        a, b = factors.unflatten(2, (m, 2)).movedim(3, 0).contiguous()
+        products = Jet(jet.plan, a).multiply(Jet(jet.plan, b))
+        return Jet(jet.plan, torch.cat([sums, products.data], dim=2))
+
+    def _hidden(self, level: int, h: torch.Tensor) -> torch.Tensor:
+        """What enters layer ``level + 1`` from the outputs of layer ``level``: node values, squashed or not."""
+        h = self.combine(level, h)
+        return torch.tanh(h) if self.squash_hidden else h
+
     def layer_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The values entering each layer (after normalising or squashing)."""
+        """The values entering each layer (node values after normalising or squashing)."""
         check_input(x, self.in_features)
         h = self.normalise(x)
         inputs = []
         for i, layer in enumerate(self.layers):
-            if i > 0 and self.squash_hidden:
-                h = torch.tanh(h)
+            if i > 0:
+                h = self._hidden(i - 1, h)
             inputs.append(h)
             h = layer(h)
         return inputs
@@ -510,8 +587,8 @@ class KAN(Network):
         check_input(x, self.in_features)
         h = self.normalise(x)
         for i, layer in enumerate(self.layers):
-            if i > 0 and self.squash_hidden:
-                h = torch.tanh(h)
+            if i > 0:
+                h = self._hidden(i - 1, h)
             h = layer(h)
         return h
 
@@ -520,8 +597,10 @@ class KAN(Network):
         order = jet.plan.order
         h = self.normalise_jet(jet)
         for i, layer in enumerate(self.layers):
-            if i > 0 and self.squash_hidden:
-                h = h.map(derivatives("tanh", h.value, order))
+            if i > 0:
+                h = self.combine_jet(i - 1, h)
+                if self.squash_hidden:
+                    h = h.map(derivatives("tanh", h.value, order))
             h = layer.forward_jet(h)
         return h
 
@@ -583,15 +662,16 @@ class KAN(Network):
         _check_values(x, self.in_features)
         h = self.normalise(x)
         for i, layer in enumerate(self.layers):
-            if i > 0 and self.squash_hidden:
-                h = torch.tanh(h)
+            if i > 0:
+                h = self._hidden(i - 1, h)
             layer.update_grid(h, uniform_fraction=uniform_fraction, margin=margin)
             h = layer(h)
 
     def describe(self) -> str:
-        """A one-line summary, e.g. ``KAN[2,8,1] G=5 k=3``."""
+        """A one-line summary, e.g. ``KAN[2,8,1] G=5 k=3``; ``KAN[2,3(1×),1]``: one of three hidden nodes multiplies."""
         layer = self.layers[0]
-        widths = ",".join(str(w) for w in self.widths)
+        marks = ["", *(f"({m}×)" if m else "" for m in self.mult), ""]
+        widths = ",".join(f"{w}{mark}" for w, mark in zip(self.widths, marks))
         layout = "" if layer.knot_layout == "extended" else f" {layer.knot_layout}"
         return f"KAN[{widths}] G={layer.grid_size} k={layer.spline_order}{layout}"
 
@@ -603,6 +683,7 @@ class KAN(Network):
             spline_order=layer.spline_order,
             squash_hidden=self.squash_hidden,
             knot_layout=layer.knot_layout,
+            mult=self.mult if any(self.mult) else (),
         )
 
 
@@ -622,6 +703,9 @@ class KANSpec(ModelSpec):
         See :class:`KAN`.
     knot_layout : {"extended", "clamped"}
         See :class:`KANLayer`.
+    mult : tuple of int
+        Multiplication nodes of each hidden layer, among its ``hidden`` width (see
+        :class:`KAN`); ``()`` for none.
     """
 
     hidden: tuple[int, ...] = (8,)
@@ -629,6 +713,7 @@ class KANSpec(ModelSpec):
     spline_order: int = 3
     squash_hidden: bool = True
     knot_layout: KnotLayout = "extended"
+    mult: tuple[int, ...] = ()
     kind = "kan"
 
     def __post_init__(self) -> None:
@@ -636,6 +721,10 @@ class KANSpec(ModelSpec):
         check_whole("grid_size", self.grid_size)
         _check_spline_order(self.spline_order)
         _check_layout(self.knot_layout)
+        if self.mult != ():
+            mult = _check_mult("KANSpec", self.mult, self.hidden)
+            # All zeros is a plain KAN: one spelling, so specs compare equal.
+            object.__setattr__(self, "mult", mult if any(mult) else ())
 
     def build(
         self,
@@ -654,6 +743,7 @@ class KANSpec(ModelSpec):
             input_bounds=bounds,
             squash_hidden=self.squash_hidden,
             knot_layout=self.knot_layout,
+            mult=self.mult or None,
             dtype=dtype,
             device=device,
         )
@@ -675,6 +765,30 @@ def _check_spline_order(order: object) -> None:
 def _check_layout(layout: object) -> None:
     if layout not in KNOT_LAYOUTS:
         raise InputValueError(f"knot_layout must be one of {KNOT_LAYOUTS}, got {layout!r}")
+
+
+def _check_mult(owner: str, mult: object, hidden: Sequence[int]) -> tuple[int, ...]:
+    """``mult`` as a tuple of one count per hidden layer (zeros for None), each from 0 to the layer's width."""
+    if mult is None:
+        return (0,) * len(hidden)
+    example = f"e.g. mult={(0,) * max(len(hidden) - 1, 0) + (1,)!r}" if hidden else "mult=None"
+    if not isinstance(mult, (tuple, list)):
+        raise InputTypeError(
+            f"{owner} mult takes one count of multiplication nodes per hidden layer ({example}), got {mult!r}"
+        )
+    if len(mult) != len(hidden):
+        extra = "; the output layer never multiplies" if len(mult) > len(hidden) else ""
+        raise InputValueError(
+            f"{owner} mult needs one count per hidden layer, {len(hidden)} for hidden widths {tuple(hidden)} "
+            f"({example}), got {len(mult)}{extra}"
+        )
+    for m, w in zip(mult, hidden):
+        if not whole(m, 0, w):
+            raise InputValueError(
+                f"{owner} mult counts must be ints from 0 to their hidden width {tuple(hidden)}, got {tuple(mult)!r}; "
+                f"a multiplication node is one of its layer's nodes"
+            )
+    return tuple(int(m) for m in mult)
 
 
 def _check_values(x: torch.Tensor, width: int) -> None:

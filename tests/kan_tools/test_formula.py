@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from pinnkan.kan_tools.formula import auto_symbolic, formula, lock_edge, suggest_edge
+from pinnkan.kan_tools.formula import auto_symbolic, edge_samples, formula, lock_edge, suggest_edge
 from pinnkan.kan_tools.pruning import prune
 from pinnkan.kan_tools.symbolic import SymbolicFit, evaluate_formula
 from pinnkan.models.kan import KAN
@@ -83,3 +83,35 @@ def test_formula_needs_every_edge_symbolic_and_valid_edges():
         net.layers[0].lock_symbolic(0, 0, "sinh", (1, 1, 0, 0))
     with pytest.raises(ValueError, match="layer 2 does not exist"):
         suggest_edge(net, torch.rand(10, 2), 2, 0, 0)
+
+
+def test_a_multiplication_node_becomes_a_product_in_the_formula():
+    # u = sin(pi x) * exp(-y): factor a is sin(pi x), factor b exp(-y), and the output edge the identity
+    net = KAN((2, 1, 1), mult=(1,), grid_size=20, squash_hidden=False, dtype=F64)
+    x = torch.rand(600, 2, dtype=F64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    first, second = net.layers
+    target = torch.zeros(600, 2, 2, dtype=F64)
+    target[:, 0, 0] = torch.sin(torch.pi * x[:, 0])
+    target[:, 1, 1] = torch.exp(-x[:, 1])
+    with torch.no_grad():
+        first.base_weight.zero_()
+        first.spline_coef.copy_(fit_coefficients(x, target, first.knots, 3))
+        product = net.combine(0, first(x))  # (N, 1)
+        second.update_grid(product)
+        second.base_weight.zero_()
+        second.spline_coef.copy_(fit_coefficients(product, product[:, :, None], second.knots, 3))
+    samples, _ = edge_samples(net, x, 1, 0, 0)  # what the output edge sees: the product of the factors
+    with torch.no_grad():
+        torch.testing.assert_close(samples, first(x)[:, 0] * first(x)[:, 1], rtol=0, atol=1e-15)
+    small = prune(net, x, threshold=1e-2).model  # the two zero edges go
+    assert small.layers[0].edge_mask.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    choices = auto_symbolic(small, x)
+    assert [(c.layer, c.i, c.j, c.fit.name) for c in choices] == [(0, 0, 0, "sin"), (0, 1, 1, "exp"), (1, 0, 0, "x")]
+    (text,) = formula(small, variables=["x", "y"], precision=17)
+    assert text.count(")*(") >= 1
+    got = evaluate_formula(text, {"x": x[:, 0].numpy(), "y": x[:, 1].numpy()})
+    with torch.no_grad():
+        expected = small(x)[:, 0].numpy()
+    assert np.allclose(got, expected, rtol=0, atol=1e-6)
+    exact = np.sin(np.pi * x[:, 0].numpy()) * np.exp(-x[:, 1].numpy())
+    assert np.allclose(got, exact, rtol=0, atol=1e-4)

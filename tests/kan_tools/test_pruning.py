@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from pinnkan.kan_tools.pruning import edge_scores, node_scores, prune
+from pinnkan.kan_tools.pruning import _doomed_node, edge_scores, node_scores, prune
 from pinnkan.kan_tools.regularization import Regularization
-from pinnkan.models.kan import KAN
+from pinnkan.models.kan import KAN, KANSpec
 from pinnkan.training.grid_stages import UpdateGrid
 from pinnkan.training.stages import LBFGS, Adam
 from pinnkan.training.trainer import Trainer
@@ -102,3 +102,86 @@ def test_a_pruned_network_survives_a_state_dict_round_trip():
     with torch.no_grad():
         assert torch.allclose(fresh(other), small(other), rtol=0, atol=1e-14)
         assert not torch.allclose(fresh(other), net(other), atol=1e-6)
+
+
+def _mult_net(widths, mult, seed=0) -> KAN:
+    torch.manual_seed(seed)
+    net = KAN(widths, mult=mult, squash_hidden=False, dtype=F64)
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.bias.uniform_(-0.5, 0.5)  # no factor starts at zero
+    return net
+
+
+def _silence(layer, rows=None, columns=None) -> None:
+    """Make the edges out of ``rows`` (or into ``columns``) of ``layer`` exactly zero."""
+    index = (slice(None) if rows is None else rows, slice(None) if columns is None else columns)
+    with torch.no_grad():
+        layer.base_weight[index] = 0.0
+        layer.spline_coef.transpose(1, 2)[index] = 0.0
+
+
+def test_edges_into_a_factor_score_their_share_of_it_times_the_product_node():
+    net = _mult_net((2, 2, 1), (1,))
+    x = torch.rand(300, 2, dtype=F64) * 2 - 1
+    with torch.no_grad():
+        first = net.layers[0].edge_values(x)  # (N, 2, 3): sum node 0, factors a, b of node 1
+        a = first.sum(1) + net.layers[0].bias  # (N, 3)
+        nodes = torch.stack([a[:, 0], a[:, 1] * a[:, 2]], dim=1)
+        second = net.layers[1].edge_values(nodes)[:, :, 0]  # (N, 2)
+        node = second.std(0) / net(x)[:, 0].std()  # hidden node scores: their single outgoing edge's
+        expected = first.std(0) / a.std(0) * node[[0, 1, 1]]
+    torch.testing.assert_close(edge_scores(net, x)[1][:, 0], node, rtol=1e-12, atol=0)
+    torch.testing.assert_close(node_scores(net, x)[1], node, rtol=1e-12, atol=0)
+    torch.testing.assert_close(edge_scores(net, x)[0], expected, rtol=1e-12, atol=0)
+    torch.testing.assert_close(node_scores(net, x)[0], expected.sum(1), rtol=1e-12, atol=0)
+
+
+def test_a_dead_multiplication_node_goes_with_both_factor_columns():
+    net = _mult_net((2, 3, 2, 1), (2, 1))
+    _silence(net.layers[1], rows=[1])  # node 1 of layer 1 (the first product) feeds nothing
+    x = torch.rand(400, 2, dtype=F64) * 2 - 1
+    result = prune(net, x, threshold=1e-9)
+    small = result.model
+    assert result.removed_nodes == [(1, 1)]
+    assert small.widths == (2, 2, 2, 1) and small.mult == (1, 1)
+    assert [(layer.in_features, layer.out_features) for layer in small.layers] == [(2, 3), (2, 3), (2, 1)]
+    # the product that is left is the old node 2: factor columns 3 and 4 of the first layer
+    torch.testing.assert_close(small.layers[0].spline_coef, net.layers[0].spline_coef[:, :, [0, 3, 4]])
+    assert result.params_before - result.params_after == 2 * 2 * 9 + 2 + 3 * 9  # 2 x 2 in, 3 out, 2 biases
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), net(x), rtol=0, atol=1e-12)
+    spec = small.spec()
+    assert spec.hidden == (2, 2) and spec.mult == (1, 1)
+    copy = spec.build(2, 1, ((-1.0, -1.0), (1.0, 1.0)), dtype=F64)
+    copy.load_state_dict(small.state_dict())
+    with torch.no_grad():
+        assert torch.equal(copy(x), small(x))
+
+
+def test_a_product_of_two_constants_goes_and_one_constant_factor_stays():
+    x = torch.rand(400, 2, dtype=F64) * 2 - 1
+    both = _mult_net((2, 3, 1), (1,))
+    _silence(both.layers[0], columns=[2, 3])  # both factors of node 2 (the product) are their biases
+    result = prune(both, x, threshold=1e-9)
+    assert result.removed_nodes == [(1, 2)] and result.model.widths == (2, 2, 1) and result.model.mult == (0,)
+    assert result.model.spec() == KANSpec(hidden=(2,), squash_hidden=False)
+    with torch.no_grad():
+        torch.testing.assert_close(result.model(x), both(x), rtol=0, atol=1e-12)
+
+    one = _mult_net((2, 3, 1), (1,))
+    _silence(one.layers[0], columns=[2])  # factor a is a constant, so the product is a scaled factor b
+    result = prune(one, x, threshold=1e-9)
+    assert result.removed_nodes == [] and result.model.mult == (1,)
+    assert result.model.layers[0].edge_mask[:, 2].sum() == 0 and result.model.layers[0].edge_mask[:, 3].sum() == 2
+    with torch.no_grad():
+        torch.testing.assert_close(result.model(x), one(x), rtol=0, atol=1e-12)
+
+
+def test_a_product_is_dead_when_neither_factor_has_a_live_incoming_edge():
+    net = _mult_net((2, 3, 1), (1,))
+    strong = [torch.zeros(w, dtype=torch.bool) for w in net.widths]  # no node weak: only the wiring counts
+    net.layers[0].mask_edges(torch.tensor([[False, False, True, False]] * 2))
+    assert _doomed_node(net, strong) is None  # factor b still varies
+    net.layers[0].mask_edges(torch.tensor([[False, False, False, True]] * 2))
+    assert _doomed_node(net, strong) == (1, 2)

@@ -33,6 +33,7 @@ from .models import (
     MLP,
     ChebyKAN,
     ChebyKANSpec,
+    Expression,
     KANLayer,
     KANSpec,
     KernelBuild,
@@ -74,6 +75,8 @@ from .pde.transforms import ConstrainedModel, HardConstraint, OutputTransform
 from .reference import GridSolution, ReferenceFile, ScatteredSolution, read_reference
 from .run.catalog import ProblemFile, list_problems, load_problem
 from .run.export import export_run
+from .run.formula_files import formula_run
+from .run.formulas import FormulaResult, FormulaSearch, find_formula
 from .run.load import SavedRun, load_run
 from .run.logs import TensorBoard
 from .run.memory import keep_freed_memory
@@ -193,6 +196,11 @@ __all__ = [
     "SavedRun",
     "load_run",
     "export_run",
+    "find_formula",
+    "Expression",
+    "FormulaSearch",
+    "FormulaResult",
+    "formula_run",
     "TensorBoard",
     "keep_freed_memory",
 ]

@@ -2,6 +2,7 @@
 
 from .base import SMOOTH, ModelSpec, Network
 from .chebykan import ChebyKAN, ChebyKANLayer, ChebyKANSpec
+from .expression import Expression
 from .functions import LIBRARY, SymbolicFunction
 from .kan import KAN, KANLayer, KANSpec
 from .kernel_build import KernelBuild
@@ -24,6 +25,7 @@ __all__ = [
     "ChebyKANSpec",
     "MLP",
     "MLPSpec",
+    "Expression",
     "LIBRARY",
     "SymbolicFunction",
 ]

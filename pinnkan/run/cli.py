@@ -1,4 +1,4 @@
-"""The ``pinnkan`` command: list, solve, plot. The one place that maps names to objects.
+"""The ``pinnkan`` command: list, solve, plot, export, formula. The one place that maps names to objects.
 
 A user's error (a bad argument, a problem file that does not load, a setting the
 library refuses, a function of the user's that fails: :class:`~pinnkan.errors.InputError`)
@@ -41,6 +41,7 @@ from .catalog import list_problems, load_problem
 from .folder import check_output_folder
 from .load import load_run
 from .logs import TensorBoard
+from .formulas import FormulaSearch
 from .memory import keep_freed_memory
 from .setup import Setup, parse_budget, resolve
 from .solve import DEVICE_TYPES, DTYPES, best_device, check_device, solve
@@ -315,6 +316,18 @@ def _parser() -> argparse.ArgumentParser:
     export_p.add_argument("--reference", help="compare with this file, as `pinnkan solve --reference FILE` did")
     export_p.add_argument("--field", type=_field, action="append", default=[], metavar="OUTPUT=NAME",
                           help="take the reference's OUTPUT from the file's field NAME (repeatable)")
+    formula_p = sub.add_parser(
+        "formula", parents=[debug],
+        help="find a closed-form formula of a run's solution from the PDE alone (writes formula.txt)",
+    )
+    formula_p.add_argument("run", help="run folder written by `pinnkan solve`")
+    formula_p.add_argument(
+        "--problem", help="the problem file of a run of your own problem (built-in problems are found by name)"
+    )
+    formula_p.add_argument("--seed", type=_seed,
+                           help="seed of the search's networks and points (the run's seed by default)")
+    formula_p.add_argument("--tolerance", type=float, default=FormulaSearch().tolerance,
+                           help="largest estimated relative L2 error of a clean formula (default %(default)g)")
     return parser
 
 
@@ -406,6 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _guarded(_plot, args)
     if args.command == "export":
         return _guarded(_export, args)
+    if args.command == "formula":
+        return _guarded(_formula, args)
     return _guarded(_solve, args)
 
 
@@ -527,6 +542,23 @@ def _export(args: argparse.Namespace) -> int:
     reference = _reference_file(args.reference, args.field)
     path = export_run(args.run, args.to, problem=args.problem, reference=reference, points_per_axis=args.points)
     print(path)
+    return 0
+
+
+def _formula(args: argparse.Namespace) -> int:
+    """``pinnkan formula``: search a formula of the run's problem, write it beside the run, print it."""
+    from .formula_files import FORMULA_FILE, formula_run
+
+    if not (args.tolerance > 0 and math.isfinite(args.tolerance)):
+        raise InputValueError(f"--tolerance must be a number > 0, e.g. 1e-3; got {args.tolerance}")
+    result = formula_run(args.run, problem=args.problem, seed=args.seed,
+                         search=FormulaSearch(tolerance=args.tolerance), log=lambda line: print(line, file=sys.stderr))
+    if result.clean:
+        print("\n".join(result.text()))
+    print(result.message)
+    if not result.clean:
+        print("best candidate: " + "; ".join(result.text()))
+    print(Path(args.run) / FORMULA_FILE)
     return 0
 
 

@@ -39,6 +39,7 @@ from ..training.refinement import Refiner
 from ..training.trainer import CHECKPOINT_EVERY, Callback, Trainer, TrainResult
 from ..training.weighting import Decay
 from .folder import check_output_folder, versions, write_run_folder
+from .formulas import FormulaResult, FormulaSearch
 from .logs import TensorBoard
 from .setup import DEFAULT_GRID, DEFAULT_TOLERANCE, DTYPES, Setup, data_grid, dtype_name, resolve
 
@@ -83,6 +84,8 @@ class Solution:
     refinement : dict or None
         The refinement after the stages: settings, every round with its estimate and
         residual, and why it ended (None when the setup has no tolerance).
+    formula : FormulaResult or None
+        The formula of the solution, when asked for (``solve(..., formula=True)``).
     """
 
     problem: Problem
@@ -99,6 +102,7 @@ class Solution:
     estimate: ErrorEstimate | None = None
     conditions_in_loss: dict[str, str] = field(default_factory=dict)
     refinement: dict[str, object] | None = None
+    formula: FormulaResult | None = None
 
     @property
     def net(self) -> nn.Module:
@@ -142,6 +146,10 @@ class Solution:
             report["refinement"] = self.refinement
         if self.comparison is not None:
             report.update(self.comparison.metrics())
+        if self.formula is not None:
+            from .formula_files import formula_report
+
+            report.update(formula_report(self.problem, self.formula))
         return report
 
 
@@ -160,6 +168,7 @@ def solve(
     monitor: Callable[[PINN], Callback] | None = None,
     distributed: bool = False,
     logs: Sequence[TensorBoard] = (),
+    formula: bool | FormulaSearch = False,
 ) -> Solution:
     """Train a model for ``problem`` and compare it with the problem's reference.
 
@@ -204,6 +213,12 @@ def solve(
     logs : sequence of TensorBoard
         Training logs written into ``out`` as the run trains
         (:class:`~pinnkan.run.logs.TensorBoard`: ``out/tensorboard``).
+    formula : bool or FormulaSearch
+        After training, look for a closed-form formula of the solution
+        (:func:`~pinnkan.run.formulas.find_formula`; a FormulaSearch says how):
+        ``solution.formula``, and in ``out`` the file ``formula.txt``, the figure
+        ``formula_network.png`` and the fields ``formula`` and ``formula_rel_l2`` of
+        ``report.json``.
 
     Notes
     -----
@@ -235,13 +250,26 @@ def solve(
         raise InputTypeError(f"logs takes TensorBoard(...) objects, got {[type(log).__name__ for log in logs]}")
     if logs and folder is None:
         raise InputValueError("logs are written into the run folder; give out=... (pinnkan solve writes one)")
+    if not isinstance(formula, (bool, FormulaSearch)):
+        raise InputTypeError(f"formula must be True, False or a FormulaSearch, got {type(formula).__name__}")
     group = ProcessGroup() if distributed else ALONE
 
     # The kernels change the speed, never the numbers: the whole run (training, comparison,
     # estimate, figures) uses the setup's build.
     with setup.kernels.active() if setup.kernels is not None else contextlib.nullcontext():
-        return _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks, monitor,
-                      group, logs)
+        solution = _solve(problem, setup, seed, device, folder, resume, progress, checkpoint_every, callbacks,
+                          monitor, group, logs)
+        if formula and solution.train.stopped_by is None:
+            from .formulas import find_formula
+
+            found = find_formula(problem, solution.model, formula if isinstance(formula, FormulaSearch) else None,
+                                 seed=seed)
+            solution = replace(solution, formula=found)
+            if folder is not None and group.writer:
+                from .formula_files import write_formula
+
+                write_formula(folder, problem, found)
+        return solution
 
 
 def _solve(problem: Problem, setup: Setup, seed: int, device: torch.device | None, folder: Path | None, resume: bool,

@@ -56,6 +56,12 @@ LOSS_TIE = 2.0
 # below SNAP_FLOOR times the loss of u = 0 (a relative error of about 1e-7: rounding noise).
 SNAP_SLACK = 1.5
 SNAP_FLOOR = 1e-14
+# Only candidates whose loss is below this fraction of the loss of u = 0 (errors of about 1e-3 and less) are snapped.
+SNAP_GATE = 1e-6
+# A candidate below this fraction of the loss of u = 0 solves the problem to rounding: the search stops there.
+EXACT = 1e-16
+# A solution whose separation test (see _separable_networks) leaves less than this is separable.
+SEPARABLE = 1e-4
 # The library functions tried on every edge by default (cos is a shifted sin).
 DEFAULT_LIBRARY = ("x", "x^2", "x^3", "sin", "exp", "tanh", "gaussian", "log", "sqrt")
 
@@ -143,20 +149,21 @@ class FormulaSearch:
 
 
 def architectures(dim: int) -> tuple[KANSpec, ...]:
-    """The default formula networks for ``dim`` coordinates, simplest first.
+    """The default formula networks for ``dim`` coordinates.
 
-    One output node is fed by: a product of two functions (of all inputs at first,
-    pruned to the ones they need), a sum, a sum of two products, and a product of
-    a function of a sum with another function (``f(a x + b t) g(t)``). Three or more
+    The output node is fed by: a sum node and a product node (a product of two
+    functions, with a sum beside it that makes the product easier to fit and is
+    pruned when it is not needed), two sum nodes, a sum and two products, and a
+    product of two functions of sums (``f(a x + b t) g(t)``). Three or more
     coordinates add a product of three factors.
     """
     if not whole(dim, 1):
         raise InputValueError(f"dim must be an int >= 1, got {dim!r}")
     plain = {"squash_hidden": False, "grid_size": 5, "spline_order": 3}
     specs = [
-        KANSpec(hidden=(1,), mult=(1,), **plain),
+        KANSpec(hidden=(2,), mult=(1,), **plain),
         KANSpec(hidden=(2,), mult=(0,), **plain),
-        KANSpec(hidden=(2,), mult=(2,), **plain),
+        KANSpec(hidden=(3,), mult=(2,), **plain),
         KANSpec(hidden=(2, 1), mult=(0, 1), **plain),
     ]
     if dim >= 3:
@@ -280,19 +287,31 @@ def find_formula(
     # the coefficients the solution was trained with (learned ones of an inverse problem too)
     coefficients = solution.coefficients if isinstance(solution, PINN) else CoefficientSet(
         problem.coefficients, dtype=torch.float64, device=data[0].device)
+    # a separation of u says nothing about the network inside a hard constraint: those go without one
+    networks = [(name, build, (False,)) for name, build in _separable_networks(problem, solution, data[0])
+                if search.architectures is None and search.hard is not True]
+    networks += [(spec_name(spec), _builder(problem, spec, data[0]), _hard_options(problem, search.hard))
+                 for spec in search.architectures or architectures(problem.domain.dim)]
+    # the loss of u = 0 sets the scale of the losses
+    zero = PINN(Expression([sympy.Integer(0)] * len(problem.outputs), problem.coordinates, dtype=torch.float64,
+                           device=data[0].device), copy.deepcopy(coefficients).to(torch.float64))
+    scale = _train_numbers(problem, zero, search, seed=seed, steps=0)[1]  # type: ignore[index]
     candidates: list[FormulaCandidate] = []
-    for spec in search.architectures or architectures(problem.domain.dim):
-        for hard in _hard_options(problem, search.hard):
-            found = _candidates_of(problem, search, spec, hard, data, coefficients, seed=seed)
+    for name, build, hard_options in networks:
+        if any(c.loss <= EXACT * scale for c in candidates):
+            say(f"{name}: not tried, a formula solves the problem to rounding already")
+            continue
+        for hard in hard_options:
+            found = _candidates_of(problem, search, build, hard, data, coefficients, seed=seed)
             candidates.extend(found)
             best = min((c.loss for c in found), default=math.inf)
-            say(f"{spec_name(spec)}{' through the hard constraint' if hard else ''}: "
-                f"{len(found)} candidates, lowest loss {best:.3g}")
+            say(f"{name}{' through the hard constraint' if hard else ''}: {len(found)} candidates, lowest loss {best:.3g}")
     if not candidates:
         raise InputValueError("no network gave a formula; widen the search (architectures, library)")
     candidates.sort(key=lambda c: c.loss)
-    snapped = [_snap(problem, c, search, seed=seed) for c in candidates[: search.snap_top]]
-    ranked = sorted(snapped + candidates[search.snap_top :], key=lambda c: c.loss)
+    worth = [c for c in candidates[: search.snap_top] if c.loss <= SNAP_GATE * scale]
+    snapped = [_snap(problem, c, search, seed=seed, floor=SNAP_FLOOR * scale) for c in worth]
+    ranked = sorted(snapped + candidates[len(worth) :], key=lambda c: c.loss)
     best = _choose(ranked)
     estimate = estimate_error(problem, best.model, rng=np.random.default_rng(seed + 2))
     return FormulaResult(
@@ -329,6 +348,83 @@ def spec_name(spec: KANSpec) -> str:
     return f"KAN[*,{','.join(widths)},*]"
 
 
+def _builder(problem: Problem, spec: KANSpec, points: torch.Tensor) -> Callable[[int], KAN]:
+    """Builds a fresh network of ``spec`` for the problem (the seed is set by the caller)."""
+    lo, hi = problem.domain.bounds()
+
+    def build(start: int) -> KAN:
+        return spec.build(problem.domain.dim, len(problem.outputs), (lo.tolist(), hi.tolist()), dtype=points.dtype,
+                          device=points.device)
+
+    return build
+
+
+def _separable_networks(
+    problem: Problem, solution: torch.nn.Module, points: torch.Tensor
+) -> list[tuple[str, Callable[[int], KAN]]]:
+    """Networks shaped by the separations the solution shows on a box domain.
+
+    For each coordinate ``i``, the solution's values on a tensor grid of ``x_i``
+    against points of the other coordinates form a matrix ``U``. When its second
+    singular value is below :data:`SEPARABLE` of the first, ``u = f(x_i) g(rest)``:
+    a network of one product node whose first factor sees only ``x_i`` and whose second
+    sees only the rest. When ``U`` minus its row and column means is as small,
+    ``u = f(x_i) + g(rest)``: one sum node whose edges keep the two apart. The output
+    edge of either is locked to a linear function, so the factors (or terms) are the
+    solution's own and not a transform of them.
+    """
+    if len(problem.outputs) != 1 or problem.domain.dim < 2:
+        return []
+    lo, hi = (v.tolist() for v in problem.domain.bounds())
+    dim, n = problem.domain.dim, 33
+    rng = np.random.default_rng(0)
+    found: list[tuple[str, Callable[[int], KAN]]] = []
+    for axis in range(dim if dim > 2 else 1):
+        line = np.linspace(lo[axis], hi[axis], n)
+        rest = lo + rng.random((n, dim)) * (np.asarray(hi) - np.asarray(lo))
+        grid = np.repeat(rest[None, :, :], n, axis=0)
+        grid[:, :, axis] = line[:, None]
+        flat = grid.reshape(-1, dim)
+        if not bool(np.all(problem.domain.inside(flat))):
+            return []  # not a box: values outside the domain say nothing
+        with torch.no_grad():
+            x = torch.as_tensor(flat, dtype=_dtype_of(solution), device=points.device)
+            values = solution(x).double().reshape(n, n).cpu().numpy()
+        sigma = np.linalg.svd(values, compute_uv=False)
+        centred = values - values.mean(0) - values.mean(1)[:, None] + values.mean()
+        name = problem.coordinates[axis]
+        if sigma[0] > 0 and sigma[1] <= SEPARABLE * sigma[0]:
+            found.append((f"u = f({name}) * g(rest)", _split_builder(problem, axis, points, product=True)))
+        if np.linalg.norm(centred) <= SEPARABLE * np.linalg.norm(values - values.mean()):
+            found.append((f"u = f({name}) + g(rest)", _split_builder(problem, axis, points, product=False)))
+    return found
+
+
+def _split_builder(problem: Problem, axis: int, points: torch.Tensor, *, product: bool) -> Callable[[int], KAN]:
+    """Builds a KAN of one product (or sum) node with ``axis`` apart from the other coordinates, linear output."""
+    lo, hi = problem.domain.bounds()
+    dim = problem.domain.dim
+
+    def build(start: int) -> KAN:
+        net = KAN((dim, 1, 1), mult=(1,) if product else (0,), squash_hidden=False,
+                  input_bounds=(lo.tolist(), hi.tolist()), dtype=points.dtype, device=points.device)
+        first = net.layers[0]
+        cut = torch.zeros_like(first.edge_mask, dtype=torch.bool)
+        if product:  # factor 0 sees x_axis only, factor 1 the rest only
+            cut[axis, 1] = True
+            cut[[i for i in range(dim) if i != axis], 0] = True
+            first.mask_edges(cut)
+        net.layers[1].lock_symbolic(0, 0, "x", (1.0, 1.0, 0.0, 0.0))
+        return net
+
+    return build
+
+
+def _dtype_of(module: torch.nn.Module) -> torch.dtype:
+    tensor = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return torch.float64 if tensor is None or not tensor.is_floating_point() else tensor.dtype
+
+
 def _hard_options(problem: Problem, hard: bool | None) -> tuple[bool, ...]:
     """Which of (without, with) the hard constraint to try."""
     constraint = problem.hard_constraint
@@ -348,7 +444,7 @@ def _hard_options(problem: Problem, hard: bool | None) -> tuple[bool, ...]:
 def _candidates_of(
     problem: Problem,
     search: FormulaSearch,
-    spec: KANSpec,
+    build: Callable[[int], KAN],
     hard: bool,
     data: tuple[torch.Tensor, torch.Tensor],
     coefficients: CoefficientSet,
@@ -366,7 +462,7 @@ def _candidates_of(
     """
     points, values = data
     transform = problem.hard_constraint if hard else None
-    fitted = _distilled(problem, search, spec, transform, points, values, seed=seed)
+    fitted = _distilled(problem, search, build, transform, points, values, seed=seed)
     pruned = prune(fitted, points, threshold=search.threshold).model
     model = _wrapped(problem, pruned, transform)
     choices: list[tuple[tuple[int, int, int], list[SymbolicFit]]] = []
@@ -385,6 +481,8 @@ def _candidates_of(
                     progress=False).run()
     variants = [pruned]
     for edge, fits in choices:
+        if all(f.name != "x" for f in fits) and "x" in search.library:  # a straight edge is always worth a try
+            fits = [*fits, *suggest_edge(pruned, points, *edge, library=("x",), top=1)]
         for runner_up in fits[1:]:
             network = copy.deepcopy(pruned)
             lock_edge(network, *edge, runner_up)
@@ -431,27 +529,25 @@ def _data_loss(points: torch.Tensor, values: torch.Tensor, regularization: Regul
 def _distilled(
     problem: Problem,
     search: FormulaSearch,
-    spec: KANSpec,
+    build: Callable[[int], KAN],
     transform: HardConstraint | None,
     points: torch.Tensor,
     values: torch.Tensor,
     *,
     seed: int,
 ) -> KAN:
-    """The network of ``spec`` (inside ``transform``) fitted to the solution's ``values`` with sparsity penalties.
+    """The network ``build(seed)`` makes (inside ``transform``) fitted to the solution's ``values`` with sparsity penalties.
 
     Products of sums have saddles that a start can get stuck in: ``search.restarts``
     starts are trained for ``search.adam_steps`` Adam steps and the one closest to the
     values goes on with ``search.bfgs_steps`` quasi-Newton steps.
     """
-    lo, hi = problem.domain.bounds()
     loss = _data_loss(points, values, search.regularization)
     best: tuple[float, torch.nn.Module, KAN] | None = None
     for start in range(search.restarts):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed * 1009 + start)
-            net = spec.build(problem.domain.dim, len(problem.outputs), (lo.tolist(), hi.tolist()),
-                             dtype=points.dtype, device=points.device)
+            net = build(start)
         model = _wrapped(problem, net, transform)
         if search.adam_steps:
             Trainer(model, loss, [Adam(steps=search.adam_steps, lr=1e-2, final_lr=1e-3)], progress=False).run()
@@ -459,7 +555,7 @@ def _distilled(
         if math.isfinite(data) and (best is None or data < best[0]):
             best = (data, model, net)
     if best is None:
-        raise InputValueError(f"no start of {spec_name(spec)} could be fitted to the solution (non-finite losses)")
+        raise InputValueError(f"no start of {build(0).describe()} could be fitted to the solution (non-finite losses)")
     _, model, net = best
     if search.bfgs_steps:
         Trainer(model, loss, [BFGS(steps=search.bfgs_steps, update="ssbroyden")], progress=False).run()
@@ -502,12 +598,11 @@ def _train_numbers(
     return tuple(model.net.expressions()), value, model
 
 
-def _snap(problem: Problem, candidate: FormulaCandidate, search: FormulaSearch, *, seed: int) -> FormulaCandidate:
-    """Replace numbers by nearby exact ones (0, p/q, p/q pi) while the refined loss stays as low."""
+def _snap(
+    problem: Problem, candidate: FormulaCandidate, search: FormulaSearch, *, seed: int, floor: float
+) -> FormulaCandidate:
+    """Replace numbers by nearby exact ones (0, p/q, p/q pi) while the refined loss stays as low (or below ``floor``)."""
     current, loss = candidate.model, candidate.loss
-    zero = PINN(Expression([sympy.Integer(0)] * len(problem.outputs), problem.coordinates, dtype=torch.float64),
-                copy.deepcopy(current.coefficients))
-    floor = SNAP_FLOOR * _train_numbers(problem, zero, search, seed=seed, steps=0)[1]  # type: ignore[index]
     tried: set[str] = set()
     while True:
         net: Expression = current.net  # type: ignore[assignment]

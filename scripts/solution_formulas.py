@@ -69,7 +69,7 @@ def matched(expr: sympy.Expr, form: sympy.Expr) -> dict[str, float] | None:
     found = simplified.match(form)
     if found is None:
         return None
-    values = {str(w): float(v) for w, v in found.items()}
+    values = {w.name: float(v) for w, v in found.items()}
     return values if all(math.isfinite(v) for v in values.values()) else None
 
 

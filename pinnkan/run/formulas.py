@@ -58,8 +58,8 @@ SNAP_SLACK = 1.5
 SNAP_FLOOR = 1e-14
 # Only candidates whose loss is below this fraction of the loss of u = 0 (errors of about 1e-3 and less) are snapped.
 SNAP_GATE = 1e-6
-# A candidate below this fraction of the loss of u = 0 solves the problem to rounding: the search stops there.
-EXACT = 1e-16
+# A candidate below this fraction of the loss of u = 0 (an error of about 1e-6) ends the search of networks.
+EXACT = 1e-12
 # A solution whose separation test (see _separable_networks) leaves less than this is separable.
 SEPARABLE = 1e-4
 # The library functions tried on every edge by default (cos is a shifted sin).
@@ -299,7 +299,7 @@ def find_formula(
     candidates: list[FormulaCandidate] = []
     for name, build, hard_options in networks:
         if any(c.loss <= EXACT * scale for c in candidates):
-            say(f"{name}: not tried, a formula solves the problem to rounding already")
+            say(f"{name}: not tried, a formula solves the problem to about 1e-6 already")
             continue
         for hard in hard_options:
             found = _candidates_of(problem, search, build, hard, data, coefficients, seed=seed)

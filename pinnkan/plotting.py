@@ -447,11 +447,14 @@ def _column_names(model: KAN, level: int) -> list[str]:
             for n, cols in enumerate(model.node_columns(level)) for k in range(len(cols))]
 
 
-def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str] | None = None) -> None:
+def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str] | None = None,
+                 outputs: list[str] | None = None, title: str | None = None) -> None:
     """A diagram of a KAN: nodes by layer, edges drawn with opacity and width by importance.
 
     A multiplication node is a circle marked ``×`` with its two factor sub-nodes as
-    small dots below it; the edges of the layer before end on the dots.
+    small dots below it; the edges of the layer before end on the dots. Locked edges
+    are labelled with their library function; ``names`` and ``outputs`` label the
+    input and output nodes, ``title`` replaces the network's description as title.
     """
     if not isinstance(model, KAN):
         raise InputTypeError(f"plot_network draws a B-spline KAN, got {type(model).__name__}")
@@ -481,7 +484,8 @@ def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str
             xs, ys = [position[level][i], ends[level][j][0]], [level, ends[level][j][1]]
             ax.plot(xs, ys, color="k", alpha=0.1 + 0.9 * weight, lw=0.5 + 2.5 * weight)
             if (i, j) in names_of:
-                ax.text(sum(xs) / 2, sum(ys) / 2, names_of[(i, j)], fontsize=8, ha="center", color="C3")
+                ax.text(sum(xs) / 2, sum(ys) / 2, names_of[(i, j)], fontsize=9, ha="center", va="center", color="C3",
+                        zorder=5, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
     for level, xs in enumerate(position):
         ax.scatter(xs, np.full(len(xs), level), s=120, color="white", edgecolor="k", zorder=3)
     for level in range(1, len(model.widths) - 1):
@@ -496,9 +500,11 @@ def plot_network(model: KAN, x: torch.Tensor, path: PathLike, *, names: list[str
             ax.text(x0, level, "×", ha="center", va="center", fontsize=10, zorder=4)
     for name, xpos in zip(names, position[0]):
         ax.text(xpos, -0.25, name, ha="center", va="top", fontsize=9)
-    ax.set_ylim(-0.6, len(model.widths) - 0.5)
+    for name, xpos in zip(outputs or [], position[-1]):
+        ax.text(xpos, len(model.widths) - 1 + 0.2, name, ha="center", va="bottom", fontsize=9)
+    ax.set_ylim(-0.6, len(model.widths) - 0.3)
     ax.set_axis_off()
-    ax.set_title(model.describe())
+    ax.set_title(title or model.describe(), fontsize=10)
     _save(fig, path)
 
 

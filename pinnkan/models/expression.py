@@ -199,7 +199,7 @@ def _fold(
 
 
 def nice_numbers(value: float, *, denominators: int = 4) -> list[sympy.Expr]:
-    """Exact numbers near ``value`` to try when snapping: 0, p/q and p/q * pi with q <= ``denominators``.
+    """Exact numbers near ``value`` to try when snapping: 0, p/q, p/q * pi and p/q / pi with q <= ``denominators``.
 
     Nearest first; each candidate is within 5% (or 0.05 absolutely) of ``value``.
     """
@@ -207,7 +207,7 @@ def nice_numbers(value: float, *, denominators: int = 4) -> list[sympy.Expr]:
         return []
     found: dict[sympy.Expr, float] = {}
     for q in range(1, denominators + 1):
-        for unit in (sympy.Integer(1), sympy.pi):
+        for unit in (sympy.Integer(1), sympy.pi, 1 / sympy.pi):
             p = round(value * q / float(unit))
             candidate = sympy.Rational(p, q) * unit
             found.setdefault(candidate, abs(float(candidate) - value))

@@ -122,7 +122,9 @@ def write_formula(folder: str | os.PathLike[str], problem: Problem, result: Form
 
     samples = torch.as_tensor(problem.domain.sample_interior(1000, rng=np.random.default_rng(0)),
                               dtype=result.best.network.input_lo.dtype)
-    plot_network(result.best.network, samples, folder / NETWORK_FIGURE, names=list(problem.coordinates))
+    heading = "\n".join(result.text(4) if result.clean else ["no clean formula; best candidate:", *result.text(4)])
+    plot_network(result.best.network, samples, folder / NETWORK_FIGURE, names=list(problem.coordinates),
+                 outputs=list(problem.outputs), title=f"{result.best.architecture}\n{heading}")
     return fields
 
 

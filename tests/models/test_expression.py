@@ -72,5 +72,6 @@ def test_nice_numbers_nearest_first():
     assert nice_numbers(3.14159265)[0] == sympy.pi
     assert nice_numbers(0.50001)[0] == sympy.Rational(1, 2)
     assert nice_numbers(1e-9)[0] == 0
+    assert nice_numbers(0.3183099)[0] == 1 / sympy.pi
     assert nice_numbers(3.9478) and all(abs(float(v) - 3.9478) <= 0.05 * 3.9478 for v in nice_numbers(3.9478))
     assert nice_numbers(float("nan")) == []

@@ -75,7 +75,7 @@ class Expression(nn.Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        expressions = [sympy.sympify(e) for e in expressions]
+        expressions = [_merge_numbers(sympy.sympify(e)) for e in expressions]
         if not expressions:
             raise InputValueError("an Expression needs at least one output expression")
         self.coordinates = tuple(str(c) for c in coordinates)
@@ -112,7 +112,7 @@ class Expression(nn.Module):
         """The expressions with the current numbers (rounded to ``digits`` significant digits)."""
         values = self.constants.detach().cpu().tolist()
         numbers = {n: sympy.Float(v if digits is None else float(f"{v:.{digits}g}"), 17) for n, v in zip(self.names, values)}
-        return [_merge_pi(t.xreplace(numbers)) for t in self.templates]
+        return [_merge_numbers(t.xreplace(numbers)) for t in self.templates]
 
     def snap(self, index: int, value: sympy.Expr) -> Expression:
         """A new Expression with number ``index`` replaced by the exact ``value`` (no longer trained)."""
@@ -138,15 +138,20 @@ class Expression(nn.Module):
         return f"{', '.join(str(e) for e in self.expressions(6))}"
 
 
-def _merge_pi(expr: sympy.Expr) -> sympy.Expr:
-    """``2.0*pi*x`` as ``6.2831853*x``: an exact pi beside a fitted number says nothing exact."""
+def _merge_numbers(expr: sympy.Expr) -> sympy.Expr:
+    """``2.0*pi*x`` as ``6.2831853*x``: exact numbers beside a fitted one in a product say nothing exact.
+
+    The product's numbers become one float, which can then be snapped as a whole.
+    """
 
     def merged(term: sympy.Mul) -> sympy.Expr:
-        floats = [a for a in term.args if a.is_Float]
-        rest = [a for a in term.args if not a.is_Float and a is not sympy.pi]
-        return sympy.Mul(sympy.Float(float(sympy.Mul(*floats)) * float(sympy.pi), 17), *rest)
+        numbers = [a for a in term.args if a.is_number]
+        rest = [a for a in term.args if not a.is_number]
+        return sympy.Mul(sympy.Float(float(sympy.Mul(*numbers)), 17), *rest)
 
-    return expr.replace(lambda e: e.is_Mul and sympy.pi in e.args and any(a.is_Float for a in e.args), merged)
+    return expr.replace(
+        lambda e: e.is_Mul and any(a.is_Float for a in e.args) and sum(1 for a in e.args if a.is_number) > 1, merged
+    )
 
 
 def _compile(expr: sympy.Expr, constants: dict[sympy.Symbol, int]) -> _Evaluate:

@@ -39,9 +39,9 @@ from ..training.trainer import CHECKPOINT_EVERY
 from ..training.weighting import NTK, Causal, GradNorm, ResidualAttention, Weighting
 from .catalog import list_problems, load_problem
 from .folder import check_output_folder
+from .formulas import FormulaSearch
 from .load import load_run
 from .logs import TensorBoard
-from .formulas import FormulaSearch
 from .memory import keep_freed_memory
 from .setup import Setup, parse_budget, resolve
 from .solve import DEVICE_TYPES, DTYPES, best_device, check_device, solve

@@ -31,9 +31,8 @@ from ..pde.problem import Problem
 from ..reference.grid import GridSolution, grid_points
 from ..reference.readers import NETCDF_SUFFIXES, ReferenceFile
 from ..reference.writers import PointTable, write_table
-from .catalog import list_problems, load_problem
 from .figures import evaluate_points
-from .load import load_run
+from .load import load_run, run_problem
 
 __all__ = ["export_run", "export_table"]
 
@@ -73,17 +72,7 @@ def export_run(
         cannot hold the values (netCDF needs a grid, a mesh at most 3 coordinates).
     """
     saved = load_run(folder)
-    if problem is None:
-        if saved.problem not in list_problems():
-            raise InputValueError(
-                f"{folder} is a run of {saved.problem!r}, which is not a built-in problem; give its problem file "
-                f"(pinnkan export RUN --problem my_problem.py --to FILE)"
-            )
-        problem = load_problem(saved.problem, **saved.parameters).problem
-    elif isinstance(problem, (str, os.PathLike)):
-        problem = load_problem(problem, **saved.parameters).problem
-    if not isinstance(problem, Problem):
-        raise InputTypeError(f"problem must be a Problem or the path of its file, got {type(problem).__name__}")
+    problem = run_problem(saved, problem, "export")
     run = load_run(folder, problem=problem)
     if reference is not None:
         if not isinstance(reference, ReferenceFile):

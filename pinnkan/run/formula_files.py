@@ -16,33 +16,15 @@ import sympy
 import torch
 
 from ..compare import compare, reference_solution
-from ..errors import InputTypeError, InputValueError
 from ..files import atomic_write
 from ..pde.problem import Problem
-from .catalog import list_problems, load_problem
 from .formulas import FormulaResult, FormulaSearch, find_formula
-from .load import SavedRun, load_run
+from .load import load_run, run_problem
 
-__all__ = ["formula_run", "formula_report", "write_formula", "run_problem"]
+__all__ = ["formula_run", "formula_report", "write_formula"]
 
 FORMULA_FILE = "formula.txt"
 NETWORK_FIGURE = "formula_network.png"
-
-
-def run_problem(saved: SavedRun, problem: Problem | str | os.PathLike[str] | None, command: str) -> Problem:
-    """The problem a run solved: the built-in one of its name, or the given Problem or problem file."""
-    if problem is None:
-        if saved.problem not in list_problems():
-            raise InputValueError(
-                f"{saved.folder} is a run of {saved.problem!r}, which is not a built-in problem; give its problem "
-                f"file (pinnkan {command} RUN --problem my_problem.py ...)"
-            )
-        problem = load_problem(saved.problem, **saved.parameters).problem
-    elif isinstance(problem, (str, os.PathLike)):
-        problem = load_problem(problem, **saved.parameters).problem
-    if not isinstance(problem, Problem):
-        raise InputTypeError(f"problem must be a Problem or the path of its file, got {type(problem).__name__}")
-    return problem
 
 
 def formula_run(

@@ -27,10 +27,11 @@ from ..models import SPECS
 from ..models.base import ModelSpec
 from ..pde.pinn import PINN
 from ..pde.problem import Problem
+from .catalog import list_problems, load_problem
 from .setup import DTYPES, Setup
 from .solve import assemble, hard_constraint
 
-__all__ = ["SavedRun", "load_run"]
+__all__ = ["SavedRun", "load_run", "run_problem"]
 
 
 
@@ -170,3 +171,19 @@ def _report(path: Path) -> dict[str, object] | None:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputValueError(f"{path} is not valid JSON ({err}); rerun the solve to write it again") from None
+
+
+def run_problem(saved: SavedRun, problem: Problem | str | os.PathLike[str] | None, command: str) -> Problem:
+    """The problem a run solved: the built-in one of its name, or the given Problem or problem file."""
+    if problem is None:
+        if saved.problem not in list_problems():
+            raise InputValueError(
+                f"{saved.folder} is a run of {saved.problem!r}, which is not a built-in problem; give its problem "
+                f"file (pinnkan {command} RUN --problem my_problem.py ...)"
+            )
+        problem = load_problem(saved.problem, **saved.parameters).problem
+    elif isinstance(problem, (str, os.PathLike)):
+        problem = load_problem(problem, **saved.parameters).problem
+    if not isinstance(problem, Problem):
+        raise InputTypeError(f"problem must be a Problem or the path of its file, got {type(problem).__name__}")
+    return problem

@@ -10,7 +10,7 @@ import sympy
 import torch
 from torch import nn
 
-from pinnkan import Adam, FormulaSearch, KANSpec, Points, Setup, find_formula, formula_run, load_problem, solve
+from pinnkan import Adam, FormulaSearch, KANSpec, Points, Setup, find_formula, load_problem, solve
 from pinnkan.run.cli import main
 from pinnkan.run.formula_files import formula_report
 

@@ -349,12 +349,23 @@ def spec_name(spec: KANSpec) -> str:
 
 
 def _builder(problem: Problem, spec: KANSpec, points: torch.Tensor) -> Callable[[int], KAN]:
-    """Builds a fresh network of ``spec`` for the problem (the seed is set by the caller)."""
+    """Builds a fresh network of ``spec`` for the problem (the seed is set by the caller).
+
+    The edges from a product node to the outputs are locked to straight lines: a
+    curved edge after a product can take up any power of it (``psi(f g) = (f g)^p``
+    with the factors bent to match), and the factors would not be the solution's.
+    """
     lo, hi = problem.domain.bounds()
 
     def build(start: int) -> KAN:
-        return spec.build(problem.domain.dim, len(problem.outputs), (lo.tolist(), hi.tolist()), dtype=points.dtype,
-                          device=points.device)
+        net = spec.build(problem.domain.dim, len(problem.outputs), (lo.tolist(), hi.tolist()), dtype=points.dtype,
+                         device=points.device)
+        last = net.layers[-1]
+        for node, columns in enumerate(net.node_columns(len(net.widths) - 2)):
+            if len(columns) == 2:
+                for output in range(last.out_features):
+                    last.lock_symbolic(node, output, "x", (1.0, 1.0, 0.0, 0.0))
+        return net
 
     return build
 
@@ -471,8 +482,7 @@ def _candidates_of(
                       for i, j in torch.nonzero(layer.numeric_mask()).tolist()]
         if not open_edges:
             break
-        fits = {e: suggest_edge(pruned, points, *e, library=search.library, top=search.fits_per_edge)
-                for e in open_edges}
+        fits = {e: _edge_fits(pruned, points, e, search) for e in open_edges}
         edge = min(open_edges, key=lambda e: (1.0 - fits[e][0].r2, fits[e][0].complexity))
         lock_edge(pruned, *edge, fits[edge][0])
         choices.append((edge, fits[edge]))
@@ -503,6 +513,18 @@ def _candidates_of(
             found.append(FormulaCandidate(formulas, loss, formula_model.net.complexity(), network,  # type: ignore[operator]
                                           network.describe(), hard, formula_model))
     return found
+
+
+def _edge_fits(network: KAN, points: torch.Tensor, edge: tuple[int, int, int], search: FormulaSearch) -> list[SymbolicFit]:
+    """The edge's best ``fits_per_edge`` fits (simplest of the equally good first), and the closest fit of all.
+
+    The closest fit matters when a simpler function imitates the edge on its range
+    (a parabola for a slow exponential): the PDE loss tells them apart afterwards.
+    """
+    fits = suggest_edge(network, points, *edge, library=search.library, top=len(search.library))
+    chosen = fits[: search.fits_per_edge]
+    closest = max(fits, key=lambda f: f.r2)
+    return chosen if closest in chosen else [*chosen, closest]
 
 
 def _wrapped(problem: Problem, net: KAN, transform: HardConstraint | None) -> torch.nn.Module:

@@ -1,12 +1,13 @@
 """Formulas of PDE solutions, found from the PDE alone: sparsify, prune, snap, refine, rank.
 
-:func:`find_formula` trains small KANs (with multiplication nodes, no squashing of
-hidden values) on the problem's loss with sparsity penalties, prunes them, fits every
-remaining edge against the symbolic library and composes the network into a SymPy
-expression, through the problem's hard constraint when the candidate uses it
+:func:`find_formula` fits small KANs (with multiplication nodes, no squashing of
+hidden values; shaped by the separations the solution shows, and a few general
+ones) to a model trained on the problem, with sparsity penalties, prunes them, locks
+every remaining edge to a library function one by one and composes the network into
+a SymPy expression, through the problem's hard constraint when the candidate uses it
 (``u = particular + distance * N``, read from its functions by
 :func:`~pinnkan.pde.trace.trace`). Each expression's numbers are then refined by the
-PDE loss itself (residual and conditions on collocation points; the solution is
+PDE loss itself (residual and conditions on collocation points; the reference is
 never seen) and snapped to exact numbers (``0``, ``1/2``, ``pi``...) where the loss
 stays as low. Candidates are ranked by loss, and among the nearly best (within
 :data:`LOSS_TIE`) the simplest wins.
